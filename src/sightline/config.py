@@ -1,0 +1,89 @@
+"""Settings of both services: every variable is SIGHTLINE_*, one Settings class per service."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def split_csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "sightline"
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIGHTLINE_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where all state lives.")
+    api_key: str = Field(default="", description="Comma-separated valid ML API keys (several for rotation).")
+    log_level: str = "info"
+
+    @property
+    def api_keys(self) -> list[str]:
+        return split_csv(self.api_key)
+
+
+class MLSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8001
+    models: Literal["lite", "clip", "tiny"] = "lite"
+    clip_model: str = Field(
+        default="openai/clip-vit-base-patch32",
+        validation_alias=AliasChoices("SIGHTLINE_CLIP_MODEL", "CLIP_MODEL", "clip_model"),
+    )
+    caption_model: str = Field(
+        default="Salesforce/blip-image-captioning-base",
+        validation_alias=AliasChoices("SIGHTLINE_CAPTION_MODEL", "BLIP_MODEL", "caption_model"),
+    )
+    device: str = Field(
+        default="auto", validation_alias=AliasChoices("SIGHTLINE_DEVICE", "DEVICE", "device")
+    )
+    max_batch_size: int = Field(default=128, ge=1, description="Most images one request may carry.")
+    model_batch_size: int = Field(default=32, ge=1, description="Images per forward pass (chunk size).")
+    max_request_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
+    max_image_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=180_000_000, ge=1, description="Decompression-bomb limit.")
+    decode_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    model_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+
+
+class IngestSettings(CommonSettings):
+    host: str = "127.0.0.1"
+    port: int = 8002
+    ml_url: str = Field(default="http://127.0.0.1:8001", description="Comma-separated ML service URLs.")
+    ml_timeout: float = Field(default=300.0, gt=0)
+    ml_retries: int = Field(default=6, ge=0)
+    ml_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds; doubles.")
+    ml_batch_size: int | None = Field(default=None, ge=1, description="Default: from ML capabilities.")
+    batches_in_flight: int = Field(default=2, ge=1)
+    upsert_batch_size: int = Field(default=256, ge=1)
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    ingest_roots: str = Field(default="", description="Comma-separated folders that scans may read.")
+    admin_token: str | None = None
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_image_pixels: int = Field(default=180_000_000, ge=1)
+    thumbnail_size: int = Field(default=320, ge=32, le=2048)
+
+    @property
+    def ml_urls(self) -> list[str]:
+        return [url.rstrip("/") for url in split_csv(self.ml_url)]
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def roots(self) -> list[Path]:
+        """Folders that scans and originals are confined to; uploads are always one of them."""
+        configured = [Path(p).expanduser().resolve() for p in split_csv(self.ingest_roots)]
+        return [*configured, self.uploads_dir.resolve()]
