@@ -1,0 +1,111 @@
+"""Pieces both FastAPI apps share: structured error answers and a request body size limit."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sightline.errors import ErrorBody, ErrorCode, ErrorResponse, SightlineError
+
+log = logging.getLogger("sightline")
+
+STATUS_CODES = {
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.VALIDATION_ERROR,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    422: ErrorCode.VALIDATION_ERROR,
+    503: ErrorCode.MODEL_NOT_READY,
+}
+
+
+def error_response(status: int, code: ErrorCode, message: str, where: str | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, where=where))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str | None]:
+    errors = exc.errors()
+    if not errors:
+        return "The request is malformed.", None
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or None
+    message = first.get("msg", "invalid value")
+    extra = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{where or 'request'}: {message}{extra}", where
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SightlineError)
+    async def sightline_error(request: Request, exc: SightlineError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.where)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, where = _describe_validation(exc)
+        return error_response(422, ErrorCode.VALIDATION_ERROR, message, where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+        response = error_response(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "Unexpected server error; see the service log.")
+
+
+class BodySizeLimit:
+    """Answers 413 as soon as a request body (declared or streamed) exceeds the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, ErrorCode.REQUEST_TOO_LARGE, f"The request body exceeds the limit of {self.max_bytes} bytes."
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """An HTTPException, so that frameworks reading the body re-raise it instead of answering 400."""
+
+    def __init__(self, max_bytes: int):
+        super().__init__(413, f"The request body exceeds the limit of {max_bytes} bytes.")

@@ -1,0 +1,30 @@
+"""Picks and loads the backend named by SIGHTLINE_MODELS; the service only sees ModelBackend."""
+
+from __future__ import annotations
+
+import torch
+
+from sightline.config import MLSettings
+from sightline.inference.models.base import ModelBackend
+
+
+def resolve_device(requested: str) -> str:
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def load_backend(settings: MLSettings) -> ModelBackend:
+    torch.set_num_threads(settings.model_threads)
+    device = resolve_device(settings.device)
+    if settings.models == "tiny":
+        from sightline.inference.models.tiny import build_tiny_backend
+
+        return build_tiny_backend(device)
+    if settings.models == "clip":
+        from sightline.inference.models.clip import ClipBackend
+
+        return ClipBackend.from_pretrained(settings.clip_model, settings.caption_model or None, device)
+    from sightline.inference.models.lite import LiteBackend
+
+    return LiteBackend(settings.data_dir / "models", threads=settings.model_threads)

@@ -1,0 +1,77 @@
+"""Collections: list, create with custom parameters, info, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.pipeline import model_signature
+from sightline.ingest.schemas import CollectionCreate
+from sightline.ingest.services import Services, get_services
+from sightline.ingest.store import CollectionParams
+
+router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+CollectionName = Annotated[str, Path(min_length=1, max_length=64, description="Collection name.")]
+
+
+@router.get("")
+async def list_collections(services: ServicesDep) -> dict:
+    """Every collection with its point count, status and parameters."""
+    infos = await services.call(services.store.list_collections)
+    return {"collections": [info.to_dict() for info in infos]}
+
+
+@router.post("", status_code=201)
+async def create_collection(body: CollectionCreate, services: ServicesDep) -> dict:
+    """Create a collection bound to the ML service's current model (its dimension by default)."""
+    capabilities = await services.ml.capabilities(refresh=True)
+    dimension = int(capabilities["dimension"])
+    if body.vector_size is not None and body.vector_size != dimension:
+        raise SightlineError(
+            ErrorCode.MODEL_MISMATCH,
+            f"vector_size {body.vector_size} does not match the ML model {capabilities['embedding_model']} "
+            f"({dimension}-d). Leave it out to use {dimension}.",
+            where="vector_size",
+            status=422,
+        )
+    params = CollectionParams(
+        vector_size=dimension,
+        distance=body.distance,
+        on_disk=body.on_disk,
+        hnsw_m=body.hnsw.m,
+        hnsw_ef_construct=body.hnsw.ef_construct,
+        quantization=body.quantization,
+        metadata={**model_signature(capabilities), "caption_kind": capabilities.get("caption_kind")},
+    )
+    info = await services.call(services.store.create_collection, body.name, params.validate())
+    return info.to_dict()
+
+
+@router.get("/{name}")
+async def collection_info(name: CollectionName, services: ServicesDep) -> dict:
+    info = await services.call(services.store.collection_info, name)
+    return info.to_dict()
+
+
+@router.get("/{name}/facets")
+async def collection_facets(name: CollectionName, services: ServicesDep) -> dict:
+    """Distinct cameras, formats and folders with counts, for search filters."""
+    facets = {}
+    for key in ("camera", "format", "folder"):
+        values = await services.call(services.store.facet, name, key, 100)
+        facets[key] = [{"value": value, "count": count} for value, count in values]
+    return facets
+
+
+@router.delete("/{name}", status_code=204)
+async def delete_collection(name: CollectionName, services: ServicesDep) -> Response:
+    """Delete the collection, its points and its jobs' records. Running jobs on it are cancelled."""
+    await services.call(services.store.collection_info, name)  # 404 first
+    for job in await services.call(services.jobs.list_jobs, collection=name, states=("queued", "running")):
+        await services.runner.cancel(job.job_id)
+    await services.call(services.store.delete_collection, name)
+    await services.call(services.jobs.delete_jobs_for_collection, name)
+    return Response(status_code=204)

@@ -1,0 +1,171 @@
+"""Ingestion jobs: start (scan a folder, upload files), follow (state, errors, logs, live events), control."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from sse_starlette.sse import EventSourceResponse
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.jobs import JOB_STATES, TERMINAL_STATES
+from sightline.ingest.paths import confine, safe_upload_name
+from sightline.ingest.schemas import ScanRequest
+from sightline.ingest.services import Services, get_services
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+EVENT_POLL_SECONDS = 0.25
+MAX_UPLOAD_FILES = 1000
+
+
+@router.post("/ingest/scan", status_code=202)
+async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
+    """Ingest every image under a server-side folder (inside the ingest roots) in the background."""
+    await services.call(services.store.collection_info, body.collection)  # 404 for an unknown collection
+    folder = confine(body.directory_path, services.settings.roots)
+    if not folder.is_dir():
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No folder {body.directory_path}.", where="directory_path",
+                             status=404)
+    options = {"recursive": body.recursive, "caption": body.caption}
+    job = await services.call(services.jobs.create_job, body.collection, "scan", str(folder), options)
+    await services.call(services.jobs.log, job.job_id, f"queued: scan of {folder}")
+    services.runner.enqueue(job.job_id)
+    return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
+
+
+@router.post("/ingest/upload", status_code=202)
+async def ingest_upload(
+    services: ServicesDep,
+    collection: Annotated[str, Form(min_length=1, max_length=64)],
+    files: Annotated[list[UploadFile], File(description="Image files to ingest.")],
+    caption: Annotated[bool, Form()] = True,
+) -> dict:
+    """Store uploaded files under the data dir and ingest them in the background."""
+    await services.call(services.store.collection_info, collection)
+    if len(files) > MAX_UPLOAD_FILES:
+        raise SightlineError(ErrorCode.REQUEST_TOO_LARGE, f"At most {MAX_UPLOAD_FILES} files per upload.",
+                             where="files", status=413)
+    job = await services.call(services.jobs.create_job, collection, "upload", "upload", {"caption": caption})
+    folder = services.settings.uploads_dir / job.job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    entries = []
+    for upload in files:
+        target = folder / safe_upload_name(upload.filename, taken)
+        with target.open("wb") as out:
+            await asyncio.to_thread(shutil.copyfileobj, upload.file, out, 1024 * 1024)
+        stat = target.stat()
+        entries.append((str(target.resolve()), stat.st_size, stat.st_mtime))
+    await services.call(services.jobs.add_files, job.job_id, entries)
+    await services.call(services.jobs.log, job.job_id, f"queued: {len(entries)} uploaded files")
+    services.runner.enqueue(job.job_id, rescan=False)
+    return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}", "files": len(entries)}
+
+
+@router.get("/jobs")
+async def list_jobs(
+    services: ServicesDep,
+    collection: str | None = None,
+    state: Annotated[list[str] | None, Query(description="Filter by state (repeatable).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    if state and not set(state) <= JOB_STATES:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"state must be among {sorted(JOB_STATES)}",
+                             where="state", status=422)
+    jobs = await services.call(services.jobs.list_jobs, collection=collection, states=state, limit=limit,
+                               offset=offset)
+    return {"jobs": [job.to_dict() for job in jobs]}
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: str, services: ServicesDep) -> dict:
+    """State, counts (total / done / cached / skipped / failed / pending), images/s and ETA."""
+    return (await services.job_or_404(job_id)).to_dict()
+
+
+@router.get("/jobs/{job_id}/errors")
+async def job_errors(
+    job_id: str,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """Per-file errors: path, stage, stable code, message, whether a retry may help, when."""
+    await services.job_or_404(job_id)
+    errors = await services.call(services.jobs.errors, job_id, limit=limit, offset=offset)
+    return {"errors": [error.to_dict() for error in errors]}
+
+
+@router.get("/jobs/{job_id}/logs")
+async def job_logs(
+    job_id: str,
+    services: ServicesDep,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict:
+    await services.job_or_404(job_id)
+    lines = await services.call(services.jobs.logs, job_id, after_id=after_id, limit=limit)
+    return {"logs": [line.to_dict() for line in lines]}
+
+
+@router.get("/jobs/{job_id}/events")
+async def job_events(job_id: str, request: Request, services: ServicesDep) -> EventSourceResponse:
+    """Server-sent events: `progress` (the job), `log` (each new line), and `end` once it is finished."""
+    await services.job_or_404(job_id)
+    last_event = request.headers.get("last-event-id", "")
+    last_log = int(last_event) if last_event.isdigit() else 0
+    return EventSourceResponse(_job_event_stream(job_id, request, services, last_log))
+
+
+async def _job_event_stream(
+    job_id: str, request: Request, services: ServicesDep, last_log: int
+) -> AsyncIterator[dict]:
+    seen = -1
+    while not await request.is_disconnected():
+        counter = await services.call(services.jobs.change_counter, job_id)
+        if counter != seen:
+            seen = counter
+            for line in await services.call(services.jobs.logs, job_id, after_id=last_log, limit=500):
+                last_log = line.id
+                yield {"event": "log", "id": str(line.id), "data": json.dumps(line.to_dict())}
+            job = await services.call(services.jobs.get_job, job_id)
+            if job is None:
+                return
+            yield {"event": "progress", "data": json.dumps(job.to_dict())}
+            if job.state in TERMINAL_STATES:
+                yield {"event": "end", "data": json.dumps({"state": job.state})}
+                return
+        await asyncio.sleep(EVENT_POLL_SECONDS)
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel_job(job_id: str, services: ServicesDep) -> dict:
+    """Stop after the batches in flight (their results are kept); a queued job is cancelled at once."""
+    job = await services.job_or_404(job_id)
+    if job.state in TERMINAL_STATES:
+        raise SightlineError(ErrorCode.CONFLICT, f"The job is already {job.state}.", where="job_id", status=409)
+    await services.runner.cancel(job_id)
+    return (await services.job_or_404(job_id)).to_dict()
+
+
+@router.post("/jobs/{job_id}/retry", status_code=202)
+async def retry_job(job_id: str, services: ServicesDep) -> dict:
+    """Queue the job again for its failed files (and any it did not reach)."""
+    job = await services.job_or_404(job_id)
+    if job.state not in TERMINAL_STATES:
+        raise SightlineError(ErrorCode.CONFLICT, f"The job is {job.state}; retry it once it has finished.",
+                             where="job_id", status=409)
+    reset = await services.call(services.jobs.retry_failed, job_id)
+    if job.counts.pending == 0 and reset == 0:
+        raise SightlineError(ErrorCode.CONFLICT, "Nothing to retry: no failed or unprocessed files.",
+                             where="job_id", status=409)
+    await services.call(services.jobs.set_state, job_id, "queued")
+    await services.call(services.jobs.log, job_id, f"retry: {reset} failed files queued again")
+    services.runner.enqueue(job_id, rescan=False)
+    return {"job_id": job_id, "retried": reset}

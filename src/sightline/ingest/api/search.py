@@ -1,0 +1,109 @@
+"""Search by text, by an uploaded image, or "more like this" point, with payload filters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.schemas import Filters, SearchRequest
+from sightline.ingest.services import Services, get_services
+from sightline.ingest.store import SearchFilters, canonical_id
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def store_filters(filters: Filters | None) -> SearchFilters | None:
+    if filters is None:
+        return None
+    return SearchFilters(
+        taken_after=filters.taken_after.timestamp() if filters.taken_after else None,
+        taken_before=filters.taken_before.timestamp() if filters.taken_before else None,
+        camera=filters.camera or None,
+        folder=filters.folder or None,
+        format=filters.format or None,
+    )
+
+
+def thumbnail_url(collection: str, point_id: str) -> str:
+    return f"/api/v1/collections/{collection}/points/{point_id}/thumbnail"
+
+
+async def run_search(
+    services: Services, collection: str, vector: list[float], limit: int, threshold: float | None,
+    filters: Filters | None, exclude: str | None = None,
+) -> dict[str, Any]:
+    hits = await services.call(
+        services.store.search, collection, vector, limit=limit + (1 if exclude else 0),
+        score_threshold=threshold, filters=store_filters(filters),
+    )
+    results = [
+        {"id": hit.id, "score": hit.score, "payload": hit.payload, "thumbnail_url": thumbnail_url(collection, hit.id)}
+        for hit in hits if hit.id != exclude
+    ][:limit]
+    return {"results": results}
+
+
+@router.post("/search")
+async def search(body: SearchRequest, services: ServicesDep) -> dict:
+    """Give exactly one of `text` (search by meaning) or `point_id` (more like this point)."""
+    if (body.text is None) == (body.point_id is None):
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give exactly one of "text" or "point_id" '
+                             "(use /api/v1/search/image to search by an image).", where="text", status=422)
+    info = await services.call(services.store.collection_info, body.collection)
+    if body.text is not None:
+        vector = (await services.ml.embed_texts([body.text]))[0]
+        exclude = None
+    else:
+        exclude = canonical_id(body.point_id)
+        points = await services.call(services.store.retrieve, body.collection, [exclude], True)
+        if not points or points[0].vector is None:
+            raise SightlineError(ErrorCode.NOT_FOUND, f"No point {body.point_id} in {body.collection}.",
+                                 where="point_id", status=404)
+        vector = points[0].vector
+    _check_dimension(vector, info.params.vector_size)
+    return await run_search(services, body.collection, vector, body.limit, body.score_threshold,
+                            body.filters, exclude)
+
+
+@router.post("/search/image")
+async def search_by_image(
+    services: ServicesDep,
+    collection: Annotated[str, Form(min_length=1, max_length=64)],
+    image: Annotated[UploadFile, File(description="The query image.")],
+    limit: Annotated[int, Form(ge=1, le=500)] = 20,
+    score_threshold: Annotated[float | None, Form()] = None,
+    filters: Annotated[str | None, Form(description="JSON object with the same filters as /search.")] = None,
+) -> dict:
+    """Search by an uploaded image (multipart)."""
+    info = await services.call(services.store.collection_info, collection)
+    parsed_filters = _parse_filters(filters)
+    data = await image.read(services.settings.max_upload_bytes + 1)
+    if len(data) > services.settings.max_upload_bytes:
+        raise SightlineError(ErrorCode.FILE_TOO_LARGE, "The query image is too large.", where="image", status=413)
+    result = (await services.ml.embed_files([("query", image.filename or "query", data)], caption=False))[0]
+    if result.get("error"):
+        error = result["error"]
+        raise SightlineError(ErrorCode(error["code"]) if error["code"] in ErrorCode.__members__ else
+                             ErrorCode.DECODE_FAILED, error["message"], where="image", status=422)
+    _check_dimension(result["embedding"], info.params.vector_size)
+    return await run_search(services, collection, result["embedding"], limit, score_threshold, parsed_filters)
+
+
+def _parse_filters(raw: str | None) -> Filters | None:
+    if not raw:
+        return None
+    try:
+        return Filters.model_validate_json(raw)
+    except ValueError as exc:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"filters: {exc}".splitlines()[0], where="filters",
+                             status=422) from None
+
+
+def _check_dimension(vector: list[float], size: int) -> None:
+    if len(vector) != size:
+        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"The query vector has {len(vector)} dimensions but the "
+                             f"collection holds {size}-d vectors: the ML service runs another model.",
+                             where="collection", status=409)

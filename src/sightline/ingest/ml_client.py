@@ -1,0 +1,111 @@
+"""HTTP client of the ML service: pooled, keyed, round-robin over replicas, retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.security import API_KEY_HEADER
+
+log = logging.getLogger("sightline.ml_client")
+MAX_BACKOFF_SECONDS = 10.0
+
+
+class MLError(SightlineError):
+    """The ML service could not answer: ML_UNAVAILABLE, ML_TIMEOUT or ML_UNAUTHORIZED."""
+
+    def __init__(self, code: ErrorCode, message: str):
+        super().__init__(code, message, where="ml_service", status=503 if code != ErrorCode.ML_UNAUTHORIZED else 502)
+
+
+class MLClient:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        api_key: str | None,
+        *,
+        timeout: float = 300.0,
+        retries: int = 6,
+        backoff: float = 0.5,
+        on_retry: Callable[[str], None] | None = None,
+    ):
+        if not urls:
+            raise ValueError("at least one ML service URL is needed")
+        self.urls = list(urls)
+        self._next_url = itertools.cycle(range(len(self.urls)))
+        self.retries = retries
+        self.backoff = backoff
+        self.on_retry = on_retry
+        headers = {API_KEY_HEADER: api_key} if api_key else {}
+        self._http = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+        self._capabilities: dict[str, Any] | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def capabilities(self, refresh: bool = False) -> dict[str, Any]:
+        if self._capabilities is None or refresh:
+            self._capabilities = (await self._request("GET", "/api/v1/capabilities")).json()
+        return self._capabilities
+
+    async def embed_files(
+        self, files: Sequence[tuple[str, str, bytes]], caption: bool
+    ) -> list[dict[str, Any]]:
+        """(unique_id, filename, bytes) → one result per file, in order, over the binary transport."""
+        multipart = [("images", (name, data, "application/octet-stream")) for _, name, data in files]
+        form = {"unique_ids": [unique_id for unique_id, _, _ in files], "caption": "true" if caption else "false"}
+        response = await self._request("POST", "/api/v1/embed_images", files=multipart, data=form)
+        return response.json()["results"]
+
+    async def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        response = await self._request("POST", "/api/v1/embed_text", json={"texts": texts})
+        return response.json()["embeddings"]
+
+    async def replica_health(self) -> list[dict[str, Any]]:
+        """Each replica's /health, for the dashboard; never raises."""
+        return await asyncio.gather(*(self._health(url) for url in self.urls))
+
+    async def _health(self, url: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(f"{url}/health", timeout=5.0)
+            return {"url": url, "reachable": True, "status_code": response.status_code, **response.json()}
+        except (httpx.HTTPError, ValueError) as exc:
+            return {"url": url, "reachable": False, "status": "unreachable", "error": type(exc).__name__}
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        last_error: MLError | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+                if self.on_retry:
+                    self.on_retry(f"ML service: {last_error.message}; retry {attempt}/{self.retries} in {delay:.1f}s")
+                await asyncio.sleep(delay)
+            url = self.urls[next(self._next_url)]
+            try:
+                response = await self._http.request(method, url + path, **kwargs)
+            except httpx.TimeoutException as exc:
+                last_error = MLError(ErrorCode.ML_TIMEOUT, f"{url} did not answer in time ({type(exc).__name__})")
+                continue
+            except httpx.HTTPError as exc:
+                last_error = MLError(ErrorCode.ML_UNAVAILABLE, f"{url} is unreachable ({type(exc).__name__})")
+                continue
+            if response.status_code == 401:
+                raise MLError(ErrorCode.ML_UNAUTHORIZED, f"{url} refused the API key (401): check SIGHTLINE_API_KEY")
+            if response.status_code >= 500:
+                last_error = MLError(ErrorCode.ML_UNAVAILABLE, f"{url} answered {response.status_code}")
+                continue
+            if response.status_code >= 400:
+                raise MLError(ErrorCode.ML_UNAVAILABLE, f"{url} refused the request ({response.status_code}): {response.text[:300]}")
+            return response
+        assert last_error is not None
+        raise last_error

@@ -1,0 +1,56 @@
+"""Request bodies of the ingestion API (responses are plain dicts built by the store and job store)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HnswParams(Strict):
+    m: int = Field(default=16, ge=0, le=128, description="Edges per node; 0 disables the graph.")
+    ef_construct: int = Field(default=100, ge=4, le=4096, description="Build-time search width.")
+
+
+class CollectionCreate(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                      description="Letters, digits, '_' and '-'; starts with a letter or digit.")
+    vector_size: int | None = Field(default=None, ge=1, le=65536,
+                                    description="Default: the ML service's embedding dimension.")
+    distance: Literal["Cosine", "Dot", "Euclid", "Manhattan"] = "Cosine"
+    on_disk: bool = Field(default=False, description="Keep vectors and payload on disk instead of RAM.")
+    hnsw: HnswParams = Field(default_factory=HnswParams)
+    quantization: Literal["int8"] | None = Field(default=None, description="Scalar int8 quantization.")
+
+
+class Filters(Strict):
+    taken_after: datetime | None = Field(default=None, description="Taken at or after (ISO 8601).")
+    taken_before: datetime | None = Field(default=None, description="Taken at or before (ISO 8601).")
+    camera: str | None = Field(default=None, max_length=200, description='"Make Model", as in facets.')
+    folder: str | None = Field(default=None, max_length=4096, description="A folder; includes subfolders.")
+    format: str | None = Field(default=None, max_length=20, description="jpeg, png, heif, dng, ...")
+
+
+class SearchRequest(Strict):
+    collection: str = Field(min_length=1, max_length=64)
+    text: str | None = Field(default=None, min_length=1, max_length=2000, description="Search by meaning.")
+    point_id: str | None = Field(default=None, description='"More like this" point.')
+    limit: int = Field(default=20, ge=1, le=500)
+    score_threshold: float | None = Field(default=None, ge=-1e6, le=1e6)
+    filters: Filters | None = None
+
+
+class ScanRequest(Strict):
+    collection: str = Field(min_length=1, max_length=64)
+    directory_path: str = Field(min_length=1, max_length=4096, description="Folder inside the ingest roots.")
+    recursive: bool = True
+    caption: bool = True
+
+
+class SessionRequest(Strict):
+    token: str = Field(min_length=1, max_length=1000)

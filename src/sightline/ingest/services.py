@@ -1,0 +1,39 @@
+"""Everything a request handler needs, built once per app and reached through `get_services`."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from sightline.config import IngestSettings
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.jobs import JobStore
+from sightline.ingest.ml_client import MLClient
+from sightline.ingest.pipeline import JobRunner
+from sightline.ingest.store import VectorStore
+
+
+@dataclass
+class Services:
+    settings: IngestSettings
+    store: VectorStore
+    jobs: JobStore
+    ml: MLClient
+    runner: JobRunner
+
+    async def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Store and job-store calls are blocking: run them off the event loop."""
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    async def job_or_404(self, job_id: str):
+        job = await self.call(self.jobs.get_job, job_id)
+        if job is None:
+            raise SightlineError(ErrorCode.NOT_FOUND, f"No job {job_id!r}.", where="job_id", status=404)
+        return job
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services

@@ -1,0 +1,98 @@
+"""Shared fixtures: real services on 127.0.0.1 (uvicorn in a thread, random ports), tiny models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TEST_KEYS = ("test-key-current", "test-key-previous")
+
+
+@dataclass
+class RunningServer:
+    url: str
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def bound_socket(port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def start_server(app, port: int = 0, health_path: str | None = None, timeout: float = 120) -> RunningServer:
+    sock = bound_socket(port)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("server did not start")
+        time.sleep(0.02)
+    if health_path:
+        wait_until_healthy(url + health_path, deadline)
+    return RunningServer(url, port, server, thread)
+
+
+def wait_until_healthy(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} never became healthy")
+
+
+@pytest.fixture(scope="session")
+def ml_settings(tmp_path_factory):
+    from sightline.config import MLSettings
+
+    return MLSettings(
+        models="tiny",
+        api_key=",".join(TEST_KEYS),
+        data_dir=tmp_path_factory.mktemp("ml-data"),
+        max_batch_size=64,
+        model_batch_size=8,
+        max_request_bytes=64 * 1024 * 1024,
+        max_image_pixels=50_000_000,
+        decode_workers=2,
+        model_threads=2,
+    )
+
+
+@pytest.fixture(scope="session")
+def ml_server(ml_settings) -> Iterator[RunningServer]:
+    from sightline.inference.app import create_app
+
+    running = start_server(create_app(ml_settings), health_path="/health")
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def ml_client(ml_server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ml_server.url, headers={"x-api-key": TEST_KEYS[0]}, timeout=60) as client:
+        yield client
