@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ from sightline.security import API_KEY_HEADER
 
 log = logging.getLogger("sightline.ml_client")
 MAX_BACKOFF_SECONDS = 10.0
+RetryHook = Callable[[str], Awaitable[None]]
 
 
 class MLError(SightlineError):
@@ -33,7 +34,6 @@ class MLClient:
         timeout: float = 300.0,
         retries: int = 6,
         backoff: float = 0.5,
-        on_retry: Callable[[str], None] | None = None,
     ):
         if not urls:
             raise ValueError("at least one ML service URL is needed")
@@ -41,7 +41,6 @@ class MLClient:
         self._next_url = itertools.cycle(range(len(self.urls)))
         self.retries = retries
         self.backoff = backoff
-        self.on_retry = on_retry
         headers = {API_KEY_HEADER: api_key} if api_key else {}
         self._http = httpx.AsyncClient(
             headers=headers,
@@ -59,12 +58,14 @@ class MLClient:
         return self._capabilities
 
     async def embed_files(
-        self, files: Sequence[tuple[str, str, bytes]], caption: bool
+        self, files: Sequence[tuple[str, str, bytes]], caption: bool, on_retry: RetryHook | None = None
     ) -> list[dict[str, Any]]:
         """(unique_id, filename, bytes) → one result per file, in order, over the binary transport."""
         multipart = [("images", (name, data, "application/octet-stream")) for _, name, data in files]
         form = {"unique_ids": [unique_id for unique_id, _, _ in files], "caption": "true" if caption else "false"}
-        response = await self._request("POST", "/api/v1/embed_images", files=multipart, data=form)
+        response = await self._request(
+            "POST", "/api/v1/embed_images", files=multipart, data=form, on_retry=on_retry
+        )
         return response.json()["results"]
 
     async def embed_texts(self, texts: list[str]) -> list[list[float]]:
@@ -82,13 +83,16 @@ class MLClient:
         except (httpx.HTTPError, ValueError) as exc:
             return {"url": url, "reachable": False, "status": "unreachable", "error": type(exc).__name__}
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _request(
+        self, method: str, path: str, on_retry: RetryHook | None = None, **kwargs: Any
+    ) -> httpx.Response:
         last_error: MLError | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-                if self.on_retry:
-                    self.on_retry(f"ML service: {last_error.message}; retry {attempt}/{self.retries} in {delay:.1f}s")
+                if on_retry is not None:
+                    await on_retry(f"{last_error.code}: {last_error.message}; retry {attempt}/{self.retries} "
+                                   f"in {delay:.1f}s")
                 await asyncio.sleep(delay)
             url = self.urls[next(self._next_url)]
             try:

@@ -254,6 +254,9 @@ class JobRun:
             return None
         return points[0].vector, payload.get("caption"), _ml_fields(payload)
 
+    async def _log_retry(self, message: str) -> None:
+        await self.log(message, "warning")
+
     # --- embed + store stage ------------------------------------------------------------------------------
 
     async def _complete_batch(self, works: list[FileWork], number: int) -> None:
@@ -273,7 +276,9 @@ class JobRun:
     async def _embed(self, works: list[FileWork]) -> None:
         files = [(w.point_id, os.path.basename(w.record.path), w.data or b"") for w in works]
         try:
-            results = await self.ml.embed_files(files, caption=bool(self.job.options.get("caption", True)))
+            results = await self.ml.embed_files(
+                files, caption=bool(self.job.options.get("caption", True)), on_retry=self._log_retry
+            )
         except MLError as exc:
             self.fatal = self.fatal or exc
             for work in works:

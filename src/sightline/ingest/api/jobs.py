@@ -162,10 +162,11 @@ async def retry_job(job_id: str, services: ServicesDep) -> dict:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is {job.state}; retry it once it has finished.",
                              where="job_id", status=409)
     reset = await services.call(services.jobs.retry_failed, job_id)
-    if job.counts.pending == 0 and reset == 0:
+    never_scanned = job.kind == "scan" and job.counts.total == 0  # it failed before its scan (e.g. ML down)
+    if job.counts.pending == 0 and reset == 0 and not never_scanned:
         raise SightlineError(ErrorCode.CONFLICT, "Nothing to retry: no failed or unprocessed files.",
                              where="job_id", status=409)
     await services.call(services.jobs.set_state, job_id, "queued")
     await services.call(services.jobs.log, job_id, f"retry: {reset} failed files queued again")
-    services.runner.enqueue(job_id, rescan=False)
+    services.runner.enqueue(job_id, rescan=never_scanned)
     return {"job_id": job_id, "retried": reset}
