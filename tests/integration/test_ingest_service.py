@@ -129,18 +129,20 @@ def test_ingest_mixed_folder_counts_errors_and_payloads(client, library, ingest_
 def test_reingest_skips_unchanged_files_and_adds_no_points(client, library, ingest_server):
     for index in range(6):
         (library / f"{index}.jpg").write_bytes(distinct_image(index))
+    (library / "sub").mkdir()
+    (library / "sub" / "copy.jpg").write_bytes(distinct_image(0))
     create(client)
     first = wait_for_job(client, scan(client, library))
-    assert first["counts"]["done"] == 6
+    assert (first["counts"]["done"], first["counts"]["cached"]) == (6, 1)
     second = wait_for_job(client, scan(client, library))
     assert second["state"] == "completed"
-    assert second["counts"]["skipped"] == 6 and second["counts"]["done"] == 0
-    assert client.get("/api/v1/collections/photos").json()["points_count"] == 6
+    assert second["counts"]["skipped"] == 7 and second["counts"]["done"] == 0
+    assert client.get("/api/v1/collections/photos").json()["points_count"] == 7
 
     (library / "0.jpg").write_bytes(distinct_image(20))  # changed content, same path
     third = wait_for_job(client, scan(client, library))
-    assert third["counts"]["done"] == 1 and third["counts"]["skipped"] == 5
-    assert client.get("/api/v1/collections/photos").json()["points_count"] == 6
+    assert third["counts"]["done"] == 1 and third["counts"]["skipped"] == 6
+    assert client.get("/api/v1/collections/photos").json()["points_count"] == 7
     point = client.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / '0.jpg'))}")
     assert point.json()["payload"]["sha256"] == __import__("hashlib").sha256(distinct_image(20)).hexdigest()
 

@@ -68,7 +68,7 @@ class FileWork:
     state: str = "pending"  # → done | cached | skipped | failed
     data: bytes | None = None
     size: int | None = None
-    mtime: float | None = None
+    mtime_ns: int | None = None  # integer: payload floats do not round-trip exactly
     sha256: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     vector: list[float] | None = None
@@ -193,7 +193,7 @@ class JobRun:
         except OSError as exc:
             work.fail("read", ErrorCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
             return
-        work.size, work.mtime = stat.st_size, stat.st_mtime
+        work.size, work.mtime_ns = stat.st_size, stat.st_mtime_ns
         if stat.st_size == 0:
             work.fail("read", ErrorCode.FILE_EMPTY, "the file is empty (0 bytes)")
         elif stat.st_size > self.settings.max_upload_bytes:
@@ -210,7 +210,7 @@ class JobRun:
             payload = point.payload
             if (
                 payload.get("bytes") == work.size
-                and payload.get("mtime") == work.mtime
+                and payload.get("mtime_ns") == work.mtime_ns
                 and payload.get("embedding_model") == signature["embedding_model"]
             ):
                 work.state = "skipped"
@@ -338,7 +338,7 @@ class JobRun:
             "folder_prefixes": [str(folder), *(str(parent) for parent in folder.parents)],
             "filename": path.name,
             "bytes": work.size,
-            "mtime": work.mtime,
+            "mtime_ns": work.mtime_ns,
             "sha256": work.sha256,
             "camera": camera,
             "caption": work.caption,
