@@ -253,3 +253,30 @@ def test_non_loopback_bind_without_key_is_refused():
         check_bind("0.0.0.0", False, "SIGHTLINE_API_KEY")
     check_bind("0.0.0.0", True, "SIGHTLINE_API_KEY")
     check_bind("127.0.0.1", False, "SIGHTLINE_API_KEY")
+
+
+def test_health_answers_while_a_big_batch_is_processed(ml_server, ml_client):
+    import threading
+    import time
+
+    photos = [camera_like_jpeg(2400, 1800, seed=seed) for seed in range(3)] * 8
+    body = {"images": [item(str(i), data) for i, data in enumerate(photos)]}
+    finished = threading.Event()
+
+    def send_batch() -> None:
+        ml_client.post("/api/v1/batch_embed_and_caption", json=body)
+        finished.set()
+
+    worker = threading.Thread(target=send_batch)
+    worker.start()
+    time.sleep(0.3)
+    answered_during_batch = []
+    while not finished.is_set():
+        started = time.perf_counter()
+        assert httpx.get(f"{ml_server.url}/health", timeout=10).status_code == 200
+        answered_during_batch.append((time.perf_counter() - started, finished.is_set()))
+        time.sleep(0.05)
+    worker.join()
+    during = [latency for latency, done in answered_during_batch if not done]
+    assert during, "the batch finished before /health could be asked"
+    assert max(during) < 2.0, during  # the original service blocked /health for the whole batch

@@ -151,3 +151,21 @@ def test_ingestion_service_killed_mid_job_resumes_without_loss_or_duplicates(ml_
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def test_several_ml_urls_fail_over_to_the_live_replica(ml_server, tmp_path):
+    library = photo_folder(tmp_path / "library", count=6)
+    dead = f"http://127.0.0.1:{free_port()}"
+    ingest = start_ingest(ingest_settings(f"{dead},{ml_server.url}", tmp_path, [library], ml_batch_size=2,
+                                          ml_retries=3, ml_backoff=0.05))
+    try:
+        with httpx.Client(base_url=ingest.url, timeout=30) as client:
+            assert client.post("/api/v1/collections", json={"name": "photos"}).status_code == 201
+            job_id = client.post("/api/v1/ingest/scan", json={"collection": "photos",
+                                                              "directory_path": str(library)}).json()["job_id"]
+            job = wait_for_job(client, job_id)
+            assert job["state"] == "completed" and job["counts"]["done"] == 6
+            replicas = client.get("/api/v1/status").json()["ml"]["replicas"]
+            assert [replica["reachable"] for replica in replicas] == [False, True]
+    finally:
+        ingest.stop()

@@ -8,6 +8,7 @@ import binascii
 import logging
 import threading
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Annotated, AsyncIterator
 
 import torch
@@ -19,7 +20,7 @@ from sightline.config import MLSettings
 from sightline.errors import ErrorCode, ItemError, SightlineError
 from sightline.http import BodySizeLimit, install_error_handlers
 from sightline.imaging import SUPPORTED_FORMATS
-from sightline.inference.batching import BatchRunner, ImageOutcome
+from sightline.inference.batching import BatchRunner, ImageInput, ImageOutcome
 from sightline.inference.models.base import ModelBackend
 from sightline.inference.models.registry import load_backend
 from sightline.inference.schemas import (
@@ -148,7 +149,7 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(api_key_dependency(settings.api_keys))])
 
     async def embed(
-        inputs: list[bytes | ItemError], ids: list[str], names: list[str | None], caption: bool
+        inputs: list[ImageInput], ids: list[str], names: list[str | None], caption: bool
     ) -> BatchResponse:
         runner = await holder.ready_runner()
         outcomes, timings = await runner.run(inputs, caption)
@@ -168,7 +169,7 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
         """Embed and caption base64 images (the original service's request shape)."""
         check_batch_size(len(body.images), settings)
         want_caption = body.caption if body.caption is not None else caption
-        inputs = [decode_base64(item.image_base64, settings.max_image_bytes) for item in body.images]
+        inputs = [partial(decode_base64, item.image_base64, settings.max_image_bytes) for item in body.images]
         return await embed(
             inputs, [i.unique_id for i in body.images], [i.filename for i in body.images], want_caption
         )
@@ -188,7 +189,7 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
                 where="unique_ids",
                 status=422,
             )
-        inputs: list[bytes | ItemError] = []
+        inputs: list[ImageInput] = []
         for upload in images:
             data = await upload.read(settings.max_image_bytes + 1)
             too_big = len(data) > settings.max_image_bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ import numpy as np
 from sightline.errors import ErrorCode, ItemError, SightlineError
 from sightline.imaging import decode_image
 from sightline.inference.models.base import ModelBackend
+
+
+ImageInput = bytes | ItemError | Callable[[], bytes | ItemError]
 
 
 @dataclass
@@ -61,7 +65,9 @@ class BatchRunner:
             self.backend.preprocess(decoded.image), decoded.format, decoded.width, decoded.height
         )
 
-    def _prepare_or_error(self, data: bytes | ItemError) -> PreparedImage | ItemError:
+    def _prepare_or_error(self, data: ImageInput) -> PreparedImage | ItemError:
+        if callable(data):
+            data = data()  # deferred work, e.g. base64 decoding, done here in the pool
         if isinstance(data, ItemError):
             return data
         try:
@@ -93,7 +99,7 @@ class BatchRunner:
                 )
         return outcomes
 
-    async def run(self, inputs: list[bytes | ItemError], caption: bool) -> tuple[list[ImageOutcome], BatchTimings]:
+    async def run(self, inputs: list[ImageInput], caption: bool) -> tuple[list[ImageOutcome], BatchTimings]:
         loop = asyncio.get_running_loop()
         timings = BatchTimings()
         started = time.perf_counter()
@@ -105,7 +111,9 @@ class BatchRunner:
         started = time.perf_counter()
         inferred = iter(await loop.run_in_executor(self.model_thread, self._infer, good, caption) if good else [])
         timings.model_seconds = time.perf_counter() - started
-        outcomes = [ImageOutcome(error=item) if isinstance(item, ItemError) else next(inferred) for item in prepared]
+        outcomes = [
+            ImageOutcome(error=item) if isinstance(item, ItemError) else next(inferred) for item in prepared
+        ]
         return outcomes, timings
 
     async def embed_texts(self, texts: list[str]) -> np.ndarray:
