@@ -66,6 +66,10 @@ class IngestSettings(CommonSettings):
     ml_batch_size: int | None = Field(default=None, ge=1, description="Default: from ML capabilities.")
     batches_in_flight: int = Field(default=2, ge=1)
     upsert_batch_size: int = Field(default=256, ge=1)
+    store_flush_seconds: float = Field(
+        default=1.0, ge=0, description="Embedded store: flush segments at most this often (0: every write). "
+        "Its write-ahead log already keeps every acknowledged write across a killed process.",
+    )
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     ingest_roots: str = Field(default="", description="Comma-separated folders that scans may read.")

@@ -26,7 +26,8 @@ MULTIPART_OVERHEAD = 16 * 1024 * 1024
 def build_services(settings: IngestSettings) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key)
+    store = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
+                       flush_interval_s=settings.store_flush_seconds)
     job_store = JobStore(settings.data_dir / "sightline.db")
     api_key = settings.api_keys[0] if settings.api_keys else None
     ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout, retries=settings.ml_retries,

@@ -340,7 +340,11 @@ def sort_facets(counts: dict[Any, int], limit: int) -> list[tuple[str, int]]:
 
 
 def open_store(
-    data_dir: Path, qdrant_url: str | None = None, qdrant_api_key: str | None = None
+    data_dir: Path,
+    qdrant_url: str | None = None,
+    qdrant_api_key: str | None = None,
+    *,
+    flush_interval_s: float = 0.0,
 ) -> VectorStore:
     """Open the configured vector store.
 
@@ -351,7 +355,7 @@ def open_store(
     if not qdrant_url:
         from sightline.ingest.store_edge import EdgeStore
 
-        return EdgeStore(Path(data_dir) / "collections")
+        return EdgeStore(Path(data_dir) / "collections", flush_interval_s=flush_interval_s)
     from sightline.ingest.store_qdrant import QdrantStore
 
     if qdrant_url.startswith("local:"):
