@@ -117,6 +117,8 @@ class QdrantStore(VectorStore):
             raise StoreError(f"Qdrant failed on {name or 'the store'}: {e}", where=name) from e
 
     def _exists(self, name: str) -> bool:
+        if self._closed:
+            raise StoreError("the vector store is closed")
         try:
             with self._lock:
                 return bool(self._client.collection_exists(name))
