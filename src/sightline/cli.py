@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import typer
 
+from sightline.cli_client import collections_app, ingest, jobs_app, search
 from sightline.config import IngestSettings, MLSettings
+from sightline.launcher import up
 from sightline.security import check_bind
 
 app = typer.Typer(help="Sightline: self-hosted image ingestion and semantic search.", no_args_is_help=True)
 serve_app = typer.Typer(help="Run one service in the foreground.", no_args_is_help=True)
+app.command("up")(up)
+app.command("ingest")(ingest)
+app.command("search")(search)
+app.add_typer(collections_app, name="collections")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(serve_app, name="serve")
 
 

@@ -325,7 +325,7 @@ def test_admin_token_login(browser, ml_server, photos, tmp_path_factory, shots):
         assert httpx.get(f"{server.url}/api/v1/status").status_code == 401
         page, page_errors = open_page(browser, server.url)
         page.goto("/collections")
-        page.wait_for_url("**/login?next=/collections")
+        page.wait_for_url("**/login?next=%2Fcollections")
         expect(page.get_by_label("Admin token")).to_be_focused()
 
         page.get_by_label("Admin token").fill("wrong-token")
@@ -359,8 +359,8 @@ def test_admin_token_login(browser, ml_server, photos, tmp_path_factory, shots):
         page.goto("/")
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url("**/login")
-        page.goto("/search")
-        page.wait_for_url("**/login?next=/search")
+        page.goto("/search?collection=secured")  # the query survives the trip through the login
+        page.wait_for_url("**/login?next=%2Fsearch%3Fcollection%3Dsecured")
         page_errors.check()
         page.context.close()
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -13,7 +14,8 @@ from sightline.errors import ErrorCode
 from sightline.http import error_response
 
 SESSION_COOKIE = "sightline_session"
-OPEN_PATHS = ("/health", "/login", "/static/", "/api/v1/session")
+OPEN_PATHS = frozenset({"/health", "/login", "/api/v1/session"})
+OPEN_PREFIXES = ("/static/",)
 
 
 def session_value(token: str) -> str:
@@ -45,7 +47,7 @@ class AdminTokenGuard:
             return
         request = Request(scope)
         path = request.url.path
-        if path == "/login" or path.startswith(OPEN_PATHS) or token_valid(request, self.token):
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or token_valid(request, self.token):
             await self.app(scope, receive, send)
             return
         if path.startswith("/api/"):
@@ -53,5 +55,6 @@ class AdminTokenGuard:
                 401, ErrorCode.UNAUTHORIZED, "Admin token required: send it as 'Authorization: Bearer <token>'."
             )
         else:
-            response = RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            response = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         await response(scope, receive, send)

@@ -52,24 +52,29 @@ class MLClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def capabilities(self, refresh: bool = False) -> dict[str, Any]:
+    async def capabilities(self, refresh: bool = False, interactive: bool = False) -> dict[str, Any]:
         if self._capabilities is None or refresh:
-            self._capabilities = (await self._request("GET", "/api/v1/capabilities")).json()
+            response = await self._request("GET", "/api/v1/capabilities", interactive=interactive)
+            self._capabilities = response.json()
         return self._capabilities
 
     async def embed_files(
-        self, files: Sequence[tuple[str, str, bytes]], caption: bool, on_retry: RetryHook | None = None
+        self,
+        files: Sequence[tuple[str, str, bytes]],
+        caption: bool,
+        on_retry: RetryHook | None = None,
+        interactive: bool = False,
     ) -> list[dict[str, Any]]:
         """(unique_id, filename, bytes) → one result per file, in order, over the binary transport."""
         multipart = [("images", (name, data, "application/octet-stream")) for _, name, data in files]
         form = {"unique_ids": [unique_id for unique_id, _, _ in files], "caption": "true" if caption else "false"}
         response = await self._request(
-            "POST", "/api/v1/embed_images", files=multipart, data=form, on_retry=on_retry
+            "POST", "/api/v1/embed_images", files=multipart, data=form, on_retry=on_retry, interactive=interactive
         )
         return response.json()["results"]
 
-    async def embed_texts(self, texts: list[str]) -> list[list[float]]:
-        response = await self._request("POST", "/api/v1/embed_text", json={"texts": texts})
+    async def embed_texts(self, texts: list[str], interactive: bool = False) -> list[list[float]]:
+        response = await self._request("POST", "/api/v1/embed_text", json={"texts": texts}, interactive=interactive)
         return response.json()["embeddings"]
 
     async def replica_health(self) -> list[dict[str, Any]]:
@@ -84,11 +89,14 @@ class MLClient:
             return {"url": url, "reachable": False, "status": "unreachable", "error": type(exc).__name__}
 
     async def _request(
-        self, method: str, path: str, on_retry: RetryHook | None = None, **kwargs: Any
+        self, method: str, path: str, on_retry: RetryHook | None = None, interactive: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
+        """Background work retries with backoff; a person waiting (interactive) gets one try per replica."""
         last_error: MLError | None = None
-        for attempt in range(self.retries + 1):
-            if attempt:
+        attempts = len(self.urls) if interactive else self.retries + 1
+        for attempt in range(attempts):
+            if attempt and not interactive:
                 delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
                 if on_retry is not None:
                     await on_retry(f"{last_error.code}: {last_error.message}; retry {attempt}/{self.retries} "

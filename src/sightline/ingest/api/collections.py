@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -27,7 +28,10 @@ async def list_collections(services: ServicesDep) -> dict:
 @router.post("", status_code=201)
 async def create_collection(body: CollectionCreate, services: ServicesDep) -> dict:
     """Create a collection bound to the ML service's current model (its dimension by default)."""
-    capabilities = await services.ml.capabilities(refresh=True)
+    if body.name in {info.name for info in await services.call(services.store.list_collections)}:
+        raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
+                             status=409)
+    capabilities = await services.ml.capabilities(refresh=True, interactive=True)
     dimension = int(capabilities["dimension"])
     if body.vector_size is not None and body.vector_size != dimension:
         raise SightlineError(
@@ -74,4 +78,5 @@ async def delete_collection(name: CollectionName, services: ServicesDep) -> Resp
         await services.runner.cancel(job.job_id)
     await services.call(services.store.delete_collection, name)
     await services.call(services.jobs.delete_jobs_for_collection, name)
+    await services.call(shutil.rmtree, services.settings.data_dir / "thumbnails" / name, True)
     return Response(status_code=204)

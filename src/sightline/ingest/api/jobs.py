@@ -115,11 +115,18 @@ async def job_logs(
 
 
 @router.get("/jobs/{job_id}/events")
-async def job_events(job_id: str, request: Request, services: ServicesDep) -> EventSourceResponse:
-    """Server-sent events: `progress` (the job), `log` (each new line), and `end` once it is finished."""
+async def job_events(
+    job_id: str,
+    request: Request,
+    services: ServicesDep,
+    after_id: Annotated[int, Query(ge=0, description="Send log lines after this id only.")] = 0,
+) -> EventSourceResponse:
+    """Server-sent events: `progress` (the job), `log` (each new line), and `end` once it is finished.
+
+    Reconnecting browsers resume after their Last-Event-ID."""
     await services.job_or_404(job_id)
     last_event = request.headers.get("last-event-id", "")
-    last_log = int(last_event) if last_event.isdigit() else 0
+    last_log = max(after_id, int(last_event) if last_event.isdigit() else 0)
     return EventSourceResponse(_job_event_stream(job_id, request, services, last_log))
 
 

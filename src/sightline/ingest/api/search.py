@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -15,12 +16,19 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def unix_seconds(moment: datetime | None) -> float | None:
+    """Times without a zone are UTC, as EXIF times without an offset are stored."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
 def store_filters(filters: Filters | None) -> SearchFilters | None:
     if filters is None:
         return None
     return SearchFilters(
-        taken_after=filters.taken_after.timestamp() if filters.taken_after else None,
-        taken_before=filters.taken_before.timestamp() if filters.taken_before else None,
+        taken_after=unix_seconds(filters.taken_after),
+        taken_before=unix_seconds(filters.taken_before),
         camera=filters.camera or None,
         folder=filters.folder or None,
         format=filters.format or None,
@@ -54,7 +62,7 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
                              "(use /api/v1/search/image to search by an image).", where="text", status=422)
     info = await services.call(services.store.collection_info, body.collection)
     if body.text is not None:
-        vector = (await services.ml.embed_texts([body.text]))[0]
+        vector = (await services.ml.embed_texts([body.text], interactive=True))[0]
         exclude = None
     else:
         exclude = canonical_id(body.point_id)
@@ -83,7 +91,8 @@ async def search_by_image(
     data = await image.read(services.settings.max_upload_bytes + 1)
     if len(data) > services.settings.max_upload_bytes:
         raise SightlineError(ErrorCode.FILE_TOO_LARGE, "The query image is too large.", where="image", status=413)
-    result = (await services.ml.embed_files([("query", image.filename or "query", data)], caption=False))[0]
+    query = [("query", image.filename or "query", data)]
+    result = (await services.ml.embed_files(query, caption=False, interactive=True))[0]
     if result.get("error"):
         error = result["error"]
         raise SightlineError(ErrorCode(error["code"]) if error["code"] in ErrorCode.__members__ else
