@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -64,6 +65,19 @@ def wait_until_healthy(url: str, deadline: float) -> None:
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{url} never became healthy")
+
+
+@pytest.fixture(scope="session")
+def lite_data_dir(tmp_path_factory) -> Path:
+    """A data dir whose models/ holds the lite ONNX exports, shared by every test that runs lite.
+
+    Set SIGHTLINE_LITE_TEST_CACHE to a persistent folder to skip the (one-minute) export on later runs.
+    """
+    persistent = os.environ.get("SIGHTLINE_LITE_TEST_CACHE")
+    if persistent:
+        (Path(persistent) / "models").mkdir(parents=True, exist_ok=True)
+        return Path(persistent)
+    return tmp_path_factory.mktemp("lite-data")
 
 
 @pytest.fixture(scope="session")

@@ -33,12 +33,8 @@ TEXT_FILE = onnx_export.TEXT_ENCODER.filename
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    persistent = os.environ.get("SIGHTLINE_LITE_TEST_CACHE")
-    if persistent:
-        Path(persistent).mkdir(parents=True, exist_ok=True)
-        return Path(persistent)
-    return tmp_path_factory.mktemp("lite-cache")
+def cache_dir(lite_data_dir: Path) -> Path:
+    return lite_data_dir / "models"
 
 
 @pytest.fixture(scope="session")
