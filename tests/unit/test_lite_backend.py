@@ -359,3 +359,13 @@ def test_unload(cache_dir: Path, backend: LiteBackend) -> None:
         other.embed_texts(["a cat"])
     with pytest.raises(RuntimeError, match="unloaded"):
         other.embed_images(_random_items(backend, 1), caption=False)
+
+
+def test_captions_hedge_when_the_classifier_is_unsure(backend: LiteBackend) -> None:
+    confident = np.full(1000, 0.05 / 999)
+    confident[1] = 0.95  # goldfish
+    assert backend._caption(confident) == "a photo of a goldfish"
+    unsure = np.full(1000, 0.7 / 998)
+    unsure[1], unsure[2] = 0.16, 0.14
+    caption = backend._caption(unsure)
+    assert caption.startswith("a photo of something like a goldfish or ")

@@ -47,6 +47,7 @@ TEXT_TOKEN_BUDGET = 4096  # padded tokens per encoder call
 DEFAULT_TOP_K = 10
 DEFAULT_TEMPERATURE = 2.0
 CAPTION_ALTERNATIVE_RATIO = 0.5  # name a second label when its probability is >= this fraction of the first's
+CAPTION_CONFIDENT = 0.2  # below this top-label probability the caption hedges ("something like ...")
 
 # Change PROMPT_VERSION (or anything that changes the prompts) and cached label embeddings are recomputed;
 # the cache key also hashes the prompts themselves and the text model's identity.
@@ -400,4 +401,6 @@ class LiteBackend(ModelBackend):
         text = with_article(picked[0][0])
         if len(picked) > 1 and picked[1][1] >= CAPTION_ALTERNATIVE_RATIO * picked[0][1]:
             text += " or " + with_article(picked[1][0])
+        if picked[0][1] < CAPTION_CONFIDENT:
+            text = "something like " + text  # ImageNet lacks the concept: say the labels are a guess
         return PROMPT_TEMPLATE.format(text)
