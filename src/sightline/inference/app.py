@@ -9,7 +9,7 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Annotated, AsyncIterator
+from typing import Annotated, AsyncIterator, Callable
 
 import torch
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
@@ -36,13 +36,15 @@ from sightline.inference.schemas import (
 from sightline.security import api_key_dependency
 
 log = logging.getLogger("sightline.ml")
+BackendLoader = Callable[[MLSettings], ModelBackend]
 
 
 class ModelHolder:
     """Loads the backend off the event loop; requests wait for it, /health reports it."""
 
-    def __init__(self, settings: MLSettings):
+    def __init__(self, settings: MLSettings, loader: BackendLoader = load_backend):
         self.settings = settings
+        self.loader = loader
         self.backend: ModelBackend | None = None
         self.runner: BatchRunner | None = None
         self.load_error: str | None = None
@@ -52,7 +54,7 @@ class ModelHolder:
         with self._lock:
             if self.runner is None:
                 try:
-                    backend = load_backend(self.settings)
+                    backend = self.loader(self.settings)
                 except Exception as exc:
                     self.load_error = f"{type(exc).__name__}: {exc}"
                     log.exception("model backend %s failed to load", self.settings.models)
@@ -262,9 +264,10 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
     return router
 
 
-def create_app(settings: MLSettings | None = None) -> FastAPI:
+def create_app(settings: MLSettings | None = None, loader: BackendLoader = load_backend) -> FastAPI:
+    """`loader` builds the backend from the settings; benchmarks pass their own (e.g. full-size random CLIP)."""
     settings = settings or MLSettings()
-    holder = ModelHolder(settings)
+    holder = ModelHolder(settings, loader)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
