@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once when torch loads: idle threads sleep
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 TEST_KEYS = ("test-key-current", "test-key-previous")
@@ -33,7 +34,9 @@ class RunningServer:
 
 
 def bound_socket(port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only turns Nagle off on accepted sockets whose protocol says TCP;
+    # with protocol 0 every keep-alive response waited ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     return sock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from sightline.cli_client import collections_app, ingest, jobs_app, search
@@ -25,6 +27,8 @@ def serve_ml(
     port: int = typer.Option(None, help="Port (default 8001)."),
 ) -> None:
     """The ML inference service."""
+    # Read once when torch loads: idle OpenMP threads sleep instead of spinning on the decode pool's cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
 
     from sightline.inference.app import create_app

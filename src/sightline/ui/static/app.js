@@ -633,7 +633,8 @@
       }
       setBusy(button, false);
       render();
-      follow();
+      if (TERMINAL.has(job.state)) await refreshAll();  // a quick retry may be over already
+      else follow();
     });
 
     render();

@@ -1,0 +1,464 @@
+"""Shared pieces of the benchmarks: test images, services in subprocesses, the original design, output.
+
+Not a test helper and not part of the package: the benchmarks import it as a sibling module
+(``python bench/ml_batch.py`` puts ``bench/`` on ``sys.path``). Run as a script it is the entry point of the
+service subprocesses (``python bench/common.py serve ml|ingest SETTINGS_JSON PORT_FILE``).
+
+Services run in their own processes, as in production, so the benchmark client (base64 encoding, JSON
+parsing, PNG re-encoding, its own vector store) never shares a GIL with the service it measures.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+# Generated images and the `lite` backend's one-off ONNX export survive between runs here.
+DEFAULT_CACHE_DIR = Path(os.environ.get("SIGHTLINE_BENCH_CACHE", Path(tempfile.gettempdir()) / "sightline-bench"))
+BENCH_API_KEY = "bench-key-" + os.urandom(8).hex()
+ORIGINAL_PATH = "/bench/original/batch_embed_and_caption"
+
+# A few cameras, so payloads (and the search benchmark's camera filter) look like a real library.
+CAMERAS = [
+    ("Canon", "EOS R6"), ("NIKON CORPORATION", "NIKON Z 6_2"), ("SONY", "ILCE-7M4"), ("FUJIFILM", "X-T5"),
+    ("Apple", "iPhone 15 Pro"), ("Google", "Pixel 8"), ("OLYMPUS", "E-M10MarkIV"), ("Panasonic", "DC-G9"),
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics and output
+
+
+def median(values: Iterable[float]) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: Iterable[float], pct: float) -> float:
+    """Linear-interpolated percentile (as numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * pct / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0 or math.isnan(numerator):
+        return None
+    return numerator / denominator
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """Round floats deep inside dicts and lists, for a readable JSON line."""
+    if isinstance(value, float):
+        return round(value, digits) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
+def emit(benchmark: str, figures: dict[str, Any], summary: list[str]) -> None:
+    """One JSON line with every figure (prefix ``BENCH_JSON``), then the human summary."""
+    print("BENCH_JSON " + json.dumps({"benchmark": benchmark, **rounded(figures)}, sort_keys=False), flush=True)
+    print(flush=True)
+    for line in summary:
+        print(line, flush=True)
+
+
+def machine_info() -> dict[str, Any]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (None, None, None)
+    return {"cpus": os.cpu_count(), "loadavg_1m_at_start": load[0], "python": sys.version.split()[0]}
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout holds only the results."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+# --------------------------------------------------------------------------------------------------
+# Images
+
+
+def camera_for(seed: int) -> tuple[str, str]:
+    return CAMERAS[seed % len(CAMERAS)]
+
+
+def _make_camera_jpeg(args: tuple[str, int, int, int]) -> str:
+    from sightline.imaging.samples import camera_like_jpeg
+
+    path, seed, width, height = args
+    make, model = camera_for(seed)
+    data = camera_like_jpeg(width=width, height=height, seed=seed, exif={"make": make, "model": model})
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+    return path
+
+
+def camera_jpegs(count: int, cache_dir: Path, width: int = 4000, height: int = 3000) -> list[Path]:
+    """``count`` different 12 MP camera-like JPEGs (2-5 MB, EXIF with make/model/date/GPS), cached on disk.
+
+    Generated once (two processes) and reused by later runs: seed i gives the same bytes every time.
+    """
+    folder = cache_dir / f"jpeg-{width}x{height}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"camera-{seed:04d}.jpg" for seed in range(1, count + 1)]
+    missing = [(str(p), seed, width, height) for seed, p in enumerate(paths, start=1) if not p.exists()]
+    if missing:
+        log(f"generating {len(missing)} camera-like {width}x{height} JPEGs into {folder} (cached for later runs)")
+        started = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+            list(pool.map(_make_camera_jpeg, missing))
+        log(f"generated in {time.perf_counter() - started:.1f}s")
+    return paths
+
+
+def link_folder(paths: list[Path], folder: Path) -> Path:
+    """A folder holding exactly ``paths`` (hard links, copies where links fail): what a scan will see."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        target = folder / path.name
+        if target.exists():
+            continue
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+    return folder
+
+
+def reduced_jpeg(data: bytes, short_side: int = 256, quality: int = 90) -> bytes:
+    """The image scaled so its short side is ``short_side``, as a JPEG: a 'pre-decoded' input."""
+    from PIL import Image
+
+    from sightline.imaging import decode_image
+
+    image = decode_image(data, min_side=short_side).image
+    scale = short_side / min(image.size)
+    if scale < 1:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def decode_reduced(data: bytes, min_side: int = 256) -> Any:
+    """The service's decode (`decode_image`, DCT-scaled JPEG) → the pixels a worker would hand back."""
+    import numpy as np
+
+    from sightline.imaging import decode_image
+
+    return np.asarray(decode_image(data, min_side=min_side).image)
+
+
+# --------------------------------------------------------------------------------------------------
+# Backends
+
+
+def lite_status() -> tuple[bool, str]:
+    try:
+        import sightline.inference.models.lite  # noqa: F401
+    except Exception as exc:  # not finished, or a dependency missing
+        return False, f"skipped: sightline.inference.models.lite does not import ({type(exc).__name__}: {exc})"
+    return True, "available"
+
+
+def clip_status() -> tuple[bool, str]:
+    source = os.environ.get("SIGHTLINE_CLIP_MODEL") or os.environ.get("CLIP_MODEL")
+    if not source:
+        return False, "skipped: no local CLIP weights (SIGHTLINE_CLIP_MODEL is not set)"
+    if not Path(source).is_dir():
+        return False, f"skipped: no local CLIP weights (SIGHTLINE_CLIP_MODEL={source!r} is not a local directory)"
+    return True, "available"
+
+
+def backend_status(name: str) -> tuple[bool, str]:
+    if name == "tiny":
+        return True, "available"
+    if name == "lite":
+        return lite_status()
+    if name == "clip":
+        return clip_status()
+    return False, f"skipped: unknown backend {name!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# The original design (Pixel_Detective's ML service), reproduced for side-by-side runs
+
+
+def original_decode(images_base64: list[str], backend: Any) -> tuple[list[Any], list[str | None], dict[str, float]]:
+    """What the original service did before its model ran, step for step and one image after another:
+    ``base64.b64decode`` → ``Image.open(...).convert("RGB")`` at full size for every image of the request
+    (all kept in memory), then the model's preprocessing of each full-size image.
+
+    The preprocessing is our backend's own (`ModelBackend.preprocess`), so (a) and (b) feed the model the
+    same kind of input and only decoding and transport differ. The original ran CLIPProcessor on full-size
+    images, which is slower than this, so (a) here is if anything flattering to the original.
+
+    Returns the model inputs, per-item errors and the seconds spent in base64 decoding (``base64_seconds``;
+    the service does that outside its own ``preprocess_seconds`` too) and in decoding + preprocessing
+    (``preprocess_seconds``).
+    """
+    from PIL import Image
+
+    timings = {"base64_seconds": 0.0, "preprocess_seconds": 0.0}
+    decoded: list[Any] = []
+    errors: list[str | None] = []
+    for value in images_base64:
+        try:
+            started = time.perf_counter()
+            raw = base64.b64decode(value)
+            timings["base64_seconds"] += time.perf_counter() - started
+            started = time.perf_counter()
+            decoded.append(Image.open(io.BytesIO(raw)).convert("RGB"))
+            timings["preprocess_seconds"] += time.perf_counter() - started
+            errors.append(None)
+        except Exception as exc:
+            decoded.append(None)
+            errors.append(f"Failed to decode image: {exc}")
+    started = time.perf_counter()
+    inputs = [backend.preprocess(image) if image is not None else None for image in decoded]
+    timings["preprocess_seconds"] += time.perf_counter() - started
+    return inputs, errors, timings
+
+
+def original_router(holder: Any) -> Any:
+    """``POST /bench/original/batch_embed_and_caption``: the original endpoint, on the same backend object
+    as the service it is mounted in. Decoding runs sequentially on the event loop (as in the original) and
+    the model runs once on the whole request, no chunking (as in the original)."""
+    from fastapi import APIRouter, Query
+
+    router = APIRouter()
+
+    # no string annotations here: FastAPI must see the real classes (this module has postponed evaluation)
+    async def batch_embed_and_caption(body, caption=Query(True)):
+        runner = await holder.ready_runner()
+        backend = runner.backend
+        inputs, errors, decode_timings = original_decode([item.image_base64 for item in body.images], backend)
+        started = time.perf_counter()
+        good = [item for item in inputs if item is not None]
+        output = backend.embed_images(good, caption) if good else None
+        model_seconds = time.perf_counter() - started
+        info = backend.info
+        results, index = [], 0
+        for item, error in zip(body.images, errors):
+            if error is not None:
+                results.append({"unique_id": item.unique_id, "filename": item.filename, "embedding": None,
+                                "embedding_shape": None, "caption": None, "error": error})
+                continue
+            embedding = output.embeddings[index]
+            results.append({
+                "unique_id": item.unique_id,
+                "filename": item.filename,
+                "embedding": embedding.tolist(),
+                "embedding_shape": list(embedding.shape),
+                "caption": output.captions[index] if output.captions is not None else "",
+                "error": None,
+                "model_name_clip": info.embedding_model,
+                "model_name_blip": info.caption_model,
+                "device_used": info.device,
+            })
+            index += 1
+        return {"results": results,
+                "timings": {**decode_timings, "model_seconds": model_seconds}}
+
+    batch_embed_and_caption.__annotations__ = {"body": _original_models()[1], "caption": bool, "return": dict}
+    router.add_api_route(ORIGINAL_PATH, batch_embed_and_caption, methods=["POST"])
+    return router
+
+
+def _original_models() -> tuple[type, type]:
+    """The original service's request models (all three item fields required, as there)."""
+    from pydantic import create_model
+
+    item = create_model("OriginalItem", unique_id=(str, ...), image_base64=(str, ...), filename=(str, ...))
+    request = create_model("OriginalBatchRequest", images=(list[item], ...))  # type: ignore[valid-type]
+    return item, request
+
+
+# --------------------------------------------------------------------------------------------------
+# Services in subprocesses
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown (lifespan end)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the service process has used so far."""
+        return process_cpu_seconds(self.process.pid)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def __enter__(self) -> "Service":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def process_cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds used by a process (this one by default): unlike wall time, barely moved by other work
+    on a shared machine, so it shows where the cycles go even when the wall-clock figures are noisy."""
+    if pid is None or pid == os.getpid():
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def parse_env(pairs: list[str] | None) -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` (the benchmarks' ``--ml-env``) → a dict."""
+    env: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--ml-env wants KEY=VALUE, not {pair!r}")
+        env[key] = value
+    return env
+
+
+def _start_service(kind: str, settings: dict[str, Any], run_dir: Path, health_path: str, timeout: float,
+                   env: dict[str, str] | None = None) -> Service:
+    import httpx
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tag = f"{kind}-{os.urandom(3).hex()}"
+    port_file = run_dir / f"{tag}.port"
+    log_path = run_dir / f"{tag}.log"
+    with open(log_path, "wb") as log_handle:
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "serve", kind, json.dumps(settings), str(port_file)],
+            stdout=log_handle, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT), env={**os.environ, **(env or {})},
+        )
+    deadline = time.monotonic() + timeout
+    service = Service(kind, "", process, log_path)
+    try:
+        while not port_file.exists() or not port_file.read_text().strip():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the {kind} service did not start:\n{service.log_tail()}")
+            time.sleep(0.05)
+        service.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the {kind} service never became healthy:\n{service.log_tail()}")
+            try:
+                if httpx.get(service.url + health_path, timeout=5).status_code == 200:
+                    return service
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    except BaseException:
+        service.stop()
+        raise
+
+
+def start_ml(models: str, data_dir: Path, run_dir: Path, *, api_key: str = BENCH_API_KEY,
+             timeout: float = 600, env: dict[str, str] | None = None, **overrides: Any) -> Service:
+    """The ML service (`sightline.inference.app.create_app`) with the original endpoint mounted beside it.
+
+    ``data_dir`` holds the `lite` backend's ONNX export: give a persistent folder to export only once.
+    ``env`` is added to the subprocess's environment (e.g. ``OMP_WAIT_POLICY=PASSIVE``).
+    """
+    settings = {"models": models, "data_dir": str(data_dir), "api_key": api_key, **overrides}
+    return _start_service("ml", settings, run_dir, "/health", timeout, env)
+
+
+def start_ingest(ml_url: str, data_dir: Path, ingest_roots: list[Path], run_dir: Path, *,
+                 api_key: str = BENCH_API_KEY, timeout: float = 120, **overrides: Any) -> Service:
+    settings = {"ml_url": ml_url, "api_key": api_key, "data_dir": str(data_dir),
+                "ingest_roots": ",".join(str(p) for p in ingest_roots), **overrides}
+    return _start_service("ingest", settings, run_dir, "/health", timeout)
+
+
+def _serve(kind: str, settings_json: str, port_file: str) -> None:
+    """Child process: build the app, bind 127.0.0.1 on a free port, write the port, serve until SIGINT."""
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = json.loads(settings_json)
+    if kind == "ml":
+        from sightline.config import MLSettings
+        from sightline.inference.app import create_app
+
+        app = create_app(MLSettings(**settings))
+        app.include_router(original_router(app.state.holder))
+    elif kind == "ingest":
+        from sightline.config import IngestSettings
+        from sightline.ingest.app import create_app as create_ingest_app
+
+        app = create_ingest_app(IngestSettings(**settings))
+    else:
+        raise SystemExit(f"unknown service {kind!r}")
+    # proto=IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto says TCP,
+    # and accepted sockets copy the listener's. With proto 0 every keep-alive response waits ~40 ms for a
+    # delayed ACK (measured: 44 ms per GET /health). `sightline serve` binds by host/port and is not affected.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=600))
+    tmp = port_file + ".tmp"
+    Path(tmp).write_text(str(sock.getsockname()[1]))
+    os.replace(tmp, port_file)
+    server.run(sockets=[sock])
+
+
+def auth_headers(api_key: str = BENCH_API_KEY) -> dict[str, str]:
+    return {"x-api-key": api_key}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        sys.path.insert(0, str(REPO_ROOT / "src"))
+        _serve(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        raise SystemExit("usage: python bench/common.py serve ml|ingest SETTINGS_JSON PORT_FILE")
