@@ -425,3 +425,11 @@ def test_status_reports_the_ml_service(client):
     assert status["ml"]["capabilities"]["backend"] == "tiny"
     assert status["ml"]["replicas"][0]["reachable"] is True
     assert status["store"]["backend"] == "embedded"
+
+
+def test_api_docs_work_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    script = next(part.split('"')[0] for part in page.text.split('src="')[1:] if "swagger-ui-bundle" in part)
+    assert client.get(script).status_code == 200

@@ -14,6 +14,7 @@ from typing import Annotated, AsyncIterator, Callable
 import torch
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from sightline import __version__
 from sightline.config import MLSettings
@@ -276,7 +277,7 @@ def create_app(settings: MLSettings | None = None, loader: BackendLoader = load_
         loading.cancel()
         await asyncio.to_thread(holder.unload)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # API docs served from the package: they work with no internet
         title="Sightline ML inference service",
         version=__version__,
         description="Batched image embeddings and captions, and text embeddings. Every /api/v1 route "

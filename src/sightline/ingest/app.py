@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from sightline import __version__
 from sightline.config import IngestSettings
@@ -52,7 +53,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             services.jobs.close()
             services.store.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # API docs served from the package: they work with no internet
         title="Sightline ingestion service",
         version=__version__,
         description="Collections, background ingestion jobs with live progress and per-file errors, "
