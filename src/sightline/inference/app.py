@@ -12,7 +12,7 @@ from functools import partial
 from typing import Annotated, AsyncIterator, Callable
 
 import torch
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 

@@ -13,7 +13,6 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,10 +80,6 @@ class FileWork:
         self.state = "failed"
         self.error = (stage, code, message, code in RETRIABLE_CODES if retriable is None else retriable)
         self.data = None
-
-
-class JobCancelled(Exception):
-    pass
 
 
 class JobRun:
@@ -395,7 +390,6 @@ class JobRunner:
         self.queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
         self.current: JobRun | None = None
         self._worker: asyncio.Task | None = None
-        self.on_change: Callable[[str], None] | None = None
 
     async def start(self) -> None:
         resumed = await asyncio.to_thread(self.jobs.mark_interrupted_running_as_queued)
