@@ -433,3 +433,17 @@ def test_api_docs_work_offline(client):
     assert "cdn." not in page.text
     script = next(part.split('"')[0] for part in page.text.split('src="')[1:] if "swagger-ui-bundle" in part)
     assert client.get(script).status_code == 200
+
+
+def test_unreadable_entries_are_per_file_errors(client, library):
+    (library / "ok.jpg").write_bytes(distinct_image(1))
+    os.symlink(library / "gone.jpg", library / "dangling.jpg")  # its target does not exist
+    os.mkfifo(library / "pipe.jpg")  # reading it would block forever
+    create(client)
+    job = wait_for_job(client, scan(client, library), timeout=30)
+    assert job["state"] == "completed_with_errors"
+    assert job["counts"]["done"] == 1 and job["counts"]["failed"] == 2
+    errors = client.get(f"/api/v1/jobs/{job['job_id']}/errors").json()["errors"]
+    assert {(Path(e["path"]).name, e["code"], e["stage"]) for e in errors} == {
+        ("gone.jpg", "FILE_UNREADABLE", "read"), ("pipe.jpg", "FILE_UNREADABLE", "read")}
+    assert all(e["retriable"] for e in errors)

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from sightline.config import IngestSettings
@@ -189,7 +190,9 @@ class JobRun:
             work.fail("read", ErrorCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
             return
         work.size, work.mtime_ns = stat.st_size, stat.st_mtime_ns
-        if stat.st_size == 0:
+        if not S_ISREG(stat.st_mode):  # a FIFO or device would block or stream forever
+            work.fail("read", ErrorCode.FILE_UNREADABLE, "not a regular file")
+        elif stat.st_size == 0:
             work.fail("read", ErrorCode.FILE_EMPTY, "the file is empty (0 bytes)")
         elif stat.st_size > self.settings.max_upload_bytes:
             work.fail("read", ErrorCode.FILE_TOO_LARGE,
