@@ -447,3 +447,17 @@ def test_unreadable_entries_are_per_file_errors(client, library):
     assert {(Path(e["path"]).name, e["code"], e["stage"]) for e in errors} == {
         ("gone.jpg", "FILE_UNREADABLE", "read"), ("pipe.jpg", "FILE_UNREADABLE", "read")}
     assert all(e["retriable"] for e in errors)
+
+
+def test_searching_a_collection_of_another_model_is_refused(client, ingest_server):
+    from sightline.ingest.store import CollectionParams
+
+    store = ingest_server.server.config.app.state.services.store
+    store.create_collection("other", CollectionParams(
+        vector_size=64, metadata={"backend": "clip", "embedding_model": "some-other-clip", "dimension": 64}))
+    response = client.post("/api/v1/search", json={"collection": "other", "text": "a cat"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "MODEL_MISMATCH"
+    image = client.post("/api/v1/search/image", data={"collection": "other"},
+                        files={"image": ("q.jpg", distinct_image(1), "image/jpeg")})
+    assert image.status_code == 409 and image.json()["error"]["code"] == "MODEL_MISMATCH"

@@ -73,9 +73,11 @@ class MLClient:
         )
         return response.json()["results"]
 
-    async def embed_texts(self, texts: list[str], interactive: bool = False) -> list[list[float]]:
+    async def embed_texts(self, texts: list[str], interactive: bool = False) -> tuple[list[list[float]], str]:
+        """The embeddings and the name of the model that made them."""
         response = await self._request("POST", "/api/v1/embed_text", json={"texts": texts}, interactive=interactive)
-        return response.json()["embeddings"]
+        body = response.json()
+        return body["embeddings"], body["model_name"]
 
     async def replica_health(self) -> list[dict[str, Any]]:
         """Each replica's /health, for the dashboard; never raises."""

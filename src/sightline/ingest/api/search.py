@@ -62,8 +62,9 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
                              "(use /api/v1/search/image to search by an image).", where="text", status=422)
     info = await services.call(services.store.collection_info, body.collection)
     if body.text is not None:
-        vector = (await services.ml.embed_texts([body.text], interactive=True))[0]
-        exclude = None
+        vectors, model = await services.ml.embed_texts([body.text], interactive=True)
+        _check_model(info.params.metadata, model)
+        vector, exclude = vectors[0], None
     else:
         exclude = canonical_id(body.point_id)
         points = await services.call(services.store.retrieve, body.collection, [exclude], True)
@@ -97,6 +98,7 @@ async def search_by_image(
         error = result["error"]
         raise SightlineError(ErrorCode(error["code"]) if error["code"] in ErrorCode.__members__ else
                              ErrorCode.DECODE_FAILED, error["message"], where="image", status=422)
+    _check_model(info.params.metadata, result.get("model_name_clip"))
     _check_dimension(result["embedding"], info.params.vector_size)
     return await run_search(services, collection, result["embedding"], limit, score_threshold, parsed_filters)
 
@@ -109,6 +111,15 @@ def _parse_filters(raw: str | None) -> Filters | None:
     except ValueError as exc:
         raise SightlineError(ErrorCode.VALIDATION_ERROR, f"filters: {exc}".splitlines()[0], where="filters",
                              status=422) from None
+
+
+def _check_model(metadata: dict[str, Any], model: str | None) -> None:
+    """Vectors of two models are not comparable, even at the same dimension."""
+    expected = metadata.get("embedding_model")
+    if expected and model and expected != model:
+        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"The collection was built with {expected} but the ML "
+                             f"service runs {model}: its query vectors would not be comparable.",
+                             where="collection", status=409)
 
 
 def _check_dimension(vector: list[float], size: int) -> None:
