@@ -461,3 +461,15 @@ def test_searching_a_collection_of_another_model_is_refused(client, ingest_serve
     image = client.post("/api/v1/search/image", data={"collection": "other"},
                         files={"image": ("q.jpg", distinct_image(1), "image/jpeg")})
     assert image.status_code == 409 and image.json()["error"]["code"] == "MODEL_MISMATCH"
+
+
+def test_exact_duplicates_are_grouped(client, library):
+    (library / "a").mkdir()
+    for name in ("a/1.jpg", "a/2.jpg", "3.jpg"):
+        (library / name).write_bytes(distinct_image(5))
+    (library / "unique.jpg").write_bytes(distinct_image(6))
+    create(client)
+    wait_for_job(client, scan(client, library))
+    groups = client.get("/api/v1/collections/photos/duplicates").json()["groups"]
+    assert len(groups) == 1 and groups[0]["count"] == 3
+    assert sorted(Path(p["path"]).name for p in groups[0]["points"]) == ["1.jpg", "2.jpg", "3.jpg"]

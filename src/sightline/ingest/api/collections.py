@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.pipeline import model_signature
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services, get_services
-from sightline.ingest.store import CollectionParams
+from sightline.ingest.store import CollectionParams, SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -68,6 +68,24 @@ async def collection_facets(name: CollectionName, services: ServicesDep) -> dict
         values = await services.call(services.store.facet, name, key, 100)
         facets[key] = [{"value": value, "count": count} for value, count in values]
     return facets
+
+
+@router.get("/{name}/duplicates")
+async def exact_duplicates(
+    name: CollectionName, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict:
+    """Groups of files with identical content (same SHA-256), largest groups first."""
+    counts = await services.call(services.store.facet, name, "sha256", limit)
+    groups = []
+    for sha256, count in counts:
+        if count < 2:
+            break
+        points, _ = await services.call(services.store.scroll, name, limit=min(count, 100),
+                                        filters=SearchFilters(sha256=sha256))
+        groups.append({"sha256": sha256, "count": count, "points": [
+            {"id": point.id, "path": point.payload.get("path"),
+             "thumbnail_url": f"/api/v1/collections/{name}/points/{point.id}/thumbnail"} for point in points]})
+    return {"groups": groups}
 
 
 @router.delete("/{name}", status_code=204)
