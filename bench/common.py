@@ -210,7 +210,153 @@ def backend_status(name: str) -> tuple[bool, str]:
         return lite_status()
     if name == "clip":
         return clip_status()
+    if name == CLIP_ARCH:
+        return clip_arch_status()
     return False, f"skipped: unknown backend {name!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# clip-arch: the real models' architecture with random weights, for timing where no weights can be had
+
+CLIP_ARCH = "clip-arch"
+CLIP_ARCH_LABEL = ("clip-arch: CLIP ViT-B/32 + BLIP-base architecture, random weights — timing only, "
+                   "equivalent compute to the real models")
+# Backends whose outputs mean nothing but whose compute is the real models': the timing targets about
+# "real models" apply to them (the service itself reports meaningful=False, as it must).
+TIMING_EQUIVALENT = frozenset({CLIP_ARCH})
+# A real BLIP-base caption ("a woman sitting on the beach with her dog") is ~10 word pieces + [SEP]:
+# every caption is forced to exactly this many new tokens, so the decoder's cost does not depend on
+# where a random model happens to emit [SEP].
+CLIP_ARCH_CAPTION_TOKENS = 12
+# What the real checkpoints are (openai/clip-vit-base-patch32, Salesforce/blip-image-captioning-base);
+# the models are built from transformers' default configs and checked against these, so a change of
+# defaults in a later transformers cannot silently change the compute.
+CLIP_ARCH_EXPECTED = {
+    "clip.projection_dim": 512,
+    "clip.vision.image_size": 224, "clip.vision.patch_size": 32, "clip.vision.hidden_size": 768,
+    "clip.vision.num_hidden_layers": 12, "clip.vision.num_attention_heads": 12,
+    "clip.vision.intermediate_size": 3072,
+    "clip.text.vocab_size": 49408, "clip.text.hidden_size": 512, "clip.text.num_hidden_layers": 12,
+    "clip.text.num_attention_heads": 8, "clip.text.intermediate_size": 2048,
+    "clip.text.max_position_embeddings": 77,
+    "blip.vision.image_size": 384, "blip.vision.patch_size": 16, "blip.vision.hidden_size": 768,
+    "blip.vision.num_hidden_layers": 12, "blip.vision.num_attention_heads": 12,
+    "blip.vision.intermediate_size": 3072,
+    "blip.text.vocab_size": 30524, "blip.text.hidden_size": 768, "blip.text.num_hidden_layers": 12,
+    "blip.text.num_attention_heads": 12, "blip.text.intermediate_size": 3072,
+    "blip.text.encoder_hidden_size": 768, "blip.text.bos_token_id": 30522, "blip.text.sep_token_id": 102,
+    "blip.text.pad_token_id": 0,
+}
+
+
+def clip_arch_status() -> tuple[bool, str]:
+    try:
+        import torch  # noqa: F401
+        from transformers import BlipForConditionalGeneration, CLIPModel  # noqa: F401
+    except Exception as exc:
+        return False, f"skipped: torch/transformers do not import ({type(exc).__name__}: {exc})"
+    return True, "available"
+
+
+def _clip_arch_clip_tokenizer(vocab_size: int) -> Any:
+    """A character-level CLIPTokenizer whose vocab is padded to the real one's size, with the real special ids
+    (<|startoftext|> 49406, <|endoftext|> 49407), so every id the model knows is a valid token."""
+    import string
+
+    from transformers import CLIPTokenizer
+
+    symbols = list(string.ascii_lowercase + string.digits)
+    tokens = symbols + [f"{symbol}</w>" for symbol in symbols]
+    tokens += [f"<unused{index}>" for index in range(vocab_size - 2 - len(tokens))]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    return CLIPTokenizer(vocab={token: index for index, token in enumerate(tokens)}, merges=[])
+
+
+def _clip_arch_blip_tokenizer(bert_vocab_size: int = 30522) -> Any:
+    """A BertTokenizer laid out like BLIP's (bert-base-uncased ids: [PAD] 0, [UNK] 100, [CLS] 101, [SEP] 102,
+    [MASK] 103; then [DEC] 30522 as bos and [ENC] 30523), every id up to the model's vocab a real token, so
+    decoding any generated id goes through the ordinary WordPiece decode and cannot fail."""
+    from transformers import BertTokenizer
+
+    specials = {0: "[PAD]", 100: "[UNK]", 101: "[CLS]", 102: "[SEP]", 103: "[MASK]"}
+    vocab = {specials.get(index, f"w{index}"): index for index in range(bert_vocab_size)}
+    tokenizer = BertTokenizer(vocab=vocab, bos_token="[DEC]")
+    tokenizer.add_special_tokens({"bos_token": "[DEC]", "additional_special_tokens": ["[ENC]"]})
+    return tokenizer
+
+
+def _clip_arch_sizes(clip: Any, blip: Any) -> dict[str, int]:
+    sizes: dict[str, int] = {"clip.projection_dim": clip.config.projection_dim}
+    for prefix, config in (("clip.vision", clip.config.vision_config), ("clip.text", clip.config.text_config),
+                           ("blip.vision", blip.config.vision_config), ("blip.text", blip.config.text_config)):
+        for key in CLIP_ARCH_EXPECTED:
+            if key.startswith(prefix + "."):
+                sizes[key] = getattr(config, key[len(prefix) + 1:])
+    return sizes
+
+
+def build_clip_arch_backend(settings: Any) -> Any:
+    """The ML app's backend loader for ``clip-arch`` (runs in the ``serve ml`` subprocess): the service's own
+    `ClipBackend` over ``CLIPModel(CLIPConfig())`` and a BLIP-base captioner, random weights, as
+    `registry.load_backend` would set it up (torch threads = ``model_threads``, i.e. cores)."""
+    import torch
+    from transformers import BlipConfig, BlipForConditionalGeneration, CLIPConfig, CLIPModel
+
+    from sightline.inference.models.clip import Captioner, ClipBackend, PixelSpec
+    from sightline.inference.models.registry import resolve_device
+
+    class FixedLengthCaptioner(Captioner):
+        """BLIP generation forced to exactly ``tokens`` new tokens (greedy, KV cache, as the service runs it)."""
+
+        def __init__(self, *args: Any, tokens: int, **kwargs: Any):
+            super().__init__(*args, max_new_tokens=tokens, **kwargs)
+            self.tokens = tokens
+
+        def caption(self, batch: torch.Tensor) -> list[str]:
+            token_ids = self.model.generate(pixel_values=batch, min_new_tokens=self.tokens,
+                                            max_new_tokens=self.tokens)
+            return [text.strip() for text in self.tokenizer.batch_decode(token_ids, skip_special_tokens=True)]
+
+    torch.set_num_threads(settings.model_threads)
+    device = resolve_device(settings.device)
+    torch.manual_seed(0)
+    # transformers' defaults are ViT-B/32 CLIP and BLIP base; the two overrides make them the real
+    # checkpoints' (CLIP's text vocab; BLIP-base's text decoder has 12 heads, the default config 8: same FLOPs)
+    clip: Any = CLIPModel(CLIPConfig(text_config={"vocab_size": 49408}))
+    blip: Any = BlipForConditionalGeneration(BlipConfig(text_config={"num_attention_heads": 12}))
+    sizes = _clip_arch_sizes(clip, blip)
+    wrong = {key: (sizes.get(key), want) for key, want in CLIP_ARCH_EXPECTED.items() if sizes.get(key) != want}
+    if wrong:
+        raise RuntimeError(f"clip-arch: transformers' default configs differ from the real models: {wrong}")
+    clip_tokenizer = _clip_arch_clip_tokenizer(clip.config.text_config.vocab_size)
+    blip_tokenizer = _clip_arch_blip_tokenizer()
+    if len(blip_tokenizer) != blip.config.text_config.vocab_size:
+        raise RuntimeError(f"clip-arch: BLIP tokenizer has {len(blip_tokenizer)} tokens, the model "
+                           f"{blip.config.text_config.vocab_size}")
+    captioner = FixedLengthCaptioner(
+        blip, blip_tokenizer,
+        PixelSpec(size=blip.config.vision_config.image_size, crop=False),  # BlipProcessor: squash, OpenAI mean/std
+        name=f"clip-arch-blip-base-random ({CLIP_ARCH_CAPTION_TOKENS} tokens)",
+        tokens=CLIP_ARCH_CAPTION_TOKENS,
+    )
+    return ClipBackend(
+        clip, clip_tokenizer,
+        PixelSpec(size=clip.config.vision_config.image_size, crop=True),  # CLIPProcessor: resize + centre crop
+        backend=CLIP_ARCH,
+        model_name="clip-arch-vit-b32-random",
+        captioner=captioner,
+        device=device,
+        meaningful=False,
+    )
+
+
+def backend_label(name: str, capabilities: dict[str, Any] | None = None) -> str:
+    """How a backend is named in the summaries."""
+    if name == CLIP_ARCH:
+        return CLIP_ARCH_LABEL
+    capabilities = capabilities or {}
+    text = f"{capabilities.get('embedding_model')} ({capabilities.get('dimension')}-d"
+    return text + (", random weights: timing only)" if capabilities.get("meaningful") is False else ")")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,6 +554,8 @@ def start_ml(models: str, data_dir: Path, run_dir: Path, *, api_key: str = BENCH
     ``env`` is added to the subprocess's environment (e.g. ``OMP_WAIT_POLICY=PASSIVE``).
     """
     settings = {"models": models, "data_dir": str(data_dir), "api_key": api_key, **overrides}
+    if models == CLIP_ARCH:  # not a service setting: MLSettings(models="clip") + the bench's own loader
+        settings.update(models="clip", bench_loader=CLIP_ARCH)
     return _start_service("ml", settings, run_dir, "/health", timeout, env)
 
 
@@ -430,7 +578,13 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
         from sightline.config import MLSettings
         from sightline.inference.app import create_app
 
-        app = create_app(MLSettings(**settings))
+        bench_loader = settings.pop("bench_loader", None)
+        if bench_loader == CLIP_ARCH:
+            app = create_app(MLSettings(**settings), loader=build_clip_arch_backend)
+        elif bench_loader is None:
+            app = create_app(MLSettings(**settings))
+        else:
+            raise SystemExit(f"unknown bench loader {bench_loader!r}")
         app.include_router(original_router(app.state.holder))
     elif kind == "ingest":
         from sightline.config import IngestSettings
@@ -458,6 +612,10 @@ def auth_headers(api_key: str = BENCH_API_KEY) -> dict[str, str]:
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        if sys.argv[2] == "ml":
+            # as `sightline serve ml` does, before torch is imported (OpenMP reads it once, at load): idle
+            # OpenMP threads sleep instead of spinning on the decode pool's cores. --ml-env can override it.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         sys.path.insert(0, str(REPO_ROOT / "src"))
         _serve(sys.argv[2], sys.argv[3], sys.argv[4])
     else:

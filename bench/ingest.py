@@ -4,6 +4,11 @@ side by side in one run, plus search latency on a 20,000-point embedded collecti
     python bench/ingest.py                    # 64 images, tiny models (~3-5 minutes on 2 cores)
     python bench/ingest.py --quick            # smoke run (~1 minute)
     python bench/ingest.py --models lite      # the real default backend
+    python bench/ingest.py --models clip-arch --images 16 --original-images 8   # the real CLIP+BLIP compute
+
+``--models clip-arch``: CLIP ViT-B/32 + BLIP-base architecture, random weights — timing only, equivalent compute
+to the real models (bench/common.py). ~1.5 s of model per image on 2 cores (~2 s one at a time): keep
+``--images`` small (16 images, 8 for (4): ~5.5 min).
 
 One ML service (subprocess, ``--models``) serves every path; each path writes to its own fresh collection:
 (1) pipeline     — this ingestion service (subprocess): POST /api/v1/ingest/scan on the folder, poll the job
@@ -398,9 +403,13 @@ def embed_text_latency(ml: common.Service, queries: int) -> dict[str, Any]:
 def summary_lines(fig: dict[str, Any]) -> list[str]:
     paths = fig["paths"]
     base = paths["pipeline"]["images_per_second"]
+    if fig.get("timing_equivalent"):
+        models_text = f"ML models '{fig['models']}' [{fig['label']}; {fig['dimension']}-d]"
+    else:
+        models_text = f"ML models '{fig['models']}' ({fig['embedding_model']}, {fig['dimension']}-d)"
     lines = [
-        f"ingest: {fig['images']} camera-like 4000x3000 JPEGs ({fig['folder_mb']:.0f} MB), ML models "
-        f"'{fig['models']}' ({fig['embedding_model']}, {fig['dimension']}-d), {fig['machine']['cpus']} CPUs, "
+        f"ingest: {fig['images']} camera-like 4000x3000 JPEGs ({fig['folder_mb']:.0f} MB), "
+        f"{models_text}, {fig['machine']['cpus']} CPUs, "
         f"load average {fig['machine']['loadavg_1m_at_start']:.1f} at start / {fig['machine']['loadavg_1m_at_end']:.1f} "
         f"at end; (1)-(3) median of {fig['repeat']} run(s), rotating order",
     ]
@@ -453,7 +462,9 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=64, help="images in the folder (default 64)")
-    parser.add_argument("--models", default="tiny", choices=["tiny", "lite", "clip"], help="ML backend (default tiny)")
+    parser.add_argument("--models", default="tiny", choices=["tiny", "lite", "clip", common.CLIP_ARCH],
+                        help="ML backend (default tiny); clip-arch: CLIP ViT-B/32 + BLIP-base architecture, random "
+                             "weights, timing only (~1.5-2 s per image on 2 cores)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of (1)-(3), rotating order; medians (default 2)")
     parser.add_argument("--original-images", type=int, default=16, help="images for (4) (default 16)")
     parser.add_argument("--original-batch", type=int, default=8,
@@ -489,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
             capabilities = httpx.get(ml.url + "/api/v1/capabilities", headers=common.auth_headers(), timeout=60).json()
             dimension = int(capabilities["dimension"])
             figures.update(embedding_model=capabilities["embedding_model"], dimension=dimension,
-                           meaningful=capabilities.get("meaningful"))
+                           meaningful=capabilities.get("meaningful"),
+                           label=common.backend_label(args.models, capabilities),
+                           timing_equivalent=args.models in common.TIMING_EQUIVALENT)
             batch = min(PIPELINE_BATCH, int(capabilities.get("max_batch_size", PIPELINE_BATCH)))
 
             # search: the model's dimension (in the ingestion service's data dir, for the HTTP figure too),
