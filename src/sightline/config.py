@@ -74,7 +74,8 @@ class IngestSettings(CommonSettings):
     qdrant_api_key: str | None = None
     ingest_roots: str = Field(default="", description="Comma-separated folders that scans may read.")
     admin_token: str | None = None
-    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1, description="Largest single file.")
+    max_request_bytes: int = Field(default=8 * 1024**3, ge=1024, description="Largest upload request (all files).")
     max_image_pixels: int = Field(default=180_000_000, ge=1)
     thumbnail_size: int = Field(default=320, ge=32, le=2048)
 

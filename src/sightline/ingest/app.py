@@ -21,7 +21,6 @@ from sightline.ingest.services import Services
 from sightline.ingest.store import open_store
 
 log = logging.getLogger("sightline.ingest")
-MULTIPART_OVERHEAD = 16 * 1024 * 1024
 
 
 def build_services(settings: IngestSettings) -> Services:
@@ -62,7 +61,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes * 4 + MULTIPART_OVERHEAD)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AdminTokenGuard, token=settings.admin_token)
     for module in (system, collections, jobs, search, images):
         app.include_router(module.router)
