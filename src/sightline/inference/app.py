@@ -102,12 +102,16 @@ def model_summary(backend: ModelBackend) -> ModelSummary:
     )
 
 
+def too_large(max_bytes: int) -> ItemError:
+    return ItemError(code=ErrorCode.FILE_TOO_LARGE, message=f"The image exceeds {max_bytes} bytes.")
+
+
 def decode_base64(value: str, max_bytes: int) -> bytes | ItemError:
     if value.startswith("data:") and "," in value:
         value = value.split(",", 1)[1]
     value = "".join(value.split())
     if len(value) * 3 // 4 > max_bytes:
-        return ItemError(code=ErrorCode.FILE_TOO_LARGE, message=f"The image exceeds {max_bytes} bytes.")
+        return too_large(max_bytes)
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -195,12 +199,7 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
         inputs: list[ImageInput] = []
         for upload in images:
             data = await upload.read(settings.max_image_bytes + 1)
-            too_big = len(data) > settings.max_image_bytes
-            inputs.append(
-                ItemError(code=ErrorCode.FILE_TOO_LARGE, message=f"The image exceeds {settings.max_image_bytes} bytes.")
-                if too_big
-                else data
-            )
+            inputs.append(too_large(settings.max_image_bytes) if len(data) > settings.max_image_bytes else data)
         ids = unique_ids or [str(index) for index in range(len(images))]
         return await embed(inputs, ids, [u.filename for u in images], caption)
 
