@@ -47,16 +47,14 @@ class MLClient:
             timeout=httpx.Timeout(timeout, connect=5.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
-        self._capabilities: dict[str, Any] | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def capabilities(self, refresh: bool = False, interactive: bool = False) -> dict[str, Any]:
-        if self._capabilities is None or refresh:
-            response = await self._request("GET", "/api/v1/capabilities", interactive=interactive)
-            self._capabilities = response.json()
-        return self._capabilities
+    async def capabilities(self, interactive: bool = False) -> dict[str, Any]:
+        """Asked afresh each time: a replica may have been restarted with another model."""
+        response = await self._request("GET", "/api/v1/capabilities", interactive=interactive)
+        return response.json()
 
     async def embed_files(
         self,

@@ -117,7 +117,7 @@ class JobRun:
         await self._finish()
 
     async def _prepare_run(self, rescan: bool) -> None:
-        self.capabilities = await self.ml.capabilities(refresh=True)
+        self.capabilities = await self.ml.capabilities()
         info = await asyncio.to_thread(self.store.collection_info, self.job.collection)
         check_model_matches(self.job.collection, info.params.metadata, self.capabilities)
         if self.job.kind == "scan" and rescan:

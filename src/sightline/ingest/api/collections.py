@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.pipeline import model_signature
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services, get_services
@@ -31,7 +32,7 @@ async def create_collection(body: CollectionCreate, services: ServicesDep) -> di
     if body.name in {info.name for info in await services.call(services.store.list_collections)}:
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
-    capabilities = await services.ml.capabilities(refresh=True, interactive=True)
+    capabilities = await services.ml.capabilities(interactive=True)
     dimension = int(capabilities["dimension"])
     if body.vector_size is not None and body.vector_size != dimension:
         raise SightlineError(
@@ -84,7 +85,7 @@ async def exact_duplicates(
                                         filters=SearchFilters(sha256=sha256))
         groups.append({"sha256": sha256, "count": count, "points": [
             {"id": point.id, "path": point.payload.get("path"),
-             "thumbnail_url": f"/api/v1/collections/{name}/points/{point.id}/thumbnail"} for point in points]})
+             "thumbnail_url": thumbnail_url(name, point.id)} for point in points]})
     return {"groups": groups}
 
 

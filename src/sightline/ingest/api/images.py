@@ -21,6 +21,10 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 CACHE_SECONDS = 7 * 24 * 3600
 
 
+def thumbnail_url(collection: str, point_id: str) -> str:
+    return f"/api/v1/collections/{collection}/points/{point_id}/thumbnail"
+
+
 async def get_point(services: Services, name: str, point_id: str) -> Point:
     point_id = canonical_id(point_id)
     points = await services.call(services.store.retrieve, name, [point_id])
@@ -41,7 +45,7 @@ async def point_detail(name: str, point_id: str, services: ServicesDep) -> dict:
     """The point's payload: file, EXIF, caption and models."""
     point = await get_point(services, name, point_id)
     return {"id": point.id, "payload": point.payload,
-            "thumbnail_url": f"/api/v1/collections/{name}/points/{point.id}/thumbnail",
+            "thumbnail_url": thumbnail_url(name, point.id),
             "original_url": f"/api/v1/collections/{name}/points/{point.id}/original"}
 
 

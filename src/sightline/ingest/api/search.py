@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.schemas import Filters, SearchRequest
 from sightline.ingest.services import Services, get_services
 from sightline.ingest.store import SearchFilters, canonical_id
@@ -33,10 +34,6 @@ def store_filters(filters: Filters | None) -> SearchFilters | None:
         folder=filters.folder or None,
         format=filters.format or None,
     )
-
-
-def thumbnail_url(collection: str, point_id: str) -> str:
-    return f"/api/v1/collections/{collection}/points/{point_id}/thumbnail"
 
 
 async def run_search(

@@ -34,7 +34,7 @@ async def status(services: ServicesDep) -> dict:
     """The ML replicas' health and models, the store backend, the ingest roots."""
     replicas = await services.ml.replica_health()
     try:
-        capabilities = await services.ml.capabilities(refresh=True, interactive=True) if any(
+        capabilities = await services.ml.capabilities(interactive=True) if any(
             r.get("status") == "ok" for r in replicas) else None
         ml_error = None if capabilities else "no ML replica is ready"
     except MLError as exc:
