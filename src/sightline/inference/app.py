@@ -224,12 +224,7 @@ def build_router(holder: ModelHolder, settings: MLSettings) -> APIRouter:
         runner = await holder.ready_runner()
         info = runner.backend.info
         return {
-            "backend": info.backend,
-            "embedding_model": info.embedding_model,
-            "dimension": info.dimension,
-            "caption_model": info.caption_model,
-            "caption_kind": info.caption_kind,
-            "meaningful": info.meaningful,
+            **model_summary(runner.backend).model_dump(),
             "device": info.device,
             "max_batch_size": settings.max_batch_size,
             "model_batch_size": settings.model_batch_size,
