@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.samples
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -113,7 +115,7 @@ def camera_for(seed: int) -> tuple[str, str]:
 
 
 def _make_camera_jpeg(args: tuple[str, int, int, int]) -> str:
-    from sightline.imaging.samples import camera_like_jpeg
+    from tests.samples import camera_like_jpeg
 
     path, seed, width, height = args
     make, model = camera_for(seed)

@@ -53,8 +53,8 @@ import common  # noqa: E402  (a sibling module, not a package)
 from common import fmt_ratio, log, median, percentile, ratio  # noqa: E402
 
 from sightline.imaging import read_metadata  # noqa: E402
-from sightline.imaging.samples import distinct_image  # noqa: E402
-from sightline.ingest.store import CollectionParams, Point, SearchFilters, open_store  # noqa: E402
+from tests.samples import distinct_image  # noqa: E402
+from sightline.ingest.vectors import CollectionParams, Point, SearchFilters, open_store  # noqa: E402
 
 TARGET_OF_LIMIT = 0.80
 TARGET_OVER_PER_REQUEST = 2.0

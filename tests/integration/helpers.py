@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from sightline.imaging.samples import (
+from tests.samples import (
     camera_like_jpeg,
     distinct_image,
     dng_with_preview,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from sightline import cli_client
 from sightline.cli import app
 from sightline.config import IngestSettings
-from sightline.imaging.samples import distinct_image
+from tests.samples import distinct_image
 from tests.conftest import TEST_KEYS, RunningServer, start_server
 
 ENV = {"COLUMNS": "250", "SIGHTLINE_URL": None, "SIGHTLINE_ADMIN_TOKEN": None}

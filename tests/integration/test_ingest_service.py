@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sightline.imaging.samples import distinct_image
+from tests.samples import distinct_image
 from sightline.ingest.pipeline import point_id_for
 from tests.integration.helpers import mixed_library, wait_for_job
 
@@ -31,7 +31,7 @@ def scan(client: httpx.Client, folder: Path, collection: str = "photos", **optio
 
 
 def all_points(client: httpx.Client, collection: str, ingest_server) -> list:
-    store = ingest_server.server.config.app.state.services.store
+    store = ingest_server.server.config.app.state.services.vectors
     points, offset = [], None
     while True:
         page, offset = store.scroll(collection, limit=100, offset=offset)
@@ -259,9 +259,9 @@ def test_wrong_ml_key_fails_the_job_fast(ml_server, tmp_path, library):
 
 
 def test_collection_built_with_another_model_is_refused(client, library, ingest_server):
-    from sightline.ingest.store import CollectionParams
+    from sightline.ingest.vectors import CollectionParams
 
-    store = ingest_server.server.config.app.state.services.store
+    store = ingest_server.server.config.app.state.services.vectors
     store.create_collection("legacy", CollectionParams(
         vector_size=64, metadata={"backend": "lite", "embedding_model": "other", "dimension": 64}))
     (library / "a.jpg").write_bytes(distinct_image(1))
@@ -400,8 +400,8 @@ def test_thumbnails_are_cached_and_originals_confined(client, library, ingest_se
     original = client.get(f"/api/v1/collections/photos/points/{point_id}/original")
     assert original.content == (library / "a.jpg").read_bytes()
 
-    from sightline.ingest.store import Point
-    store = ingest_server.server.config.app.state.services.store
+    from sightline.ingest.vectors import Point
+    store = ingest_server.server.config.app.state.services.vectors
     rogue = point_id_for("photos", "/etc/passwd")
     store.upsert("photos", [Point(rogue, list(np.ones(64) / 8.0), {"path": "/etc/passwd"})])
     for kind in ("original", "thumbnail"):
@@ -450,9 +450,9 @@ def test_unreadable_entries_are_per_file_errors(client, library):
 
 
 def test_searching_a_collection_of_another_model_is_refused(client, ingest_server):
-    from sightline.ingest.store import CollectionParams
+    from sightline.ingest.vectors import CollectionParams
 
-    store = ingest_server.server.config.app.state.services.store
+    store = ingest_server.server.config.app.state.services.vectors
     store.create_collection("other", CollectionParams(
         vector_size=64, metadata={"backend": "clip", "embedding_model": "some-other-clip", "dimension": 64}))
     response = client.post("/api/v1/search", json={"collection": "other", "text": "a cat"})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sightline.imaging.samples import camera_like_jpeg, decompression_bomb_png, distinct_image, solid_image
+from tests.samples import camera_like_jpeg, decompression_bomb_png, distinct_image, solid_image
 from sightline.security import check_bind
 from tests.conftest import TEST_KEYS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from sightline.imaging.samples import distinct_image
+from tests.samples import distinct_image
 from tests.conftest import TEST_KEYS, bound_socket, start_server
 from tests.integration.conftest import ingest_settings, start_ingest
 from tests.integration.helpers import wait_for_job, wait_until
@@ -129,7 +129,7 @@ def test_ingestion_service_killed_mid_job_resumes_without_loss_or_duplicates(ml_
         if process.poll() is None:
             process.kill()
 
-    from sightline.ingest.jobs import JobStore
+    from sightline.ingest.jobdb import JobStore
 
     with JobStore(data_dir / "sightline.db") as jobs:
         interrupted = jobs.get_job(job_id)

@@ -41,7 +41,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """A root with a 'holiday' folder: 48 distinct images, one photo with EXIF, one corrupt file."""
-    from sightline.imaging.samples import camera_like_jpeg, distinct_image
+    from tests.samples import camera_like_jpeg, distinct_image
 
     root = tmp_path_factory.mktemp("photos")
     holiday = root / "holiday"
@@ -237,7 +237,7 @@ def test_collection_ingest_job_search_delete(browser, ingest, photos, shots):
     page.screenshot(path=shots / "search.png")
 
     # Image search: the same picture comes first.
-    from sightline.imaging.samples import distinct_image
+    from tests.samples import distinct_image
 
     page.set_input_files("#search-image", files=[
         {"name": "query.jpg", "mimeType": "image/jpeg", "buffer": distinct_image(7)}])
@@ -371,7 +371,7 @@ def test_admin_token_login(browser, ml_server, photos, tmp_path_factory, shots):
 
 
 def test_phone_width_and_drop_upload(browser, ingest, shots):
-    from sightline.imaging.samples import distinct_image
+    from tests.samples import distinct_image
 
     created = httpx.post(f"{ingest.url}/api/v1/collections", json={"name": "phone"})
     assert created.status_code == 201, created.text

@@ -18,7 +18,7 @@ from sightline.imaging import (
     decode_image,
     sniff_format,
 )
-from sightline.imaging import samples
+from tests import samples
 
 RED, GREEN, BLUE, WHITE = (220, 20, 20), (20, 200, 40), (20, 40, 230), (255, 255, 255)
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sightline.imaging import ImageMetadata, read_metadata
-from sightline.imaging import samples
+from tests import samples
 
 TAKEN = datetime(2021, 3, 4, 5, 6, 7)
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from sightline.errors import ErrorCode
 from sightline.imaging import ImageDecodeError, make_thumbnail
-from sightline.imaging import samples
+from tests import samples
 
 
 def open_jpeg(data: bytes) -> Image.Image:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sightline.ingest.jobs import TERMINAL_STATES, FileState, JobCounts, JobNotFound, JobStore
+from sightline.ingest.jobdb import TERMINAL_STATES, FileState, JobCounts, JobNotFound, JobStore
 
 
 @pytest.fixture
@@ -303,7 +303,7 @@ def test_restart_resumes_running_jobs(db_path: Path) -> None:
 _KILLED_WRITER = """
 import sys
 from pathlib import Path
-from sightline.ingest.jobs import JobStore
+from sightline.ingest.jobdb import JobStore
 store = JobStore(Path(sys.argv[1]))
 job_id = sys.argv[2]
 print("ready", flush=True)

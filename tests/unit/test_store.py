@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.store import (
+from sightline.ingest.vectors import (
     CollectionExists,
     CollectionNotFound,
     CollectionParams,
@@ -602,7 +602,7 @@ def test_facet_limit_not_eaten_by_deleted_values(scratch: VectorStore):
 KILLED_WRITER = """
 import os, sys, uuid
 sys.path.insert(0, {src!r})
-from sightline.ingest.store import CollectionParams, Point, open_store
+from sightline.ingest.vectors import CollectionParams, Point, open_store
 store = open_store({data!r}, qdrant_url={url!r})
 store.create_collection("k", CollectionParams(vector_size=2))
 store.upsert("k", [Point(str(uuid.UUID(int=i + 1)), [1.0, float(i)], {{"i": i}}) for i in range(50)])
@@ -624,7 +624,7 @@ def test_acknowledged_upserts_survive_a_killed_process(opener):
 
 
 def test_edge_deferred_flush_still_keeps_writes(tmp_path: Path):
-    from sightline.ingest.store_edge import EdgeStore
+    from sightline.ingest.vectors.edge import EdgeStore
 
     with EdgeStore(tmp_path / "collections", flush_interval_s=3600) as store:
         store.create_collection("c", CollectionParams(vector_size=DIM))

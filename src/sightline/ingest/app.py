@@ -14,11 +14,11 @@ from sightline.config import IngestSettings
 from sightline.http import BodySizeLimit, install_error_handlers
 from sightline.ingest.api import collections, images, jobs, search, system
 from sightline.ingest.auth import AdminTokenGuard
-from sightline.ingest.jobs import JobStore
+from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.pipeline import JobRunner
 from sightline.ingest.services import Services
-from sightline.ingest.store import open_store
+from sightline.ingest.vectors import open_store
 
 log = logging.getLogger("sightline.ingest")
 
@@ -49,8 +49,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         finally:
             await services.runner.stop()
             await services.ml.aclose()
-            services.jobs.close()
-            services.store.close()
+            services.jobdb.close()
+            services.vectors.close()
 
     app = FastAPIOffline(  # API docs served from the package: they work with no internet
         title="Sightline ingestion service",

@@ -21,10 +21,10 @@ from typing import Any
 from sightline.config import IngestSettings
 from sightline.errors import RETRIABLE_CODES, ErrorCode, SightlineError, utc_now
 from sightline.imaging import read_metadata
-from sightline.ingest.jobs import FileRecord, Job, JobStore
+from sightline.ingest.jobdb import FileRecord, Job, JobStore
 from sightline.ingest.ml_client import MLClient, MLError
 from sightline.ingest.paths import ScanReport, scan_folder
-from sightline.ingest.store import Point, SearchFilters, VectorStore
+from sightline.ingest.vectors import Point, SearchFilters, VectorStore
 
 log = logging.getLogger("sightline.pipeline")
 POINT_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-5e6f-8a9b-0c1d2e3f4a5b")

@@ -10,17 +10,17 @@ from fastapi import Request
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.jobs import JobStore
+from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.pipeline import JobRunner
-from sightline.ingest.store import VectorStore
+from sightline.ingest.vectors import VectorStore
 
 
 @dataclass
 class Services:
     settings: IngestSettings
-    store: VectorStore
-    jobs: JobStore
+    vectors: VectorStore
+    jobdb: JobStore
     ml: MLClient
     runner: JobRunner
 
@@ -29,7 +29,7 @@ class Services:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     async def job_or_404(self, job_id: str):
-        job = await self.call(self.jobs.get_job, job_id)
+        job = await self.call(self.jobdb.get_job, job_id)
         if job is None:
             raise SightlineError(ErrorCode.NOT_FOUND, f"No job {job_id!r}.", where="job_id", status=404)
         return job

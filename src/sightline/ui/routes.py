@@ -23,7 +23,7 @@ from sightline.errors import SightlineError
 from sightline.ingest.api import collections as collections_api
 from sightline.ingest.api import jobs as jobs_api
 from sightline.ingest.api import system as system_api
-from sightline.ingest.jobs import TERMINAL_STATES
+from sightline.ingest.jobdb import TERMINAL_STATES
 from sightline.ingest.services import Services
 
 __all__ = ["mount_ui", "safe_next"]
@@ -178,8 +178,8 @@ def mount_ui(app: FastAPI) -> None:
         services = services_of(request)
         status = await system_api.status(services)
         collections = (await collections_api.list_collections(services))["collections"]
-        running = await services.call(services.jobs.list_jobs, states=("queued", "running"), limit=50)
-        recent = await services.call(services.jobs.list_jobs, limit=10)
+        running = await services.call(services.jobdb.list_jobs, states=("queued", "running"), limit=50)
+        recent = await services.call(services.jobdb.list_jobs, limit=10)
         return render(
             request, "dashboard.html", "dashboard",
             status=status, ml=_ml_summary(status), collections=collections,
@@ -230,7 +230,7 @@ def mount_ui(app: FastAPI) -> None:
             job = (await services.job_or_404(job_id)).to_dict()
         except SightlineError as exc:
             return not_found(request, exc.message)
-        errors = await services.call(services.jobs.errors, job_id, limit=ERRORS_SHOWN)
+        errors = await services.call(services.jobdb.errors, job_id, limit=ERRORS_SHOWN)
         return render(request, "job.html", "jobs", job=job, errors=[error.to_dict() for error in errors],
                       errors_limit=ERRORS_SHOWN)
 

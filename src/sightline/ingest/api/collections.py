@@ -12,7 +12,7 @@ from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.pipeline import model_signature
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services, get_services
-from sightline.ingest.store import CollectionParams, SearchFilters
+from sightline.ingest.vectors import CollectionParams, SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -22,14 +22,14 @@ CollectionName = Annotated[str, Path(min_length=1, max_length=64, description="C
 @router.get("")
 async def list_collections(services: ServicesDep) -> dict:
     """Every collection with its point count, status and parameters."""
-    infos = await services.call(services.store.list_collections)
+    infos = await services.call(services.vectors.list_collections)
     return {"collections": [info.to_dict() for info in infos]}
 
 
 @router.post("", status_code=201)
 async def create_collection(body: CollectionCreate, services: ServicesDep) -> dict:
     """Create a collection bound to the ML service's current model (its dimension by default)."""
-    if body.name in {info.name for info in await services.call(services.store.list_collections)}:
+    if body.name in {info.name for info in await services.call(services.vectors.list_collections)}:
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
     capabilities = await services.ml.capabilities(interactive=True)
@@ -51,13 +51,13 @@ async def create_collection(body: CollectionCreate, services: ServicesDep) -> di
         quantization=body.quantization,
         metadata={**model_signature(capabilities), "caption_kind": capabilities.get("caption_kind")},
     )
-    info = await services.call(services.store.create_collection, body.name, params.validate())
+    info = await services.call(services.vectors.create_collection, body.name, params.validate())
     return info.to_dict()
 
 
 @router.get("/{name}")
 async def collection_info(name: CollectionName, services: ServicesDep) -> dict:
-    info = await services.call(services.store.collection_info, name)
+    info = await services.call(services.vectors.collection_info, name)
     return info.to_dict()
 
 
@@ -66,7 +66,7 @@ async def collection_facets(name: CollectionName, services: ServicesDep) -> dict
     """Distinct cameras, formats and folders with counts, for search filters."""
     facets = {}
     for key in ("camera", "format", "folder"):
-        values = await services.call(services.store.facet, name, key, 100)
+        values = await services.call(services.vectors.facet, name, key, 100)
         facets[key] = [{"value": value, "count": count} for value, count in values]
     return facets
 
@@ -76,12 +76,12 @@ async def exact_duplicates(
     name: CollectionName, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> dict:
     """Groups of files with identical content (same SHA-256), largest groups first."""
-    counts = await services.call(services.store.facet, name, "sha256", limit)
+    counts = await services.call(services.vectors.facet, name, "sha256", limit)
     groups = []
     for sha256, count in counts:
         if count < 2:
             break
-        points, _ = await services.call(services.store.scroll, name, limit=min(count, 100),
+        points, _ = await services.call(services.vectors.scroll, name, limit=min(count, 100),
                                         filters=SearchFilters(sha256=sha256))
         groups.append({"sha256": sha256, "count": count, "points": [
             {"id": point.id, "path": point.payload.get("path"),
@@ -92,10 +92,10 @@ async def exact_duplicates(
 @router.delete("/{name}", status_code=204)
 async def delete_collection(name: CollectionName, services: ServicesDep) -> Response:
     """Delete the collection, its points and its jobs' records. Running jobs on it are cancelled."""
-    await services.call(services.store.collection_info, name)  # 404 first
-    for job in await services.call(services.jobs.list_jobs, collection=name, states=("queued", "running")):
+    await services.call(services.vectors.collection_info, name)  # 404 first
+    for job in await services.call(services.jobdb.list_jobs, collection=name, states=("queued", "running")):
         await services.runner.cancel(job.job_id)
-    await services.call(services.store.delete_collection, name)
-    await services.call(services.jobs.delete_jobs_for_collection, name)
+    await services.call(services.vectors.delete_collection, name)
+    await services.call(services.jobdb.delete_jobs_for_collection, name)
     await services.call(shutil.rmtree, services.settings.data_dir / "thumbnails" / name, True)
     return Response(status_code=204)

@@ -14,7 +14,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import make_thumbnail
 from sightline.ingest.paths import confine
 from sightline.ingest.services import Services, get_services
-from sightline.ingest.store import Point, canonical_id
+from sightline.ingest.vectors import Point, canonical_id
 
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -27,7 +27,7 @@ def thumbnail_url(collection: str, point_id: str) -> str:
 
 async def get_point(services: Services, name: str, point_id: str) -> Point:
     point_id = canonical_id(point_id)
-    points = await services.call(services.store.retrieve, name, [point_id])
+    points = await services.call(services.vectors.retrieve, name, [point_id])
     if not points:
         raise SightlineError(ErrorCode.NOT_FOUND, f"No point {point_id} in {name}.", where="point_id", status=404)
     return points[0]

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from sse_starlette.sse import EventSourceResponse
 
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.jobs import JOB_STATES, TERMINAL_STATES
+from sightline.ingest.jobdb import JOB_STATES, TERMINAL_STATES
 from sightline.ingest.paths import confine, safe_upload_name
 from sightline.ingest.schemas import ScanRequest
 from sightline.ingest.services import Services, get_services
@@ -26,14 +26,14 @@ MAX_UPLOAD_FILES = 1000
 @router.post("/ingest/scan", status_code=202)
 async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
     """Ingest every image under a server-side folder (inside the ingest roots) in the background."""
-    await services.call(services.store.collection_info, body.collection)  # 404 for an unknown collection
+    await services.call(services.vectors.collection_info, body.collection)  # 404 for an unknown collection
     folder = confine(body.directory_path, services.settings.roots)
     if not folder.is_dir():
         raise SightlineError(ErrorCode.NOT_FOUND, f"No folder {body.directory_path}.", where="directory_path",
                              status=404)
     options = {"recursive": body.recursive, "caption": body.caption}
-    job = await services.call(services.jobs.create_job, body.collection, "scan", str(folder), options)
-    await services.call(services.jobs.log, job.job_id, f"queued: scan of {folder}")
+    job = await services.call(services.jobdb.create_job, body.collection, "scan", str(folder), options)
+    await services.call(services.jobdb.log, job.job_id, f"queued: scan of {folder}")
     services.runner.enqueue(job.job_id)
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
 
@@ -46,11 +46,11 @@ async def ingest_upload(
     caption: Annotated[bool, Form()] = True,
 ) -> dict:
     """Store uploaded files under the data dir and ingest them in the background."""
-    await services.call(services.store.collection_info, collection)
+    await services.call(services.vectors.collection_info, collection)
     if len(files) > MAX_UPLOAD_FILES:
         raise SightlineError(ErrorCode.REQUEST_TOO_LARGE, f"At most {MAX_UPLOAD_FILES} files per upload.",
                              where="files", status=413)
-    job = await services.call(services.jobs.create_job, collection, "upload", "upload", {"caption": caption})
+    job = await services.call(services.jobdb.create_job, collection, "upload", "upload", {"caption": caption})
     folder = services.settings.uploads_dir / job.job_id
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -61,8 +61,8 @@ async def ingest_upload(
             await asyncio.to_thread(shutil.copyfileobj, upload.file, out, 1024 * 1024)
         stat = target.stat()
         entries.append((str(target.resolve()), stat.st_size, stat.st_mtime))
-    await services.call(services.jobs.add_files, job.job_id, entries)
-    await services.call(services.jobs.log, job.job_id, f"queued: {len(entries)} uploaded files")
+    await services.call(services.jobdb.add_files, job.job_id, entries)
+    await services.call(services.jobdb.log, job.job_id, f"queued: {len(entries)} uploaded files")
     services.runner.enqueue(job.job_id, rescan=False)
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}", "files": len(entries)}
 
@@ -78,7 +78,7 @@ async def list_jobs(
     if state and not set(state) <= JOB_STATES:
         raise SightlineError(ErrorCode.VALIDATION_ERROR, f"state must be among {sorted(JOB_STATES)}",
                              where="state", status=422)
-    jobs = await services.call(services.jobs.list_jobs, collection=collection, states=state, limit=limit,
+    jobs = await services.call(services.jobdb.list_jobs, collection=collection, states=state, limit=limit,
                                offset=offset)
     return {"jobs": [job.to_dict() for job in jobs]}
 
@@ -98,7 +98,7 @@ async def job_errors(
 ) -> dict:
     """Per-file errors: path, stage, stable code, message, whether a retry may help, when."""
     await services.job_or_404(job_id)
-    errors = await services.call(services.jobs.errors, job_id, limit=limit, offset=offset)
+    errors = await services.call(services.jobdb.errors, job_id, limit=limit, offset=offset)
     return {"errors": [error.to_dict() for error in errors]}
 
 
@@ -110,7 +110,7 @@ async def job_logs(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict:
     await services.job_or_404(job_id)
-    lines = await services.call(services.jobs.logs, job_id, after_id=after_id, limit=limit)
+    lines = await services.call(services.jobdb.logs, job_id, after_id=after_id, limit=limit)
     return {"logs": [line.to_dict() for line in lines]}
 
 
@@ -135,13 +135,13 @@ async def _job_event_stream(
 ) -> AsyncIterator[dict]:
     seen = -1
     while not await request.is_disconnected():
-        counter = await services.call(services.jobs.change_counter, job_id)
+        counter = await services.call(services.jobdb.change_counter, job_id)
         if counter != seen:
             seen = counter
-            for line in await services.call(services.jobs.logs, job_id, after_id=last_log, limit=500):
+            for line in await services.call(services.jobdb.logs, job_id, after_id=last_log, limit=500):
                 last_log = line.id
                 yield {"event": "log", "id": str(line.id), "data": json.dumps(line.to_dict())}
-            job = await services.call(services.jobs.get_job, job_id)
+            job = await services.call(services.jobdb.get_job, job_id)
             if job is None:
                 return
             yield {"event": "progress", "data": json.dumps(job.to_dict())}
@@ -168,12 +168,12 @@ async def retry_job(job_id: str, services: ServicesDep) -> dict:
     if job.state not in TERMINAL_STATES:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is {job.state}; retry it once it has finished.",
                              where="job_id", status=409)
-    reset = await services.call(services.jobs.retry_failed, job_id)
+    reset = await services.call(services.jobdb.retry_failed, job_id)
     never_scanned = job.kind == "scan" and job.counts.total == 0  # it failed before its scan (e.g. ML down)
     if job.counts.pending == 0 and reset == 0 and not never_scanned:
         raise SightlineError(ErrorCode.CONFLICT, "Nothing to retry: no failed or unprocessed files.",
                              where="job_id", status=409)
-    await services.call(services.jobs.set_state, job_id, "queued")
-    await services.call(services.jobs.log, job_id, f"retry: {reset} failed files queued again")
+    await services.call(services.jobdb.set_state, job_id, "queued")
+    await services.call(services.jobdb.log, job_id, f"retry: {reset} failed files queued again")
     services.runner.enqueue(job_id, rescan=never_scanned)
     return {"job_id": job_id, "retried": reset}

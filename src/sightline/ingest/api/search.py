@@ -11,7 +11,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.schemas import Filters, SearchRequest
 from sightline.ingest.services import Services, get_services
-from sightline.ingest.store import SearchFilters, canonical_id
+from sightline.ingest.vectors import SearchFilters, canonical_id
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -41,7 +41,7 @@ async def run_search(
     filters: Filters | None, exclude: str | None = None,
 ) -> dict[str, Any]:
     hits = await services.call(
-        services.store.search, collection, vector, limit=limit + (1 if exclude else 0),
+        services.vectors.search, collection, vector, limit=limit + (1 if exclude else 0),
         score_threshold=threshold, filters=store_filters(filters),
     )
     results = [
@@ -57,14 +57,14 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
     if (body.text is None) == (body.point_id is None):
         raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give exactly one of "text" or "point_id" '
                              "(use /api/v1/search/image to search by an image).", where="text", status=422)
-    info = await services.call(services.store.collection_info, body.collection)
+    info = await services.call(services.vectors.collection_info, body.collection)
     if body.text is not None:
         vectors, model = await services.ml.embed_texts([body.text], interactive=True)
         _check_model(info.params.metadata, model)
         vector, exclude = vectors[0], None
     else:
         exclude = canonical_id(body.point_id)
-        points = await services.call(services.store.retrieve, body.collection, [exclude], True)
+        points = await services.call(services.vectors.retrieve, body.collection, [exclude], True)
         if not points or points[0].vector is None:
             raise SightlineError(ErrorCode.NOT_FOUND, f"No point {body.point_id} in {body.collection}.",
                                  where="point_id", status=404)
@@ -84,7 +84,7 @@ async def search_by_image(
     filters: Annotated[str | None, Form(description="JSON object with the same filters as /search.")] = None,
 ) -> dict:
     """Search by an uploaded image (multipart)."""
-    info = await services.call(services.store.collection_info, collection)
+    info = await services.call(services.vectors.collection_info, collection)
     parsed_filters = _parse_filters(filters)
     data = await image.read(services.settings.max_upload_bytes + 1)
     if len(data) > services.settings.max_upload_bytes:

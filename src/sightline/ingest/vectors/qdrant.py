@@ -24,7 +24,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from sightline.errors import SightlineError
-from sightline.ingest.store import (
+from sightline.ingest.vectors.base import (
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
     CollectionExists,

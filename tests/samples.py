@@ -1,4 +1,4 @@
-"""Synthetic images for tests, benchmarks and demos: deterministic, generated in memory.
+"""Synthetic images for tests and benchmarks: deterministic, generated in memory (not shipped in the package).
 
 `tifffile` (DNG fixtures) is a dev dependency and is imported inside the functions that need it.
 """

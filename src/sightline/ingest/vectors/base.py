@@ -353,10 +353,10 @@ def open_store(
     - ``http(s)://...``: a Qdrant server (``qdrant_api_key`` sent as its API key).
     """
     if not qdrant_url:
-        from sightline.ingest.store_edge import EdgeStore
+        from sightline.ingest.vectors.edge import EdgeStore
 
         return EdgeStore(Path(data_dir) / "collections", flush_interval_s=flush_interval_s)
-    from sightline.ingest.store_qdrant import QdrantStore
+    from sightline.ingest.vectors.qdrant import QdrantStore
 
     if qdrant_url.startswith("local:"):
         path = qdrant_url[len("local:") :]

@@ -35,7 +35,7 @@ from typing import Any
 import qdrant_edge as qe
 
 from sightline.errors import SightlineError
-from sightline.ingest.store import (
+from sightline.ingest.vectors.base import (
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
     CollectionExists,
