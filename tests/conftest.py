@@ -14,6 +14,8 @@ import httpx
 import pytest
 import uvicorn
 
+from sightline.config import IngestSettings
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once when torch loads: idle threads sleep
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -113,3 +115,41 @@ def ml_server(ml_settings) -> Iterator[RunningServer]:
 def ml_client(ml_server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=ml_server.url, headers={"x-api-key": TEST_KEYS[0]}, timeout=60) as client:
         yield client
+
+def ingest_settings(ml_url: str, tmp_path: Path, roots: list[Path], **overrides) -> IngestSettings:
+    values = dict(
+        ml_url=ml_url,
+        api_key=TEST_KEYS[0],
+        data_dir=tmp_path / "data",
+        ingest_roots=",".join(str(root) for root in roots),
+        ml_retries=2,
+        ml_backoff=0.1,
+    )
+    values.update(overrides)
+    return IngestSettings(**values)
+
+
+def start_ingest(settings: IngestSettings) -> RunningServer:
+    from sightline.ingest.app import create_app
+
+    return start_server(create_app(settings), health_path="/health")
+
+
+@pytest.fixture()
+def library(tmp_path) -> Path:
+    root = tmp_path / "library"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture()
+def ingest_server(ml_server, tmp_path, library) -> Iterator[RunningServer]:
+    running = start_ingest(ingest_settings(ml_server.url, tmp_path, [library]))
+    yield running
+    running.stop()
+
+
+@pytest.fixture()
+def client(ingest_server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=ingest_server.url, timeout=60) as http:
+        yield http

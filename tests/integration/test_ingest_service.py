@@ -13,7 +13,7 @@ from PIL import Image
 
 from tests.samples import distinct_image
 from sightline.ingest.pipeline import point_id_for
-from tests.integration.helpers import mixed_library, wait_for_job
+from tests.helpers import mixed_library, wait_for_job
 
 
 def create(client: httpx.Client, name: str = "photos", **params) -> dict:
@@ -233,7 +233,7 @@ def test_upload_sanitises_names_and_ingests(client, ingest_server, tmp_path):
 
 
 def test_wrong_ml_key_fails_the_job_fast(ml_server, tmp_path, library):
-    from tests.integration.conftest import ingest_settings, start_ingest
+    from tests.conftest import ingest_settings, start_ingest
 
     (library / "a.jpg").write_bytes(distinct_image(1))
     good = start_ingest(ingest_settings(ml_server.url, tmp_path, [library]))

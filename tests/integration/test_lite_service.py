@@ -12,8 +12,8 @@ from skimage import data as skimage_data
 
 from sightline.config import MLSettings
 from tests.conftest import TEST_KEYS, start_server
-from tests.integration.conftest import ingest_settings, start_ingest
-from tests.integration.helpers import wait_for_job
+from tests.conftest import ingest_settings, start_ingest
+from tests.helpers import wait_for_job
 
 PHOTOS = {"astronaut": skimage_data.astronaut, "cat": skimage_data.chelsea, "coffee": skimage_data.coffee,
           "rocket": skimage_data.rocket}

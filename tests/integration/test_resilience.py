@@ -13,8 +13,8 @@ import httpx
 
 from tests.samples import distinct_image
 from tests.conftest import TEST_KEYS, bound_socket, start_server
-from tests.integration.conftest import ingest_settings, start_ingest
-from tests.integration.helpers import wait_for_job, wait_until
+from tests.conftest import ingest_settings, start_ingest
+from tests.helpers import wait_for_job, wait_until
 
 IMAGES = 60
 
