@@ -1,11 +1,11 @@
-"""Shared fixtures: real services on 127.0.0.1 (uvicorn in a thread, random ports), tiny models."""
+"""Shared fixtures: the ML app (tiny models, loaded once per session), real services on 127.0.0.1 (uvicorn in a
+thread, random ports) for the end-to-end tests, and the settings helpers both kinds of test use."""
 
 from __future__ import annotations
 
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +14,8 @@ import httpx
 import pytest
 import uvicorn
 
-from sightline.config import IngestSettings
+from sightline.config import IngestSettings, MLSettings
+from tests.helpers import wait_until
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once when torch loads: idle threads sleep
@@ -45,31 +46,28 @@ def bound_socket(port: int = 0) -> socket.socket:
 
 
 def start_server(app, port: int = 0, health_path: str | None = None, timeout: float = 120) -> RunningServer:
+    """Serves `app` from a thread; returns once uvicorn listens (and `health_path`, if given, answers 200)."""
     sock = bound_socket(port)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
+    running = RunningServer(f"http://127.0.0.1:{port}", port, server, thread)
+
+    def started() -> bool:
+        if not thread.is_alive():
             raise RuntimeError("server did not start")
-        time.sleep(0.02)
-    if health_path:
-        wait_until_healthy(url + health_path, deadline)
-    return RunningServer(url, port, server, thread)
+        return server.started and (health_path is None or is_healthy(running.url + health_path))
+
+    wait_until(started, timeout=timeout, what=f"{running.url}{health_path or ''} to answer")
+    return running
 
 
-def wait_until_healthy(url: str, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} never became healthy")
+def is_healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.fixture(scope="session")
@@ -86,9 +84,7 @@ def lite_data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ml_settings(tmp_path_factory):
-    from sightline.config import MLSettings
-
+def ml_settings(tmp_path_factory) -> MLSettings:
     return MLSettings(
         models="tiny",
         api_key=",".join(TEST_KEYS),
@@ -103,10 +99,17 @@ def ml_settings(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def ml_server(ml_settings) -> Iterator[RunningServer]:
+def ml_app(ml_settings):
+    """The ML service app, shared by the session: in-process tests reach it through
+    `httpx.ASGITransport(app=ml_app)` (the models load on the first request), `ml_server` serves it."""
     from sightline.inference.app import create_app
 
-    running = start_server(create_app(ml_settings), health_path="/health")
+    return create_app(ml_settings)
+
+
+@pytest.fixture(scope="session")
+def ml_server(ml_app) -> Iterator[RunningServer]:
+    running = start_server(ml_app, health_path="/health")
     yield running
     running.stop()
 
@@ -115,6 +118,7 @@ def ml_server(ml_settings) -> Iterator[RunningServer]:
 def ml_client(ml_server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=ml_server.url, headers={"x-api-key": TEST_KEYS[0]}, timeout=60) as client:
         yield client
+
 
 def ingest_settings(ml_url: str, tmp_path: Path, roots: list[Path], **overrides) -> IngestSettings:
     values = dict(
@@ -130,7 +134,7 @@ def ingest_settings(ml_url: str, tmp_path: Path, roots: list[Path], **overrides)
 
 
 def start_ingest(settings: IngestSettings) -> RunningServer:
-    from sightline.ingest.app import create_app
+    from sightline.server import create_app
 
     return start_server(create_app(settings), health_path="/health")
 

@@ -1,4 +1,4 @@
-"""Helpers for tests that run both services: folders of generated photos, waiting for jobs."""
+"""Helpers for tests: polling with a deadline, waiting for a job, a folder of every kind of photo."""
 
 from __future__ import annotations
 
@@ -15,27 +15,30 @@ from tests.samples import (
     solid_image,
 )
 
-TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 
-
-def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 90, states=TERMINAL) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/api/v1/jobs/{job_id}").json()
-        if job["state"] in states:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still {job['state']} after {timeout}s: {job}")
-
-
-def wait_until(predicate, timeout: float = 60, interval: float = 0.02):
+def wait_until(predicate, timeout: float = 60, interval: float = 0.02, what: str = "condition"):
+    """Polls `predicate` until it returns something truthy (returned) or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"{what} not met within {timeout} s")
+
+
+def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 90) -> dict:
+    """The job once the server says it is finished (`is_terminal`)."""
+    seen: list[dict] = []
+
+    def finished() -> dict | None:
+        seen[:] = [client.get(f"/api/v1/jobs/{job_id}").json()]
+        return seen[0] if seen[0]["is_terminal"] else None
+
+    try:
+        return wait_until(finished, timeout=timeout, interval=0.05)
+    except AssertionError:
+        raise AssertionError(f"job {job_id} not finished after {timeout} s: {seen}") from None
 
 
 def mixed_library(root: Path) -> dict[str, list[str]]:

@@ -110,12 +110,6 @@ def _add_grain(img: Image.Image, rng: np.random.Generator, amplitude: int) -> Im
     return ImageChops.add(img, noise, 1.0, -amplitude)
 
 
-def camera_like_array(width: int = 4000, height: int = 3000, *, seed: int = 0) -> np.ndarray:
-    """The pixels of `camera_like_jpeg` (uint8, HxWx3)."""
-    rng = np.random.default_rng(seed)
-    return np.asarray(_add_grain(_scene(width, height, rng), rng, amplitude=10))
-
-
 def camera_like_jpeg(
     width: int = 4000,
     height: int = 3000,

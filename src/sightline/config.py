@@ -65,7 +65,6 @@ class IngestSettings(CommonSettings):
     ml_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds; doubles.")
     ml_batch_size: int | None = Field(default=None, ge=1, description="Default: from ML capabilities.")
     batches_in_flight: int = Field(default=2, ge=1)
-    upsert_batch_size: int = Field(default=256, ge=1)
     store_flush_seconds: float = Field(
         default=1.0, ge=0, description="Embedded store: flush segments at most this often (0: every write). "
         "Its write-ahead log already keeps every acknowledged write across a killed process.",

@@ -1,4 +1,29 @@
-"""Stable error codes and the error shapes both services answer with."""
+"""Stable error codes and the error shapes both services answer with.
+
+Every failure is a `SightlineError(code, message, where=, status=)`, raised anywhere and turned into a
+structured answer at the edge. Its `ErrorCode` says where in this tree it belongs::
+
+    ErrorCode
+    ├── per file / image: an ItemError in an ML batch answer, a JobError row of an ingest job;
+    │   the rest of the batch or job goes on
+    │   ├── reading   FILE_UNREADABLE (r), FILE_EMPTY, FILE_TOO_LARGE
+    │   ├── decoding  UNSUPPORTED_FORMAT, IMAGE_TOO_LARGE, DECODE_FAILED, INVALID_BASE64
+    │   ├── model     ML_ITEM_FAILED (r): the model failed on the chunk holding the image
+    │   └── storing   STORE_FAILED (r)
+    ├── per job: `Job.error`; the job ends "failed"
+    │   ├── ML service   ML_UNAVAILABLE (r), ML_TIMEOUT (r), ML_UNAUTHORIZED
+    │   ├── MODEL_MISMATCH: the collection was built with another model than the ML service runs
+    │   ├── ALL_FILES_FAILED: not one file could be stored; each file's own error is in the job's errors
+    │   └── INTERNAL_ERROR: a bug
+    ├── per request: the HTTP answer `{"error": {"code", "message", "where"}}`
+    │   UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION_ERROR 422,
+    │   REQUEST_TOO_LARGE 413, BATCH_TOO_LARGE 413, MODEL_NOT_READY 503, INTERNAL_ERROR 500,
+    │   and the ML and MODEL_MISMATCH codes above when a search needs the ML service
+    └── CANCELLED: documented for clients; no code path emits it today
+
+(r) marks the retriable codes: trying the same file again later may succeed. `is_retriable` is the one
+place that decides it.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +42,14 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
     DECODE_FAILED = "DECODE_FAILED"
     INVALID_BASE64 = "INVALID_BASE64"
+    ML_ITEM_FAILED = "ML_ITEM_FAILED"
+    STORE_FAILED = "STORE_FAILED"
+    # Per job (and per request when a search needs the ML service).
     ML_UNAVAILABLE = "ML_UNAVAILABLE"
     ML_TIMEOUT = "ML_TIMEOUT"
     ML_UNAUTHORIZED = "ML_UNAUTHORIZED"
-    ML_ITEM_FAILED = "ML_ITEM_FAILED"
     MODEL_MISMATCH = "MODEL_MISMATCH"
-    STORE_FAILED = "STORE_FAILED"
+    ALL_FILES_FAILED = "ALL_FILES_FAILED"
     CANCELLED = "CANCELLED"
     # Per request.
     UNAUTHORIZED = "UNAUTHORIZED"
@@ -36,9 +63,20 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
-RETRIABLE_CODES = frozenset(
-    {ErrorCode.ML_UNAVAILABLE, ErrorCode.ML_TIMEOUT, ErrorCode.STORE_FAILED, ErrorCode.FILE_UNREADABLE}
+_RETRIABLE = frozenset(
+    {
+        ErrorCode.FILE_UNREADABLE,
+        ErrorCode.ML_ITEM_FAILED,
+        ErrorCode.STORE_FAILED,
+        ErrorCode.ML_UNAVAILABLE,
+        ErrorCode.ML_TIMEOUT,
+    }
 )
+
+
+def is_retriable(code: str) -> bool:
+    """Whether the same work may succeed when tried again later (a file's error, a failed job's cause)."""
+    return code in _RETRIABLE
 
 
 class ItemError(BaseModel):
@@ -75,13 +113,10 @@ class SightlineError(Exception):
 
     @property
     def retriable(self) -> bool:
-        return self.code in RETRIABLE_CODES
+        return is_retriable(self.code)
 
     def to_item(self) -> ItemError:
         return ItemError(code=self.code, message=self.message)
-
-    def to_response(self) -> ErrorResponse:
-        return ErrorResponse(error=ErrorBody(code=self.code, message=self.message, where=self.where))
 
 
 def utc_now() -> datetime:

@@ -1,15 +1,19 @@
-"""Pieces both FastAPI apps share: structured error answers and a request body size limit."""
+"""Pieces both FastAPI apps share: the app skeleton, structured error answers, a request body size limit."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sightline import __version__
+from sightline.config import IngestSettings, MLSettings
 from sightline.errors import ErrorBody, ErrorCode, ErrorResponse, SightlineError
 
 log = logging.getLogger("sightline")
@@ -24,6 +28,16 @@ STATUS_CODES = {
     422: ErrorCode.VALIDATION_ERROR,
     503: ErrorCode.MODEL_NOT_READY,
 }
+
+
+def service_app(settings: MLSettings | IngestSettings, *, title: str, description: str, lifespan: Any) -> FastAPI:
+    """A service's app before its routes: API docs served from the package (they work with no internet),
+    `app.state.settings`, the structured error answers and the request body limit."""
+    app = FastAPIOffline(title=title, version=__version__, description=description, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app
 
 
 def error_response(status: int, code: ErrorCode, message: str, where: str | None = None) -> JSONResponse:

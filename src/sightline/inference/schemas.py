@@ -1,4 +1,8 @@
-"""Request and response shapes of the ML service (a superset of the original service's)."""
+"""Request and response shapes of the ML service (a superset of the original service's).
+
+This is the original-compatible edge: only here do `embedding_model` / `caption_model` take the original
+service's names `model_name_clip` / `model_name_blip`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sightline.errors import ItemError
+from sightline.inference.models.base import ModelInfo
 
 
 class ImageItem(BaseModel):
@@ -32,8 +37,8 @@ class ImageResult(BaseModel):
     format: str | None = Field(default=None, description="Format detected from the bytes.")
     width: int | None = Field(default=None, description="Original width after EXIF orientation.")
     height: int | None = None
-    model_name_clip: str
-    model_name_blip: str | None
+    model_name_clip: str = Field(description="The embedding model (the original service's name for it).")
+    model_name_blip: str | None = Field(description="The caption model (the original service's name for it).")
     device_used: str
     error: ItemError | None = Field(description="null, or {code, message} for this item only.")
 
@@ -45,6 +50,10 @@ class ModelSummary(BaseModel):
     caption_model: str | None
     caption_kind: str
     meaningful: bool = Field(description="False for the random `tiny` test models.")
+
+    @classmethod
+    def from_info(cls, info: ModelInfo) -> "ModelSummary":
+        return cls.model_validate(info, from_attributes=True)
 
 
 class BatchResponse(BaseModel):
@@ -83,3 +92,8 @@ class TextBatchResponse(BaseModel):
 
 class MessageResponse(BaseModel):
     message: str
+
+
+def original_model_names(info: ModelInfo) -> dict[str, str | None]:
+    """The model names under the original service's keys."""
+    return {"model_name_clip": info.embedding_model, "model_name_blip": info.caption_model}

@@ -1,18 +1,19 @@
-"""The ingestion orchestration service: collections, background ingestion jobs, search, thumbnails, UI."""
+"""The ingestion API: collections, background ingestion jobs, search, thumbnails (the web UI is added by
+`sightline.server`)."""
 
 from __future__ import annotations
 
-import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from sightline import __version__
 from sightline.config import IngestSettings
 from sightline.http import BodySizeLimit, install_error_handlers
-from sightline.ingest.api import collections, images, jobs, search, system
+from sightline.ingest.api import browse, collections, images, jobs, search, session, system
 from sightline.ingest.auth import AdminTokenGuard
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
@@ -20,28 +21,32 @@ from sightline.ingest.pipeline import JobRunner
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import open_store
 
-log = logging.getLogger("sightline.ingest")
+ROUTERS = (system.router, browse.router, session.router, collections.router, jobs.router, search.router,
+           images.router)
 
 
-def build_services(settings: IngestSettings) -> Services:
+def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTransport | None = None) -> Services:
+    """`ml_transport` carries every request to the ML service when given (tests pass the ML app in-process)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
-                       flush_interval_s=settings.store_flush_seconds)
-    job_store = JobStore(settings.data_dir / "sightline.db")
+    vectors = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
+                         flush_interval_s=settings.store_flush_seconds)
+    jobdb = JobStore(settings.data_dir / "sightline.db")
     api_key = settings.api_keys[0] if settings.api_keys else None
     ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout, retries=settings.ml_retries,
-                  backoff=settings.ml_backoff)
-    runner = JobRunner(job_store, store, ml, settings)
-    return Services(settings, store, job_store, ml, runner)
+                  backoff=settings.ml_backoff, transport=ml_transport)
+    runner = JobRunner(jobdb, vectors, ml, settings)
+    return Services(settings, vectors, jobdb, ml, runner)
 
 
-def create_app(settings: IngestSettings | None = None) -> FastAPI:
+def create_app(
+    settings: IngestSettings | None = None, *, ml_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
     settings = settings or IngestSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = build_services(settings, ml_transport=ml_transport)
         app.state.services = services
         await services.runner.start()
         try:
@@ -56,23 +61,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         title="Sightline ingestion service",
         version=__version__,
         description="Collections, background ingestion jobs with live progress and per-file errors, "
-        "semantic search and thumbnails. The web admin UI is served at /.",
+        "semantic search and thumbnails.",
         lifespan=lifespan,
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(AdminTokenGuard, token=settings.admin_token)
-    for module in (system, collections, jobs, search, images):
-        app.include_router(module.router)
-    _mount_ui(app)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
-
-
-def _mount_ui(app: FastAPI) -> None:
-    try:
-        from sightline.ui.routes import mount_ui
-    except ImportError:
-        log.warning("the web UI is not available in this build")
-        return
-    mount_ui(app)

@@ -7,13 +7,14 @@ import hmac
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sightline.errors import ErrorCode
 from sightline.http import error_response
 
 SESSION_COOKIE = "sightline_session"
+# Open without the token: health, the session exchange, and the web UI's login page and static files.
 OPEN_PATHS = frozenset({"/health", "/login", "/api/v1/session"})
 OPEN_PREFIXES = ("/static/",)
 
@@ -50,6 +51,7 @@ class AdminTokenGuard:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or token_valid(request, self.token):
             await self.app(scope, receive, send)
             return
+        response: Response
         if path.startswith("/api/"):
             response = error_response(
                 401, ErrorCode.UNAUTHORIZED, "Admin token required: send it as 'Authorization: Bearer <token>'."

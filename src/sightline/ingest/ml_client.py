@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -13,9 +12,11 @@ import httpx
 from sightline.errors import ErrorCode, SightlineError
 from sightline.security import API_KEY_HEADER
 
-log = logging.getLogger("sightline.ml_client")
 MAX_BACKOFF_SECONDS = 10.0
 RetryHook = Callable[[str], Awaitable[None]]
+# The original-compatible ML API names result fields after CLIP and BLIP; inside Sightline they are named
+# for what they are, whatever the backend. Translated here, once.
+_RESULT_FIELDS = {"model_name_clip": "embedding_model", "model_name_blip": "caption_model", "device_used": "device"}
 
 
 class MLError(SightlineError):
@@ -34,7 +35,10 @@ class MLClient:
         timeout: float = 300.0,
         retries: int = 6,
         backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
     ):
+        """`transport` (e.g. `httpx.ASGITransport(app=ml_app)`) carries every request when given; the URLs
+        stay the base URLs of the replicas."""
         if not urls:
             raise ValueError("at least one ML service URL is needed")
         self.urls = list(urls)
@@ -46,6 +50,7 @@ class MLClient:
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=5.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            transport=transport,
         )
 
     async def aclose(self) -> None:
@@ -63,13 +68,17 @@ class MLClient:
         on_retry: RetryHook | None = None,
         interactive: bool = False,
     ) -> list[dict[str, Any]]:
-        """(unique_id, filename, bytes) → one result per file, in order, over the binary transport."""
+        """(unique_id, filename, bytes) → one result per file, in order, over the binary transport.
+
+        Each result carries `embedding`, `caption`, `caption_kind`, `embedding_model`, `caption_model`,
+        `device` and `error` (None, or {code, message} for that file only)."""
         multipart = [("images", (name, data, "application/octet-stream")) for _, name, data in files]
         form = {"unique_ids": [unique_id for unique_id, _, _ in files], "caption": "true" if caption else "false"}
         response = await self._request(
             "POST", "/api/v1/embed_images", files=multipart, data=form, on_retry=on_retry, interactive=interactive
         )
-        return response.json()["results"]
+        return [{_RESULT_FIELDS.get(key, key): value for key, value in result.items()}
+                for result in response.json()["results"]]
 
     async def embed_texts(self, texts: list[str], interactive: bool = False) -> tuple[list[list[float]], str]:
         """The embeddings and the name of the model that made them."""
@@ -117,7 +126,8 @@ class MLClient:
                 last_error = MLError(ErrorCode.ML_UNAVAILABLE, f"{url} answered {response.status_code}")
                 continue
             if response.status_code >= 400:
-                raise MLError(ErrorCode.ML_UNAVAILABLE, f"{url} refused the request ({response.status_code}): {response.text[:300]}")
+                raise MLError(ErrorCode.ML_UNAVAILABLE,
+                              f"{url} refused the request ({response.status_code}): {response.text[:300]}")
             return response
         assert last_error is not None
         raise last_error

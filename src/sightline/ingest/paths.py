@@ -48,8 +48,9 @@ class ScanReport:
 
 def scan_folder(
     folder: Path, roots: Sequence[Path], *, recursive: bool, report: ScanReport
-) -> Iterator[tuple[str, int, float]]:
-    """(real path, size, mtime) of every image file under `folder`, in a stable order."""
+) -> Iterator[tuple[str, int | None, float | None]]:
+    """(real path, size, mtime) of every image file under `folder`, in a stable order; size and mtime are
+    None for a file that cannot be stat'ed."""
     def on_error(error: OSError) -> None:
         report.unreadable.append((str(error.filename), error.strerror or str(error)))
 
@@ -69,7 +70,9 @@ def scan_folder(
                 yield entry
 
 
-def _image_entry(path: Path, roots: Sequence[Path], report: ScanReport) -> tuple[str, int, float] | None:
+def _image_entry(
+    path: Path, roots: Sequence[Path], report: ScanReport
+) -> tuple[str, int | None, float | None] | None:
     try:
         real = path.resolve()
     except (OSError, RuntimeError):

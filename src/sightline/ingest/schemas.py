@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from sightline.ingest.vectors import (
+    COLLECTION_NAME_MAX_LENGTH,
+    COLLECTION_NAME_PATTERN,
+    HNSW_EF_CONSTRUCT_RANGE,
+    HNSW_M_RANGE,
+    VECTOR_SIZE_RANGE,
+    Distance,
+    Quantization,
+)
 
 
 class Strict(BaseModel):
@@ -13,19 +21,21 @@ class Strict(BaseModel):
 
 
 class HnswParams(Strict):
-    m: int = Field(default=16, ge=0, le=128, description="Edges per node; 0 disables the graph.")
-    ef_construct: int = Field(default=100, ge=4, le=4096, description="Build-time search width.")
+    m: int = Field(default=16, ge=HNSW_M_RANGE.min, le=HNSW_M_RANGE.max,
+                   description="Edges per node; 0 disables the graph.")
+    ef_construct: int = Field(default=100, ge=HNSW_EF_CONSTRUCT_RANGE.min, le=HNSW_EF_CONSTRUCT_RANGE.max,
+                              description="Build-time search width.")
 
 
 class CollectionCreate(Strict):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+    name: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH, pattern=COLLECTION_NAME_PATTERN,
                       description="Letters, digits, '_' and '-'; starts with a letter or digit.")
-    vector_size: int | None = Field(default=None, ge=1, le=65536,
+    vector_size: int | None = Field(default=None, ge=VECTOR_SIZE_RANGE.min, le=VECTOR_SIZE_RANGE.max,
                                     description="Default: the ML service's embedding dimension.")
-    distance: Literal["Cosine", "Dot", "Euclid", "Manhattan"] = "Cosine"
+    distance: Distance = "Cosine"
     on_disk: bool = Field(default=False, description="Keep vectors and payload on disk instead of RAM.")
     hnsw: HnswParams = Field(default_factory=HnswParams)
-    quantization: Literal["int8"] | None = Field(default=None, description="Scalar int8 quantization.")
+    quantization: Quantization | None = Field(default=None, description="Scalar int8 quantization.")
 
 
 class Filters(Strict):
@@ -37,7 +47,7 @@ class Filters(Strict):
 
 
 class SearchRequest(Strict):
-    collection: str = Field(min_length=1, max_length=64)
+    collection: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)
     text: str | None = Field(default=None, min_length=1, max_length=2000, description="Search by meaning.")
     point_id: str | None = Field(default=None, description='"More like this" point.')
     limit: int = Field(default=20, ge=1, le=500)
@@ -46,7 +56,7 @@ class SearchRequest(Strict):
 
 
 class ScanRequest(Strict):
-    collection: str = Field(min_length=1, max_length=64)
+    collection: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)
     directory_path: str = Field(min_length=1, max_length=4096, description="Folder inside the ingest roots.")
     recursive: bool = True
     caption: bool = True

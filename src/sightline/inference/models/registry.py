@@ -15,16 +15,20 @@ def resolve_device(requested: str) -> str:
 
 
 def load_backend(settings: MLSettings) -> ModelBackend:
+    """Imports the chosen backend's module only (clip and tiny import transformers)."""
     torch.set_num_threads(settings.model_threads)
     device = resolve_device(settings.device)
-    if settings.models == "tiny":
-        from sightline.inference.models.tiny import build_tiny_backend
+    match settings.models:
+        case "tiny":
+            from sightline.inference.models.tiny import build_tiny_backend
 
-        return build_tiny_backend(device)
-    if settings.models == "clip":
-        from sightline.inference.models.clip import ClipBackend
+            return build_tiny_backend(device)
+        case "clip":
+            from sightline.inference.models.clip import ClipBackend
 
-        return ClipBackend.from_pretrained(settings.clip_model, settings.caption_model or None, device)
-    from sightline.inference.models.lite import LiteBackend
+            return ClipBackend.from_pretrained(settings.clip_model, settings.caption_model or None, device)
+        case "lite":
+            from sightline.inference.models.lite import LiteBackend
 
-    return LiteBackend(settings.data_dir / "models", threads=settings.model_threads)
+            return LiteBackend(settings.data_dir / "models", threads=settings.model_threads)
+    raise ValueError(f"unknown SIGHTLINE_MODELS {settings.models!r}: expected lite, clip or tiny")

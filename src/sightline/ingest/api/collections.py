@@ -5,25 +5,26 @@ from __future__ import annotations
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest import queries
+from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
-from sightline.ingest.pipeline import model_signature
+from sightline.ingest.model_match import check_vector_size, collection_metadata
 from sightline.ingest.schemas import CollectionCreate
-from sightline.ingest.services import Services, get_services
-from sightline.ingest.vectors import CollectionParams, SearchFilters
+from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionParams, SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
-ServicesDep = Annotated[Services, Depends(get_services)]
-CollectionName = Annotated[str, Path(min_length=1, max_length=64, description="Collection name.")]
+CollectionName = Annotated[
+    str, Path(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH, description="Collection name.")
+]
 
 
 @router.get("")
 async def list_collections(services: ServicesDep) -> dict:
     """Every collection with its point count, status and parameters."""
-    infos = await services.call(services.vectors.list_collections)
-    return {"collections": [info.to_dict() for info in infos]}
+    return {"collections": await queries.collection_infos(services)}
 
 
 @router.post("", status_code=201)
@@ -33,23 +34,14 @@ async def create_collection(body: CollectionCreate, services: ServicesDep) -> di
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
     capabilities = await services.ml.capabilities(interactive=True)
-    dimension = int(capabilities["dimension"])
-    if body.vector_size is not None and body.vector_size != dimension:
-        raise SightlineError(
-            ErrorCode.MODEL_MISMATCH,
-            f"vector_size {body.vector_size} does not match the ML model {capabilities['embedding_model']} "
-            f"({dimension}-d). Leave it out to use {dimension}.",
-            where="vector_size",
-            status=422,
-        )
     params = CollectionParams(
-        vector_size=dimension,
+        vector_size=check_vector_size(body.vector_size, capabilities),
         distance=body.distance,
         on_disk=body.on_disk,
         hnsw_m=body.hnsw.m,
         hnsw_ef_construct=body.hnsw.ef_construct,
         quantization=body.quantization,
-        metadata={**model_signature(capabilities), "caption_kind": capabilities.get("caption_kind")},
+        metadata=collection_metadata(capabilities),
     )
     info = await services.call(services.vectors.create_collection, body.name, params.validate())
     return info.to_dict()

@@ -7,17 +7,17 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import make_thumbnail
+from sightline.ingest.api import ServicesDep
 from sightline.ingest.paths import confine
-from sightline.ingest.services import Services, get_services
+from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point, canonical_id
 
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 CACHE_SECONDS = 7 * 24 * 3600
 
 

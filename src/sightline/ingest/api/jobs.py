@@ -8,17 +8,18 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sse_starlette.sse import EventSourceResponse
 
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.jobdb import JOB_STATES, TERMINAL_STATES
+from sightline.ingest import queries
+from sightline.ingest.api import ServicesDep
 from sightline.ingest.paths import confine, safe_upload_name
 from sightline.ingest.schemas import ScanRequest
-from sightline.ingest.services import Services, get_services
+from sightline.ingest.services import Services
+from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 EVENT_POLL_SECONDS = 0.25
 MAX_UPLOAD_FILES = 1000
 
@@ -41,7 +42,7 @@ async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
 @router.post("/ingest/upload", status_code=202)
 async def ingest_upload(
     services: ServicesDep,
-    collection: Annotated[str, Form(min_length=1, max_length=64)],
+    collection: Annotated[str, Form(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)],
     files: Annotated[list[UploadFile], File(description="Image files to ingest.")],
     caption: Annotated[bool, Form()] = True,
 ) -> dict:
@@ -75,12 +76,9 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    if state and not set(state) <= JOB_STATES:
-        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"state must be among {sorted(JOB_STATES)}",
-                             where="state", status=422)
-    jobs = await services.call(services.jobdb.list_jobs, collection=collection, states=state, limit=limit,
-                               offset=offset)
-    return {"jobs": [job.to_dict() for job in jobs]}
+    """Jobs, newest first."""
+    return {"jobs": await queries.list_jobs(services, collection=collection, states=state, limit=limit,
+                                            offset=offset)}
 
 
 @router.get("/jobs/{job_id}")
@@ -91,27 +89,20 @@ async def get_job(job_id: str, services: ServicesDep) -> dict:
 
 @router.get("/jobs/{job_id}/errors")
 async def job_errors(
-    job_id: str,
-    services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    job_id: str, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     """Per-file errors: path, stage, stable code, message, whether a retry may help, when."""
-    await services.job_or_404(job_id)
-    errors = await services.call(services.jobdb.errors, job_id, limit=limit, offset=offset)
-    return {"errors": [error.to_dict() for error in errors]}
+    return {"errors": await queries.job_errors(services, job_id, limit=limit, offset=offset)}
 
 
 @router.get("/jobs/{job_id}/logs")
 async def job_logs(
-    job_id: str,
-    services: ServicesDep,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    job_id: str, services: ServicesDep, after_id: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict:
-    await services.job_or_404(job_id)
-    lines = await services.call(services.jobdb.logs, job_id, after_id=after_id, limit=limit)
-    return {"logs": [line.to_dict() for line in lines]}
+    """Log lines after `after_id`, oldest first."""
+    return {"logs": await queries.job_logs(services, job_id, after_id=after_id, limit=limit)}
 
 
 @router.get("/jobs/{job_id}/events")
@@ -131,7 +122,7 @@ async def job_events(
 
 
 async def _job_event_stream(
-    job_id: str, request: Request, services: ServicesDep, last_log: int
+    job_id: str, request: Request, services: Services, last_log: int
 ) -> AsyncIterator[dict]:
     seen = -1
     while not await request.is_disconnected():
@@ -145,7 +136,7 @@ async def _job_event_stream(
             if job is None:
                 return
             yield {"event": "progress", "data": json.dumps(job.to_dict())}
-            if job.state in TERMINAL_STATES:
+            if job.is_terminal:
                 yield {"event": "end", "data": json.dumps({"state": job.state})}
                 return
         await asyncio.sleep(EVENT_POLL_SECONDS)
@@ -155,7 +146,7 @@ async def _job_event_stream(
 async def cancel_job(job_id: str, services: ServicesDep) -> dict:
     """Stop after the batches in flight (their results are kept); a queued job is cancelled at once."""
     job = await services.job_or_404(job_id)
-    if job.state in TERMINAL_STATES:
+    if job.is_terminal:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is already {job.state}.", where="job_id", status=409)
     await services.runner.cancel(job_id)
     return (await services.job_or_404(job_id)).to_dict()
@@ -165,7 +156,7 @@ async def cancel_job(job_id: str, services: ServicesDep) -> dict:
 async def retry_job(job_id: str, services: ServicesDep) -> dict:
     """Queue the job again for its failed files (and any it did not reach)."""
     job = await services.job_or_404(job_id)
-    if job.state not in TERMINAL_STATES:
+    if not job.is_terminal:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is {job.state}; retry it once it has finished.",
                              where="job_id", status=409)
     reset = await services.call(services.jobdb.retry_failed, job_id)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
+from sightline.ingest.model_match import check_query_dimension, check_query_model
 from sightline.ingest.schemas import Filters, SearchRequest
-from sightline.ingest.services import Services, get_services
-from sightline.ingest.vectors import SearchFilters, canonical_id
+from sightline.ingest.services import Services
+from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, SearchFilters, canonical_id
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def unix_seconds(moment: datetime | None) -> float | None:
@@ -60,7 +61,7 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
     info = await services.call(services.vectors.collection_info, body.collection)
     if body.text is not None:
         vectors, model = await services.ml.embed_texts([body.text], interactive=True)
-        _check_model(info.params.metadata, model)
+        check_query_model(info.params.metadata, model)
         vector, exclude = vectors[0], None
     else:
         exclude = canonical_id(body.point_id)
@@ -69,7 +70,7 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
             raise SightlineError(ErrorCode.NOT_FOUND, f"No point {body.point_id} in {body.collection}.",
                                  where="point_id", status=404)
         vector = points[0].vector
-    _check_dimension(vector, info.params.vector_size)
+    check_query_dimension(vector, info.params.vector_size)
     return await run_search(services, body.collection, vector, body.limit, body.score_threshold,
                             body.filters, exclude)
 
@@ -77,7 +78,7 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
 @router.post("/search/image")
 async def search_by_image(
     services: ServicesDep,
-    collection: Annotated[str, Form(min_length=1, max_length=64)],
+    collection: Annotated[str, Form(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)],
     image: Annotated[UploadFile, File(description="The query image.")],
     limit: Annotated[int, Form(ge=1, le=500)] = 20,
     score_threshold: Annotated[float | None, Form()] = None,
@@ -95,8 +96,8 @@ async def search_by_image(
         error = result["error"]
         raise SightlineError(ErrorCode(error["code"]) if error["code"] in ErrorCode.__members__ else
                              ErrorCode.DECODE_FAILED, error["message"], where="image", status=422)
-    _check_model(info.params.metadata, result.get("model_name_clip"))
-    _check_dimension(result["embedding"], info.params.vector_size)
+    check_query_model(info.params.metadata, result.get("embedding_model"))
+    check_query_dimension(result["embedding"], info.params.vector_size)
     return await run_search(services, collection, result["embedding"], limit, score_threshold, parsed_filters)
 
 
@@ -108,19 +109,3 @@ def _parse_filters(raw: str | None) -> Filters | None:
     except ValueError as exc:
         raise SightlineError(ErrorCode.VALIDATION_ERROR, f"filters: {exc}".splitlines()[0], where="filters",
                              status=422) from None
-
-
-def _check_model(metadata: dict[str, Any], model: str | None) -> None:
-    """Vectors of two models are not comparable, even at the same dimension."""
-    expected = metadata.get("embedding_model")
-    if expected and model and expected != model:
-        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"The collection was built with {expected} but the ML "
-                             f"service runs {model}: its query vectors would not be comparable.",
-                             where="collection", status=409)
-
-
-def _check_dimension(vector: list[float], size: int) -> None:
-    if len(vector) != size:
-        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"The query vector has {len(vector)} dimensions but the "
-                             f"collection holds {size}-d vectors: the ML service runs another model.",
-                             where="collection", status=409)

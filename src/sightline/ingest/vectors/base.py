@@ -1,14 +1,16 @@
-"""The vector store: one small interface, two implementations.
+"""The vector store's interface, its types, its limits and the validation of what callers pass in.
 
-- `EdgeStore` (`store_edge.py`, the default): qdrant-edge-py, Qdrant's Rust engine in process, one
+Two adapters implement `VectorStore`:
+
+- `EdgeStore` (`edge.py`, the default): qdrant-edge-py, Qdrant's Rust engine in process, one
   `EdgeShard` per collection under ``<data_dir>/collections/<name>/``.
-- `QdrantStore` (`store_qdrant.py`): qdrant-client against a Qdrant server (``http(s)://...``), or its
+- `QdrantStore` (`qdrant.py`): qdrant-client against a Qdrant server (``http(s)://...``), or its
   local mode (``local:<path>``), which speaks the same API and stands in for a server in tests.
 
-Every method is synchronous and thread-safe: the ingestion service calls them from a thread pool.
-Every backend failure is raised as `StoreError` (``STORE_FAILED``, 503, retriable); unknown collections
-as `CollectionNotFound` (404), duplicates as `CollectionExists` (409), bad input as a
-``VALIDATION_ERROR`` (422).
+`open_store()` (`factory.py`) picks one. Every method is synchronous and thread-safe: the ingestion
+service calls them from a thread pool. Every backend failure is raised as `StoreError`
+(``STORE_FAILED``, 503, retriable); unknown collections as `CollectionNotFound` (404), duplicates as
+`CollectionExists` (409), bad input as a ``VALIDATION_ERROR`` (422).
 
 Point ids are UUID strings. They are returned in canonical form (lower-case, hyphenated), so a caller
 that passes ``str(uuid.uuid5(...))`` gets back exactly the string it passed.
@@ -21,42 +23,39 @@ import re
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 from sightline.errors import ErrorCode, SightlineError
 
-__all__ = [
-    "COLLECTION_NAME_PATTERN",
-    "CollectionExists",
-    "CollectionInfo",
-    "CollectionNotFound",
-    "CollectionParams",
-    "Distance",
-    "INDEXED_FLOAT_FIELDS",
-    "INDEXED_KEYWORD_FIELDS",
-    "Point",
-    "ScoredPoint",
-    "SearchFilters",
-    "StoreError",
-    "VectorStore",
-    "open_store",
-    "validate_collection_name",
-]
+# --------------------------------------------------------------------------------------------------
+# Limits: the one place for them (the API's request models and path parameters import these).
+
+
+class IntRange(NamedTuple):
+    """Inclusive bounds of an integer parameter."""
+
+    min: int
+    max: int
+
 
 Distance = Literal["Cosine", "Dot", "Euclid", "Manhattan"]
 DISTANCES: tuple[str, ...] = get_args(Distance)
 Quantization = Literal["int8"]
 
-COLLECTION_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+VECTOR_SIZE_RANGE = IntRange(1, 65536)
+HNSW_M_RANGE = IntRange(0, 128)  # 0 disables the graph
+HNSW_EF_CONSTRUCT_RANGE = IntRange(4, 4096)
+
+COLLECTION_NAME_MAX_LENGTH = 64
+COLLECTION_NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{COLLECTION_NAME_MAX_LENGTH - 1}}}$"
 """Collection names: 1-64 characters, a letter or digit first, then letters, digits, ``_`` and ``-``.
-Always matched with ``fullmatch`` (``$`` would let a trailing newline through)."""
+A regex string for pydantic's and FastAPI's ``pattern=``; here it is always matched with ``fullmatch``
+(a bare ``$`` would let a trailing newline through)."""
+_COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 
 # Payload fields the service filters on; every new collection gets an index on each.
 INDEXED_KEYWORD_FIELDS: tuple[str, ...] = ("camera", "folder_prefixes", "format", "sha256", "path")
 INDEXED_FLOAT_FIELDS: tuple[str, ...] = ("taken_at_ts",)
-
-MAX_VECTOR_SIZE = 65536
 
 
 # --------------------------------------------------------------------------------------------------
@@ -84,8 +83,17 @@ class StoreError(SightlineError):
         super().__init__(ErrorCode.STORE_FAILED, message, where=where, status=503)
 
 
-def _invalid(message: str, where: str) -> SightlineError:
+def validation_error(message: str, where: str) -> SightlineError:
+    """A 422 ``VALIDATION_ERROR`` about the input field ``where``."""
     return SightlineError(ErrorCode.VALIDATION_ERROR, message, where=where, status=422)
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation of names and ids
+
+
+def is_collection_name(name: object) -> bool:
+    return isinstance(name, str) and _COLLECTION_NAME.fullmatch(name) is not None
 
 
 def validate_collection_name(name: str) -> str:
@@ -93,10 +101,10 @@ def validate_collection_name(name: str) -> str:
 
     Names become folder names of the embedded store, so this is also the guard against path traversal.
     """
-    if not isinstance(name, str) or not COLLECTION_NAME_PATTERN.fullmatch(name):
-        raise _invalid(
-            f"invalid collection name {name!r}: 1-64 characters, letters, digits, '_' and '-', "
-            "starting with a letter or digit",
+    if not is_collection_name(name):
+        raise validation_error(
+            f"invalid collection name {name!r}: 1-{COLLECTION_NAME_MAX_LENGTH} characters, letters, "
+            "digits, '_' and '-', starting with a letter or digit",
             "name",
         )
     return name
@@ -107,7 +115,12 @@ def canonical_id(point_id: Any) -> str:
     try:
         return str(point_id if isinstance(point_id, uuid.UUID) else uuid.UUID(str(point_id)))
     except (ValueError, TypeError, AttributeError):
-        raise _invalid(f"point id {point_id!r} is not a UUID", "id") from None
+        raise validation_error(f"point id {point_id!r} is not a UUID", "id") from None
+
+
+def _check_int(value: Any, bounds: IntRange, where: str, label: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds.min <= value <= bounds.max:
+        raise validation_error(f"{label} must be an integer between {bounds.min} and {bounds.max}", where)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,34 +140,29 @@ class CollectionParams:
 
     def validate(self) -> CollectionParams:
         """Raise a 422 ``VALIDATION_ERROR`` naming the first bad field; return self otherwise."""
-        if isinstance(self.vector_size, bool) or not isinstance(self.vector_size, int):
-            raise _invalid("vector_size must be an integer", "vector_size")
-        if not 1 <= self.vector_size <= MAX_VECTOR_SIZE:
-            raise _invalid(f"vector_size must be between 1 and {MAX_VECTOR_SIZE}", "vector_size")
+        _check_int(self.vector_size, VECTOR_SIZE_RANGE, "vector_size", "vector_size")
         if self.distance not in DISTANCES:
-            raise _invalid(f"distance must be one of {', '.join(DISTANCES)}", "distance")
+            raise validation_error(f"distance must be one of {', '.join(DISTANCES)}", "distance")
         if not isinstance(self.on_disk, bool):
-            raise _invalid("on_disk must be true or false", "on_disk")
-        if isinstance(self.hnsw_m, bool) or not isinstance(self.hnsw_m, int) or not 0 <= self.hnsw_m <= 128:
-            raise _invalid("hnsw m must be an integer between 0 and 128", "hnsw_m")
-        if (
-            isinstance(self.hnsw_ef_construct, bool)
-            or not isinstance(self.hnsw_ef_construct, int)
-            or not 4 <= self.hnsw_ef_construct <= 4096
-        ):
-            raise _invalid("hnsw ef_construct must be an integer between 4 and 4096", "hnsw_ef_construct")
-        if self.quantization not in (None, "int8"):
-            raise _invalid("quantization must be 'int8' or null", "quantization")
+            raise validation_error("on_disk must be true or false", "on_disk")
+        _check_int(self.hnsw_m, HNSW_M_RANGE, "hnsw_m", "hnsw m")
+        _check_int(self.hnsw_ef_construct, HNSW_EF_CONSTRUCT_RANGE, "hnsw_ef_construct", "hnsw ef_construct")
+        if self.quantization not in (None, *get_args(Quantization)):
+            raise validation_error("quantization must be 'int8' or null", "quantization")
         if not isinstance(self.metadata, dict):
-            raise _invalid("metadata must be an object", "metadata")
+            raise validation_error("metadata must be an object", "metadata")
         return self
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def copy(self) -> CollectionParams:
+        """A deep copy (metadata included), so callers cannot change what a store keeps."""
+        return CollectionParams.from_dict(self.to_dict())
+
     @classmethod
     def from_dict(cls, data: dict) -> CollectionParams:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -193,6 +201,10 @@ class ScoredPoint:
     payload: dict
 
 
+# SearchFilters field -> the payload key it matches exactly.
+_MATCH_KEYS = {"camera": "camera", "folder": "folder_prefixes", "format": "format", "sha256": "sha256", "path": "path"}
+
+
 @dataclass
 class SearchFilters:
     taken_after: float | None = None  # unix seconds, payload "taken_at_ts" >= (inclusive)
@@ -211,17 +223,11 @@ class SearchFilters:
             lo = None if self.taken_after is None else _finite(self.taken_after, "taken_after")
             hi = None if self.taken_before is None else _finite(self.taken_before, "taken_before")
             out.append(("range", "taken_at_ts", (lo, hi)))
-        for attr, key in (
-            ("camera", "camera"),
-            ("folder", "folder_prefixes"),
-            ("format", "format"),
-            ("sha256", "sha256"),
-            ("path", "path"),
-        ):
+        for attr, key in _MATCH_KEYS.items():
             value = getattr(self, attr)
             if value is not None:
                 if not isinstance(value, str):
-                    raise _invalid(f"filter {attr} must be a string", attr)
+                    raise validation_error(f"filter {attr} must be a string", attr)
                 out.append(("match", key, value))
         return out
 
@@ -230,29 +236,10 @@ def _finite(value: Any, where: str) -> float:
     try:
         f = float(value)
     except (TypeError, ValueError):
-        raise _invalid(f"filter {where} must be a number", where) from None
+        raise validation_error(f"filter {where} must be a number", where) from None
     if not math.isfinite(f):
-        raise _invalid(f"filter {where} must be finite", where)
+        raise validation_error(f"filter {where} must be finite", where)
     return f
-
-
-def check_limit(limit: int, where: str = "limit") -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise _invalid(f"{where} must be a positive integer", where)
-    return limit
-
-
-def vector_as_list(vector: Any, size: int, where: str = "vector") -> list[float]:
-    """A vector as a list of floats of the collection's size; a 422 ``VALIDATION_ERROR`` otherwise."""
-    if vector is None:
-        raise _invalid("a vector is required", where)
-    if hasattr(vector, "tolist"):  # numpy
-        vector = vector.tolist()
-    elif not isinstance(vector, list):
-        vector = list(vector)
-    if len(vector) != size:
-        raise _invalid(f"vector has {len(vector)} dimensions, the collection expects {size}", where)
-    return vector
 
 
 # --------------------------------------------------------------------------------------------------
@@ -269,8 +256,8 @@ class VectorStore(ABC):
 
     @abstractmethod
     def create_collection(self, name: str, params: CollectionParams) -> CollectionInfo:
-        """Create a collection with payload indexes on the filter fields (keyword: camera,
-        folder_prefixes, format, sha256, path; float: taken_at_ts)."""
+        """Create a collection with payload indexes on the filter fields (`INDEXED_KEYWORD_FIELDS`,
+        `INDEXED_FLOAT_FIELDS`)."""
 
     @abstractmethod
     def collection_info(self, name: str) -> CollectionInfo: ...
@@ -280,7 +267,7 @@ class VectorStore(ABC):
 
     @abstractmethod
     def upsert(self, name: str, points: list[Point]) -> None:
-        """Insert or replace points by id; durable once it returns."""
+        """Insert or replace points by id; once it returns, the points survive a killed process."""
 
     @abstractmethod
     def delete_points(self, name: str, ids: list[str]) -> None: ...
@@ -329,42 +316,3 @@ class VectorStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def sort_facets(counts: dict[Any, int], limit: int) -> list[tuple[str, int]]:
-    # The edge shard's facet keeps values whose points were all deleted, with a count of 0.
-    items = sorted(
-        ((str(k), int(v)) for k, v in counts.items() if v > 0), key=lambda kv: (-kv[1], kv[0])
-    )
-    return items[:limit]
-
-
-def open_store(
-    data_dir: Path,
-    qdrant_url: str | None = None,
-    qdrant_api_key: str | None = None,
-    *,
-    flush_interval_s: float = 0.0,
-) -> VectorStore:
-    """Open the configured vector store.
-
-    - ``qdrant_url`` None: the embedded edge store under ``data_dir / "collections"``.
-    - ``"local:<path>"``: qdrant-client local mode at ``<path>`` (one process only; for tests).
-    - ``http(s)://...``: a Qdrant server (``qdrant_api_key`` sent as its API key).
-    """
-    if not qdrant_url:
-        from sightline.ingest.vectors.edge import EdgeStore
-
-        return EdgeStore(Path(data_dir) / "collections", flush_interval_s=flush_interval_s)
-    from sightline.ingest.vectors.qdrant import QdrantStore
-
-    if qdrant_url.startswith("local:"):
-        path = qdrant_url[len("local:") :]
-        if not path:
-            raise _invalid("local: needs a path, as in local:/var/lib/sightline/qdrant", "qdrant_url")
-        return QdrantStore(path=Path(path))
-    if qdrant_url.startswith(("http://", "https://")):
-        return QdrantStore(url=qdrant_url, api_key=qdrant_api_key)
-    raise _invalid(
-        f"qdrant_url must be http(s)://host:port or local:<path>, not {qdrant_url!r}", "qdrant_url"
-    )

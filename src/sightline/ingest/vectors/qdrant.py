@@ -24,7 +24,21 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from sightline.errors import SightlineError
+from sightline.ingest.vectors._common import (
+    SCROLL_PAGE,
+    build_filter,
+    check_limit,
+    checked_points,
+    facet_by_scroll,
+    in_asked_order,
+    to_point,
+    to_scored_point,
+    top_facets,
+    unique_ids,
+    vector_as_list,
+)
 from sightline.ingest.vectors.base import (
+    DISTANCES,
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
     CollectionExists,
@@ -37,36 +51,20 @@ from sightline.ingest.vectors.base import (
     StoreError,
     VectorStore,
     canonical_id,
-    check_limit,
-    sort_facets,
+    is_collection_name,
     validate_collection_name,
-    vector_as_list,
 )
 
 log = logging.getLogger(__name__)
 
 RESERVED_METADATA_KEY = "sightline"
-_DISTANCES = {
-    "Cosine": qm.Distance.COSINE,
-    "Dot": qm.Distance.DOT,
-    "Euclid": qm.Distance.EUCLID,
-    "Manhattan": qm.Distance.MANHATTAN,
-}
+_DISTANCES = {name: qm.Distance(name) for name in DISTANCES}
 _DISTANCE_NAMES = {v: k for k, v in _DISTANCES.items()}
-_SCROLL_PAGE = 1000
+_TUNING_PARAMS = ("on_disk", "hnsw_m", "hnsw_ef_construct", "quantization")
 
 
 def _filter(filters: SearchFilters | None) -> qm.Filter | None:
-    if filters is None:
-        return None
-    must: list[Any] = []
-    for kind, key, value in filters.conditions():
-        if kind == "match":
-            must.append(qm.FieldCondition(key=key, match=qm.MatchValue(value=value)))
-        else:
-            gte, lte = value
-            must.append(qm.FieldCondition(key=key, range=qm.Range(gte=gte, lte=lte)))
-    return qm.Filter(must=must) if must else None
+    return build_filter(filters, qm, qm.Range)
 
 
 class QdrantStore(VectorStore):
@@ -139,37 +137,22 @@ class QdrantStore(VectorStore):
     def _describe(self, name: str, info: qm.CollectionInfo) -> CollectionInfo:
         config = info.config
         meta = dict(config.metadata or {})
-        vectors = config.params.vectors
         stored = meta.pop(RESERVED_METADATA_KEY, None)
-        actual = _actual_params(config, vectors)
+        actual = _actual_params(config)
         if isinstance(stored, dict) and isinstance(stored.get("params"), dict):
-            params = CollectionParams.from_dict(
-                {**stored["params"], "metadata": dict(stored.get("metadata") or {})}
-            )
+            params = CollectionParams.from_dict({**stored["params"], "metadata": dict(stored.get("metadata") or {})})
         else:  # not made by Sightline: describe what the server has
             params = actual or CollectionParams(vector_size=0)
             params.metadata = meta
-        if self.local:
-            # Brute force in numpy, everything in RAM: no HNSW, no quantization, no disk placement.
-            ignored = ["on_disk"] if params.on_disk else []
-            ignored += ["hnsw_m", "hnsw_ef_construct"]
-            if params.quantization:
-                ignored.append("quantization")
-        else:
-            ignored = [
-                f
-                for f in ("on_disk", "hnsw_m", "hnsw_ef_construct", "quantization")
-                if actual is not None and getattr(actual, f) != getattr(params, f)
-            ]
         self._params[name] = params
         status = info.status.value if hasattr(info.status, "value") else str(info.status)
         return CollectionInfo(
             name=name,
-            params=CollectionParams.from_dict(params.to_dict()),
+            params=params.copy(),
             points_count=int(info.points_count or 0),
             status=str(status),
             backend=self.backend,
-            ignored_params=ignored,
+            ignored_params=ignored_params(params, actual, local=self.local),
         )
 
     # -- collections -------------------------------------------------------------------------------
@@ -177,59 +160,36 @@ class QdrantStore(VectorStore):
     def list_collections(self) -> list[CollectionInfo]:
         response = self._call(None, self._client.get_collections)
         out = []
-        for c in sorted(response.collections, key=lambda c: c.name):
+        # A name Sightline would not accept (made by another tool) is not ours to show.
+        for name in sorted(c.name for c in response.collections if is_collection_name(c.name)):
             try:
-                out.append(self.collection_info(c.name))
-            except CollectionNotFound:
+                out.append(self.collection_info(name))
+            except CollectionNotFound:  # deleted meanwhile
                 continue
-            except SightlineError as e:
-                if e.status == 422:  # a name Sightline would not accept: not ours to show
-                    continue
-                raise
         return out
 
     def create_collection(self, name: str, params: CollectionParams) -> CollectionInfo:
         validate_collection_name(name)
-        params = CollectionParams.from_dict(params.validate().to_dict())
+        params = params.validate().copy()
         if self._exists(name):
             raise CollectionExists(name)
-        stored = {k: v for k, v in params.to_dict().items() if k != "metadata"}
-        metadata = {RESERVED_METADATA_KEY: {"version": 1, "params": stored, "metadata": params.metadata}}
-        quantization = None
-        if params.quantization == "int8":
-            quantization = qm.ScalarQuantization(
-                scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True)
-            )
         try:
             with self._lock:
-                self._client.create_collection(
-                    collection_name=name,
-                    # The deprecated on_disk flags, not `memory`: every server version knows them.
-                    vectors_config=qm.VectorParams(
-                        size=params.vector_size,
-                        distance=_DISTANCES[params.distance],
-                        on_disk=params.on_disk,
-                    ),
-                    on_disk_payload=params.on_disk,
-                    hnsw_config=qm.HnswConfigDiff(m=params.hnsw_m, ef_construct=params.hnsw_ef_construct),
-                    quantization_config=quantization,
-                    metadata=metadata,
-                )
+                self._client.create_collection(collection_name=name, **_collection_config(params))
                 if not self.local:  # local mode ignores payload indexes (and warns about each)
-                    for key in INDEXED_KEYWORD_FIELDS:
-                        self._client.create_payload_index(
-                            name, key, field_schema=qm.PayloadSchemaType.KEYWORD, wait=True
-                        )
-                    for key in INDEXED_FLOAT_FIELDS:
-                        self._client.create_payload_index(
-                            name, key, field_schema=qm.PayloadSchemaType.FLOAT, wait=True
-                        )
+                    self._create_payload_indexes(name)
         except Exception as e:  # noqa: BLE001
             if "already exists" in str(e):
                 raise CollectionExists(name) from e
             raise StoreError(f"cannot create collection {name!r}: {e}", where=name) from e
         self._params[name] = params
         return self.collection_info(name)
+
+    def _create_payload_indexes(self, name: str) -> None:
+        for key in INDEXED_KEYWORD_FIELDS:
+            self._client.create_payload_index(name, key, field_schema=qm.PayloadSchemaType.KEYWORD, wait=True)
+        for key in INDEXED_FLOAT_FIELDS:
+            self._client.create_payload_index(name, key, field_schema=qm.PayloadSchemaType.FLOAT, wait=True)
 
     def collection_info(self, name: str) -> CollectionInfo:
         self._require(name)
@@ -247,15 +207,8 @@ class QdrantStore(VectorStore):
 
     def upsert(self, name: str, points: list[Point]) -> None:
         self._require(name)
-        size = self._collection_params(name).vector_size
-        structs = [
-            qm.PointStruct(
-                id=canonical_id(p.id),
-                vector=vector_as_list(p.vector, size, where=f"points[{i}].vector"),
-                payload=dict(p.payload or {}),
-            )
-            for i, p in enumerate(points)
-        ]
+        rows = checked_points(points, self._collection_params(name).vector_size)
+        structs = [qm.PointStruct(id=pid, vector=vector, payload=payload) for pid, vector, payload in rows]
         if structs:
             self._call(name, self._client.upsert, collection_name=name, points=structs, wait=True)
 
@@ -263,17 +216,12 @@ class QdrantStore(VectorStore):
         self._require(name)
         point_ids: list[Any] = [canonical_id(i) for i in ids]
         if point_ids:
-            self._call(
-                name,
-                self._client.delete,
-                collection_name=name,
-                points_selector=qm.PointIdsList(points=point_ids),
-                wait=True,
-            )
+            selector = qm.PointIdsList(points=point_ids)
+            self._call(name, self._client.delete, collection_name=name, points_selector=selector, wait=True)
 
     def retrieve(self, name: str, ids: list[str], with_vectors: bool = False) -> list[Point]:
         self._require(name)
-        wanted = list(dict.fromkeys(canonical_id(i) for i in ids))
+        wanted: list[Any] = unique_ids(ids)
         if not wanted:
             return []
         records = self._call(
@@ -284,8 +232,7 @@ class QdrantStore(VectorStore):
             with_payload=True,
             with_vectors=with_vectors,
         )
-        found = {canonical_id(r.id): _point(r, with_vectors) for r in records}
-        return [found[i] for i in wanted if i in found]
+        return in_asked_order(wanted, records, with_vectors)
 
     def search(
         self,
@@ -310,10 +257,7 @@ class QdrantStore(VectorStore):
             with_payload=True,
             with_vectors=False,
         )
-        return [
-            ScoredPoint(id=canonical_id(p.id), score=float(p.score), payload=dict(p.payload or {}))
-            for p in response.points
-        ]
+        return [to_scored_point(hit) for hit in response.points]
 
     def scroll(
         self,
@@ -336,14 +280,12 @@ class QdrantStore(VectorStore):
             with_payload=True,
             with_vectors=with_vectors,
         )
-        points = [_point(r, with_vectors) for r in records]
+        points = [to_point(r, with_vectors) for r in records]
         return points, None if next_offset is None else canonical_id(next_offset)
 
     def count(self, name: str, filters: SearchFilters | None = None) -> int:
         self._require(name)
-        result = self._call(
-            name, self._client.count, collection_name=name, count_filter=_filter(filters), exact=True
-        )
+        result = self._call(name, self._client.count, collection_name=name, count_filter=_filter(filters), exact=True)
         return int(result.count)
 
     def facet(self, name: str, key: str, limit: int = 50) -> list[tuple[str, int]]:
@@ -351,33 +293,25 @@ class QdrantStore(VectorStore):
         self._require(name)
         if key in INDEXED_KEYWORD_FIELDS:
             try:
-                response = self._call(
-                    name, self._client.facet, collection_name=name, key=key, limit=limit, exact=True
-                )
-                return sort_facets({h.value: h.count for h in response.hits}, limit)
+                response = self._call(name, self._client.facet, collection_name=name, key=key, limit=limit, exact=True)
+                return top_facets({h.value: h.count for h in response.hits}, limit)
             except CollectionNotFound:
                 raise
             except StoreError as e:  # e.g. a collection made elsewhere without the index
                 log.debug("facet on %s.%s failed (%s); counting by scroll", name, key, e)
-        counts: dict[Any, int] = {}
-        offset = None
-        while True:
-            records, offset = self._call(
+
+        def page(offset: Any) -> tuple[list[Any], Any]:
+            return self._call(
                 name,
                 self._client.scroll,
                 collection_name=name,
-                limit=_SCROLL_PAGE,
+                limit=SCROLL_PAGE,
                 offset=offset,
                 with_payload=[key],
                 with_vectors=False,
             )
-            for r in records:
-                value = (r.payload or {}).get(key)
-                for v in value if isinstance(value, list) else [value]:
-                    if isinstance(v, (str, int, bool)):
-                        counts[v] = counts.get(v, 0) + 1
-            if offset is None:
-                return sort_facets(counts, limit)
+
+        return facet_by_scroll(page, key, limit)
 
     def close(self) -> None:
         if self._closed:
@@ -390,20 +324,53 @@ class QdrantStore(VectorStore):
             raise StoreError(f"closing the Qdrant client failed: {e}") from e
 
 
-def _actual_params(config: Any, vectors: Any) -> CollectionParams | None:
+def ignored_params(params: CollectionParams, actual: CollectionParams | None, *, local: bool) -> list[str]:
+    """The tuning parameters asked for (``params``) that are not in effect (``actual``, from the server)."""
+    if local:
+        # Brute force in numpy, everything in RAM: no HNSW, no quantization, no disk placement.
+        ignored = ["on_disk"] if params.on_disk else []
+        ignored += ["hnsw_m", "hnsw_ef_construct"]
+        if params.quantization:
+            ignored.append("quantization")
+        return ignored
+    if actual is None:
+        return []
+    return [f for f in _TUNING_PARAMS if getattr(actual, f) != getattr(params, f)]
+
+
+def _collection_config(params: CollectionParams) -> dict[str, Any]:
+    """The keyword arguments of ``create_collection`` for ``params`` (the collection name aside)."""
+    quantization = None
+    if params.quantization == "int8":
+        quantization = qm.ScalarQuantization(
+            scalar=qm.ScalarQuantizationConfig(type=qm.ScalarType.INT8, always_ram=True)
+        )
+    stored = {k: v for k, v in params.to_dict().items() if k != "metadata"}
+    return {
+        # The deprecated on_disk flags, not `memory`: every server version knows them.
+        "vectors_config": qm.VectorParams(
+            size=params.vector_size, distance=_DISTANCES[params.distance], on_disk=params.on_disk
+        ),
+        "on_disk_payload": params.on_disk,
+        "hnsw_config": qm.HnswConfigDiff(m=params.hnsw_m, ef_construct=params.hnsw_ef_construct),
+        "quantization_config": quantization,
+        "metadata": {RESERVED_METADATA_KEY: {"version": 1, "params": stored, "metadata": params.metadata}},
+    }
+
+
+def _actual_params(config: Any) -> CollectionParams | None:
     """What the server reports, as CollectionParams (None for named or missing vectors)."""
+    vectors = config.params.vectors
     if not isinstance(vectors, qm.VectorParams):
         return None
     quant = vectors.quantization_config or config.quantization_config
-    hnsw = config.hnsw_config
-    if vectors.hnsw_config is not None and vectors.hnsw_config.m is not None:
-        hnsw_m = vectors.hnsw_config.m
+    # A per-vector HNSW setting overrides the collection's.
+    own_hnsw = vectors.hnsw_config
+    hnsw_m = own_hnsw.m if own_hnsw is not None and own_hnsw.m is not None else config.hnsw_config.m
+    if own_hnsw is not None and own_hnsw.ef_construct is not None:
+        ef = own_hnsw.ef_construct
     else:
-        hnsw_m = hnsw.m
-    if vectors.hnsw_config is not None and vectors.hnsw_config.ef_construct is not None:
-        ef = vectors.hnsw_config.ef_construct
-    else:
-        ef = hnsw.ef_construct
+        ef = config.hnsw_config.ef_construct
     return CollectionParams(
         vector_size=vectors.size,
         distance=_DISTANCE_NAMES.get(vectors.distance, "Cosine"),  # type: ignore[arg-type]
@@ -412,12 +379,3 @@ def _actual_params(config: Any, vectors: Any) -> CollectionParams | None:
         hnsw_ef_construct=ef,
         quantization="int8" if isinstance(quant, qm.ScalarQuantization) else None,
     )
-
-
-def _point(record: Any, with_vectors: bool) -> Point:
-    vector = record.vector if with_vectors else None
-    if isinstance(vector, dict):  # named vectors: take the default one
-        vector = vector.get("")
-    if vector is not None and not isinstance(vector, list):
-        vector = list(vector)
-    return Point(id=canonical_id(record.id), vector=vector, payload=dict(record.payload or {}))

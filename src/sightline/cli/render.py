@@ -1,0 +1,180 @@
+"""What the API commands print: rich tables and lines built from the API's JSON, or the JSON itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import typer
+from rich.console import Console, RenderableType
+from rich.markup import escape
+from rich.table import Table
+
+from sightline.humanize import duration
+
+__all__ = [
+    "Output", "collection_table", "collections_table", "errors_table", "job_table", "jobs_table", "log_line",
+    "outcome_line", "results_table", "run_time",
+]
+
+METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
+                   "caption_kind": "captions"}
+STATE_COLORS = {"completed": "green", "completed_with_errors": "yellow"}  # every other end state: red
+LOG_COLORS = {"error": "red", "warning": "yellow"}
+
+
+class Output:
+    """Where one command writes: a console made for it (so COLUMNS and the current stdout apply), stderr for
+    failures, and the API's JSON instead of tables when `as_json` (the `--json` flag)."""
+
+    def __init__(self, as_json: bool = False):
+        self.as_json = as_json
+        self.console = Console(width=160 if _wide(sys.stdout) else None, highlight=False)
+
+    def print(self, *renderables: RenderableType) -> None:
+        self.console.print(*renderables)
+
+    def show(self, answer: Any, render: Callable[[Any], RenderableType]) -> None:
+        """The answer as JSON with `--json`, else `render(answer)`."""
+        if self.as_json:
+            typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+        else:
+            self.console.print(render(answer))
+
+    def error(self, message: str) -> None:
+        Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None).print(
+            f"[red]{escape(message)}[/red]")
+
+
+def _wide(stream: Any) -> bool:
+    """Not a terminal and no COLUMNS: print wide rather than cut paths at 80 columns."""
+    return not stream.isatty() and "COLUMNS" not in os.environ
+
+
+def _key_value_table(title: str, rows: list[tuple[str, Any]]) -> Table:
+    table = Table(show_header=False, title=title, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, escape(str(value if value is not None else "-")))
+    return table
+
+
+# --- collections ---
+
+
+def collections_table(answer: dict) -> RenderableType:
+    if not answer["collections"]:
+        return "No collections yet: `sightline collections create NAME`, or `sightline ingest PATH -c NAME --create`."
+    table = Table()
+    for column in ("name", "points", "status", "size", "distance", "model", "backend"):
+        table.add_column(column, justify="right" if column in ("points", "size") else "left")
+    for info in answer["collections"]:
+        params = info["params"]
+        model = params.get("metadata", {}).get("embedding_model", "-")
+        table.add_row(escape(info["name"]), str(info["points_count"]), info["status"], str(params["vector_size"]),
+                      params["distance"], escape(str(model)), info["backend"])
+    return table
+
+
+def collection_table(info: dict) -> Table:
+    params = info["params"]
+    metadata = params.get("metadata") or {}
+    rows = [
+        ("points", info["points_count"]), ("status", info["status"]), ("store", info["backend"]),
+        ("vector size", params["vector_size"]), ("distance", params["distance"]), ("on disk", params["on_disk"]),
+        ("hnsw m", params["hnsw_m"]), ("hnsw ef_construct", params["hnsw_ef_construct"]),
+        ("quantization", params["quantization"] or "none"),
+        *((METADATA_LABELS.get(key, key.replace("_", " ")), value) for key, value in metadata.items()),
+    ]
+    if info.get("ignored_params"):
+        rows.append(("ignored here", ", ".join(info["ignored_params"]) + " (accepted, not applied by this backend)"))
+    return _key_value_table(info["name"], rows)
+
+
+# --- jobs ---
+
+
+def jobs_table(answer: dict) -> RenderableType:
+    if not answer["jobs"]:
+        return "No jobs."
+    table = Table()
+    for column in ("id", "collection", "state", "done/total", "failed", "source", "created"):
+        table.add_column(column, overflow="fold")
+    for job in answer["jobs"]:
+        counts = job["counts"]
+        table.add_row(job["job_id"], escape(job["collection"]), job["state"], f"{job['processed']}/{counts['total']}",
+                      str(counts["failed"]), escape(job["source"]), (job.get("created_at") or "")[:19])
+    return table
+
+
+def job_table(job: dict) -> Table:
+    counts = job["counts"]
+    rate = job.get("images_per_second")
+    rows = [
+        ("state", job["state"]), ("collection", job["collection"]), ("source", job["source"]),
+        *((name, counts[name]) for name in ("total", "done", "cached", "skipped", "failed", "pending")),
+        ("images/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
+        ("created", job.get("created_at")), ("started", job.get("started_at")), ("finished", job.get("finished_at")),
+    ]
+    if job.get("error"):
+        rows.append(("error", f"{job['error'].get('code')}: {job['error'].get('message')}"))
+    return _key_value_table(f"job {job['job_id']}", rows)
+
+
+def errors_table(answer: dict) -> RenderableType:
+    if not answer["errors"]:
+        return "No errors."
+    table = Table(title="Errors", title_justify="left")
+    table.add_column("path", overflow="fold")
+    table.add_column("code", style="red", no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for error in answer["errors"]:
+        table.add_row(escape(error["path"]), error["code"], escape(error["message"]))
+    return table
+
+
+def log_line(line: dict) -> str:
+    text = f"{line['at'][:19]} {line['level']:<7} {escape(line['message'])}"
+    color = LOG_COLORS.get(line["level"])
+    return f"[{color}]{text}[/{color}]" if color else text
+
+
+def run_time(job: dict) -> float | None:
+    """Seconds from the job's start to its end, when it has both."""
+    try:
+        end, start = datetime.fromisoformat(job["finished_at"]), datetime.fromisoformat(job["started_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def outcome_line(job: dict, seconds: float | None) -> str:
+    """`completed in 3 s: 4 files — 4 ingested, ...` (no time when `seconds` is None)."""
+    counts, state = job["counts"], job["state"]
+    color = STATE_COLORS.get(state, "red")
+    took = f" in {duration(seconds)}" if seconds is not None else ""
+    return (f"[{color}]{state}[/{color}]{took}: {counts['total']} files — {counts['done']} ingested, "
+            f"{counts['cached']} reused (duplicate content), {counts['skipped']} unchanged, "
+            f"{counts['failed']} failed")
+
+
+# --- search ---
+
+
+def results_table(answer: dict) -> RenderableType:
+    if not answer["results"]:
+        return "No results."
+    table = Table()
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("path", overflow="fold")
+    table.add_column("caption", overflow="fold")
+    for hit in answer["results"]:
+        payload = hit.get("payload") or {}
+        table.add_row(f"{hit['score']:.4f}", escape(str(payload.get("path", hit["id"]))),
+                      escape(str(payload.get("caption") or "")))
+    return table

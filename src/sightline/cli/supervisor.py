@@ -1,0 +1,164 @@
+"""The child processes of `sightline up`: start them, wait until both are healthy, watch them, stop them."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["Child", "stop_all", "wait_ready", "watch"]
+
+STOP_TIMEOUT = 10.0
+LOG_TAIL_LINES = 25
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    process: subprocess.Popen | None = None
+    loads_models: bool = False  # answers 503 on /health while loading
+    ready: bool = False
+    log_file: BinaryIO | None = field(default=None, repr=False)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command, env=env, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops the children in order
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process else None
+
+    def pid(self) -> str:
+        return str(self.process.pid) if self.process else "-"
+
+    def tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
+        """The last lines of its log, less the supervisor's own /health polls."""
+        try:
+            with self.log_path.open("r", errors="replace") as handle:
+                return list(deque((line for line in handle if '"GET /health ' not in line), maxlen=lines))
+        except OSError:
+            return []
+
+    def print_tail(self, out: Console) -> None:
+        lines = self.tail()
+        out.print(f"Last lines of {self.log_path}:" if lines else f"({self.log_path} is empty)")
+        for line in lines:
+            out.print(f"  {escape(line.rstrip())}")
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the supervisor dies without stopping it (e.g. SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort only
+        pass
+
+
+def wait_ready(children: list[Child], stop: threading.Event, out: Console, models: str, timeout: float) -> int:
+    """Wait until every child answers /health (the ML one says 503 while its models load); 0 when ready
+    (or stopped), 1 when one died, failed to load its models or was not ready in `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with out.status(f"Starting; loading models ({models})…") as spinner, httpx.Client(timeout=2) as http:
+        while not all(child.ready for child in children):
+            if stop.wait(0.3):
+                return 0
+            if (failed := _dead(children, out)) is not None:
+                return failed
+            for child in (child for child in children if not child.ready):
+                health = _check_health(child, http, out)
+                if health == "failed":
+                    return 1
+                if health == "loading":
+                    spinner.update(f"Loading models ({models})…")
+            if time.monotonic() > deadline:
+                out.print(f"[red]The services did not become ready within {timeout:.0f} s.[/red]")
+                for child in children:
+                    if not child.ready:
+                        child.print_tail(out)
+                return 1
+    return 0
+
+
+def _check_health(child: Child, http: httpx.Client, out: Console) -> str:
+    """"ready" (and marks it so), "loading" (its models), "failed" (to load them), or "waiting"."""
+    try:
+        answer = http.get(child.health_url)
+    except httpx.HTTPError:
+        return "waiting"
+    if answer.status_code == 200:
+        child.ready = True
+        out.print(f"[green]✓[/green] {child.name} is ready")
+        return "ready"
+    if not (child.loads_models and answer.status_code == 503):
+        return "waiting"
+    body = _json(answer)
+    if body.get("status") != "error":
+        return "loading"
+    out.print(f"[red]The ML service could not load its models: {escape(str(body.get('error')))}[/red]")
+    child.print_tail(out)
+    return "failed"
+
+
+def watch(children: list[Child], stop: threading.Event, out: Console) -> int:
+    """Until `stop` is set (0) or a child exits (1)."""
+    while not stop.wait(0.5):
+        if (failed := _dead(children, out)) is not None:
+            return failed
+    return 0
+
+
+def _dead(children: list[Child], out: Console) -> int | None:
+    for child in children:
+        code = child.exit_code()
+        if code is not None:
+            out.print(f"[red]The {child.name} exited (status {code}).[/red]")
+            child.print_tail(out)
+            return 1
+    return None
+
+
+def stop_all(children: list[Child], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM every child (uvicorn shuts down gracefully), wait, then SIGKILL what is left."""
+    running = [child.process for child in children if child.process and child.process.poll() is None]
+    for process in running:
+        try:
+            process.terminate()
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for process in running:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for child in children:
+        if child.log_file:
+            child.log_file.close()
+
+
+def _json(response: httpx.Response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,394 @@
+"""`JobStore`: the SQLite file, its one connection, and every query of jobs, files, errors and log lines."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sightline.errors import is_retriable, utc_now
+from sightline.ingest.jobdb._schema import COUNTED_STATES, COUNTS_SQL, create_schema
+from sightline.ingest.jobdb.models import (
+    ACTIVE_STATES,
+    FILE_STATES,
+    JOB_KINDS,
+    JOB_STATES,
+    TERMINAL_STATES,
+    FileRecord,
+    FileState,
+    Job,
+    JobCounts,
+    JobError,
+    JobNotFound,
+    JobState,
+    LogLine,
+    check_value,
+)
+
+Clock = Callable[[], datetime]
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def _throughput(row: sqlite3.Row, counts: JobCounts, now: str) -> tuple[float | None, float | None]:
+    """Files processed per second over the current (or last) running period, and the time left.
+
+    None while nothing has been processed in that period (unknown), and for a queued job.
+    The ETA is only given while running.
+    """
+    state, run_started_at = row["state"], row["run_started_at"]
+    if state == "queued" or run_started_at is None:
+        return None, None
+    end = now if state == "running" else (row["finished_at"] or now)
+    elapsed = _seconds_between(run_started_at, end)
+    processed = counts.processed - row["run_base"]
+    if elapsed <= 0 or processed <= 0:
+        return None, None
+    rate = processed / elapsed
+    eta = counts.pending / rate if state == "running" else None
+    return rate, eta
+
+
+def _job_from_row(row: sqlite3.Row, counts: JobCounts, now: str) -> Job:
+    rate, eta = _throughput(row, counts, now)
+    return Job(
+        job_id=row["job_id"],
+        collection=row["collection"],
+        kind=row["kind"],
+        source=row["source"],
+        options=json.loads(row["options"]),
+        state=row["state"],
+        counts=counts,
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        error=json.loads(row["error"]) if row["error"] else None,
+        images_per_second=rate,
+        eta_seconds=eta,
+    )
+
+
+def _file_from_row(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(row["path"], row["size"], row["mtime"], row["state"], row["point_id"], row["sha256"])
+
+
+class JobStore:
+    """Thread-safe store of jobs and their files, errors and log lines. Every method commits on return.
+
+    `clock` gives every time stamp (and the "now" of throughput figures); tests pass a fake one.
+    """
+
+    def __init__(self, db_path: Path, clock: Clock = utc_now):
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.RLock()
+        # timeout: how long to wait for another process's write lock (the CLI may open the file too).
+        self._conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode loses nothing when the process dies; only an OS crash can drop the last commits.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk inserts into the indexes stay in memory
+        with self._write() as conn:
+            create_schema(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        """One transaction on the shared connection; the lock keeps this process's other threads out."""
+        with self._lock:
+            self._conn.execute(begin)
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A short write transaction, holding the database's write lock from its start."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A consistent snapshot across several SELECTs."""
+        return self._transaction("BEGIN")
+
+    @staticmethod
+    def _seq(conn: sqlite3.Connection, job_id: str) -> int:
+        row = conn.execute("SELECT seq FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return row[0]
+
+    def _touch(self, conn: sqlite3.Connection, job_id: str) -> int:
+        """Bump the job's change counter (inside the caller's transaction); return its internal key."""
+        seq = self._seq(conn, job_id)
+        conn.execute("UPDATE jobs SET version = version + 1 WHERE seq = ?", (seq,))
+        return seq
+
+    def _rows_of_job(self, job_id: str, sql: str, *params: object) -> list[sqlite3.Row]:
+        """`sql` run with the job's internal key as its first parameter; JobNotFound if there is no such job."""
+        with self._read() as conn:
+            return conn.execute(sql, (self._seq(conn, job_id), *params)).fetchall()
+
+    @staticmethod
+    def _counts_by_seq(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, JobCounts]:
+        result = {}
+        for seq in seqs:
+            by_state = dict(zip(COUNTED_STATES, conn.execute(COUNTS_SQL, {"job": seq}).fetchone()))
+            result[seq] = JobCounts(total=sum(by_state.values()), **by_state)
+        return result
+
+    def _jobs_from_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Job]:
+        counts = self._counts_by_seq(conn, [row["seq"] for row in rows])
+        now = self._now()
+        return [_job_from_row(row, counts[row["seq"]], now) for row in rows]
+
+    def _get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
+        row = conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        return self._jobs_from_rows(conn, [row])[0] if row else None
+
+    # -- jobs -------------------------------------------------------------------------------------------
+
+    def create_job(self, collection: str, kind: str, source: str, options: dict | None = None) -> Job:
+        check_value(kind, JOB_KINDS, "job kind")
+        job_id = uuid.uuid4().hex
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO jobs (job_id, collection, kind, source, options, state, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+                (job_id, collection, kind, source, json.dumps(options or {}), self._now()),
+            )
+            return self._get(conn, job_id)  # type: ignore[return-value]
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._read() as conn:
+            return self._get(conn, job_id)
+
+    def list_jobs(
+        self,
+        *,
+        collection: str | None = None,
+        states: Iterable[str] | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Job]:
+        """Newest first."""
+        where, params = ["1"], []
+        if collection is not None:
+            where.append("collection = ?")
+            params.append(collection)
+        if states is not None:
+            state_list = list(states)
+            where.append(f"state IN ({_placeholders(len(state_list))})" if state_list else "0")
+            params.extend(state_list)
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ? OFFSET ?"
+        with self._read() as conn:
+            rows = conn.execute(sql, (*params, limit, offset)).fetchall()
+            return self._jobs_from_rows(conn, rows)
+
+    def set_state(self, job_id: str, state: JobState, *, error: dict | None = None) -> Job:
+        """Move a job to `state`.
+
+        Entering "running" stamps started_at the first time and opens a new running period (throughput is
+        measured over it). Entering a terminal state stamps finished_at; leaving one clears it. Entering
+        "queued" or "running" clears the job-level error; `error` sets it.
+        """
+        check_value(state, JOB_STATES, "job state")
+        now = self._now()
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            old = conn.execute("SELECT state, finished_at FROM jobs WHERE seq = ?", (seq,)).fetchone()
+            finished_at = old["finished_at"]
+            if state in TERMINAL_STATES:
+                finished_at = finished_at if old["state"] in TERMINAL_STATES else now
+            else:
+                finished_at = None
+            conn.execute("UPDATE jobs SET state = ?, finished_at = ? WHERE seq = ?", (state, finished_at, seq))
+            if state == "running":
+                processed = self._counts_by_seq(conn, [seq])[seq].processed
+                conn.execute(
+                    "UPDATE jobs SET started_at = COALESCE(started_at, ?), run_started_at = ?, run_base = ? "
+                    "WHERE seq = ?",
+                    (now, now, processed, seq),
+                )
+            if error is not None or state in ACTIVE_STATES:
+                conn.execute(
+                    "UPDATE jobs SET error = ? WHERE seq = ?",
+                    (json.dumps(error) if error is not None else None, seq),
+                )
+            return self._get(conn, job_id)  # type: ignore[return-value]
+
+    def unfinished_jobs(self) -> list[Job]:
+        """Queued or running jobs, oldest first (to resume them on start-up)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM jobs WHERE state IN ({_placeholders(len(ACTIVE_STATES))}) ORDER BY seq",
+                ACTIVE_STATES,
+            ).fetchall()
+            return self._jobs_from_rows(conn, rows)
+
+    def mark_interrupted_running_as_queued(self) -> int:
+        """At start-up: jobs left "running" by a killed process go back to "queued". Returns how many."""
+        now = self._now()
+        with self._write() as conn:
+            seqs = [r[0] for r in conn.execute("SELECT seq FROM jobs WHERE state = 'running'")]
+            conn.executemany(
+                "UPDATE jobs SET state = 'queued', version = version + 1 WHERE seq = ?", [(s,) for s in seqs]
+            )
+            conn.executemany(
+                "INSERT INTO job_logs (job, at, level, message) VALUES (?, ?, 'info', 'resumed after restart')",
+                [(s, now) for s in seqs],
+            )
+            return len(seqs)
+
+    def delete_jobs_for_collection(self, collection: str) -> int:
+        """Delete the collection's jobs with their files, errors and log lines. Returns how many jobs."""
+        with self._write() as conn:
+            seqs = [(r[0],) for r in conn.execute("SELECT seq FROM jobs WHERE collection = ?", (collection,))]
+            for table in ("files", "job_errors", "job_logs"):
+                conn.executemany(f"DELETE FROM {table} WHERE job = ?", seqs)
+            conn.executemany("DELETE FROM jobs WHERE seq = ?", seqs)
+            return len(seqs)
+
+    def change_counter(self, job_id: str) -> int:
+        """A number that grows whenever the job's state, files, errors or log lines change."""
+        with self._lock:
+            row = self._conn.execute("SELECT version FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return row[0]
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    def add_files(self, job_id: str, files: Iterable[tuple[str, int | None, float | None]]) -> int:
+        """Add (path, size, mtime) as "pending". Paths already in the job are ignored. Returns how many added."""
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO files (job, path, size, mtime, state) VALUES (?, ?, ?, ?, 'pending')",
+                ((seq, path, size, mtime) for path, size, mtime in files),
+            )
+            return conn.total_changes - before
+
+    def pending_files(self, job_id: str, limit: int | None = None) -> list[FileRecord]:
+        """Pending files in insertion order."""
+        return self.files(job_id, state="pending", limit=-1 if limit is None else limit)
+
+    def files(
+        self, job_id: str, *, state: FileState | None = None, limit: int = 1000, offset: int = 0
+    ) -> list[FileRecord]:
+        """The job's files in insertion order, optionally only those in one state (limit -1: all)."""
+        if state is not None:
+            check_value(state, FILE_STATES, "file state")
+        where = "job = ? AND state = ?" if state else "job = ?"
+        rows = self._rows_of_job(job_id, f"SELECT * FROM files WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
+                                 *((state,) if state else ()), limit, offset)
+        return [_file_from_row(r) for r in rows]
+
+    def mark_files(self, job_id: str, updates: Iterable[tuple[str, FileState, str | None, str | None]]) -> None:
+        """Set (path, state, point_id, sha256) in one transaction.
+
+        A None point_id or sha256 keeps the value already recorded. Paths not in the job are ignored.
+        """
+        rows = list(updates)
+        for _, state, _, _ in rows:
+            check_value(state, FILE_STATES, "file state")
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            conn.executemany(
+                "UPDATE files SET state = ?, point_id = COALESCE(?, point_id), sha256 = COALESCE(?, sha256) "
+                "WHERE job = ? AND path = ?",
+                ((state, point_id, sha256, seq, path) for path, state, point_id, sha256 in rows),
+            )
+
+    def counts(self, job_id: str) -> JobCounts:
+        with self._read() as conn:
+            seq = self._seq(conn, job_id)
+            return self._counts_by_seq(conn, [seq])[seq]
+
+    def retry_failed(self, job_id: str) -> int:
+        """Failed files go back to pending and lose their errors; a finished job goes back to "queued"
+        (finished_at and the job-level error cleared). A queued or running job keeps its state.
+        Returns how many files were reset."""
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            conn.execute(
+                "DELETE FROM job_errors WHERE job = ? AND path IN "
+                "(SELECT path FROM files WHERE job = ? AND state = 'failed')",
+                (seq, seq),
+            )
+            reset = conn.execute(
+                "UPDATE files SET state = 'pending' WHERE job = ? AND state = 'failed'", (seq,)
+            ).rowcount
+            conn.execute(
+                "UPDATE jobs SET state = 'queued', finished_at = NULL, error = NULL "
+                f"WHERE seq = ? AND state IN ({_placeholders(len(TERMINAL_STATES))})",
+                (seq, *TERMINAL_STATES),
+            )
+            return reset
+
+    # -- errors and log lines ---------------------------------------------------------------------------
+
+    def record_errors(self, job_id: str, errors: Iterable[tuple[str, str, str, str]]) -> None:
+        """Record (path, stage, code, message) per-file errors; their code says whether they are retriable."""
+        at = self._now()
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            conn.executemany(
+                "INSERT INTO job_errors (job, path, stage, code, message, retriable, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                ((seq, path, stage, str(code), message, is_retriable(code), at)
+                 for path, stage, code, message in errors),
+            )
+
+    def errors(self, job_id: str, *, limit: int = 1000, offset: int = 0) -> list[JobError]:
+        rows = self._rows_of_job(job_id, "SELECT * FROM job_errors WHERE job = ? ORDER BY id LIMIT ? OFFSET ?",
+                                 limit, offset)
+        return [
+            JobError(r["id"], job_id, r["path"], r["stage"], r["code"], r["message"], bool(r["retriable"]), r["at"])
+            for r in rows
+        ]
+
+    def log(self, job_id: str, message: str, level: str = "info") -> LogLine:
+        """Append a line to the job's log (the one the API and UI show)."""
+        at = self._now()
+        with self._write() as conn:
+            seq = self._touch(conn, job_id)
+            cursor = conn.execute(
+                "INSERT INTO job_logs (job, at, level, message) VALUES (?, ?, ?, ?)", (seq, at, level, message)
+            )
+            return LogLine(cursor.lastrowid or 0, job_id, at, level, message)
+
+    def logs(self, job_id: str, *, after_id: int = 0, limit: int = 500) -> list[LogLine]:
+        """Log lines with id > after_id, oldest first."""
+        rows = self._rows_of_job(job_id, "SELECT * FROM job_logs WHERE job = ? AND id > ? ORDER BY id LIMIT ?",
+                                 after_id, limit)
+        return [LogLine(r["id"], job_id, r["at"], r["level"], r["message"]) for r in rows]

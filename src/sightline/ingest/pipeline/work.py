@@ -1,0 +1,55 @@
+"""What one file carries from stage to stage, and the stable id of its point."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sightline.ingest.jobdb import FileRecord, FileState
+
+POINT_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-5e6f-8a9b-0c1d2e3f4a5b")
+
+
+def point_id_for(collection: str, path: str) -> str:
+    """Stable per (collection, file path): re-ingesting updates the same point, never duplicates it."""
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{collection}\x00{path}"))
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """What the ML service made of some content; any file with the same content can reuse it."""
+
+    vector: list[float]
+    caption: str | None
+    provenance: dict[str, Any]  # the model fields of the payload (see payload.model_fields)
+
+
+@dataclass
+class FileWork:
+    record: FileRecord
+    point_id: str
+    state: FileState = "pending"  # → done (embedded) | cached (reused) | skipped (unchanged) | failed
+    data: bytes | None = None  # the file's bytes, from reading until the ML service has them
+    size: int | None = None
+    mtime_ns: int | None = None  # integer: payload floats do not round-trip exactly
+    sha256: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    embedding: Embedding | None = None
+    reuse_of: FileWork | None = None  # identical content earlier in the same batch
+    error: tuple[str, str, str] | None = None  # stage, code, message
+
+    @property
+    def ready(self) -> bool:
+        """Has an embedding to store."""
+        return self.state in ("done", "cached")
+
+    def fail(self, stage: str, code: str, message: str) -> None:
+        self.state = "failed"
+        self.error = (stage, code, message)
+        self.data = None
+
+    def reuse(self, embedding: Embedding) -> None:
+        self.embedding = embedding
+        self.state = "cached"
+        self.data = None

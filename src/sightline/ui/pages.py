@@ -1,0 +1,118 @@
+"""The UI pages: server-rendered from the same query functions the API answers with, so a reload always
+shows the truth; `static/` scripts then keep them live (fetch + EventSource) and send the forms."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from sightline.errors import SightlineError
+from sightline.ingest import queries
+from sightline.ingest.services import Services, get_services
+from sightline.ui.templating import render
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+ServicesDep = Annotated[Services, Depends(get_services)]
+ERRORS_SHOWN = 1000
+
+
+@router.get("/")
+async def dashboard(request: Request, services: ServicesDep) -> HTMLResponse:
+    status = await queries.system_status(services)
+    running = await queries.list_jobs(services, states=("queued", "running"), limit=50)
+    recent = await queries.list_jobs(services, limit=10)
+    return render(
+        request, "dashboard.html", "dashboard",
+        status=status, ml=ml_summary(status), collections=await queries.collection_infos(services),
+        running=running, recent=[job for job in recent if job["is_terminal"]],
+    )
+
+
+@router.get("/collections")
+async def collections_page(
+    request: Request, services: ServicesDep, created: str | None = None, deleted: str | None = None
+) -> HTMLResponse:
+    status = await queries.system_status(services)
+    collections = await queries.collection_infos(services)
+    names = {info["name"] for info in collections}
+    return render(request, "collections.html", "collections", ml=ml_summary(status), collections=collections,
+                  store_backend=status["store"]["backend"],
+                  created=created if created in names else None,
+                  deleted=deleted if deleted and deleted not in names else None)
+
+
+@router.get("/ingest")
+async def ingest_page(request: Request, services: ServicesDep, collection: str | None = None) -> HTMLResponse:
+    return render(
+        request, "ingest.html", "ingest", collections=await queries.collection_infos(services),
+        selected=collection, roots=[str(root) for root in services.settings.roots],
+        max_upload_bytes=services.settings.max_upload_bytes,
+    )
+
+
+@router.get("/jobs")
+async def jobs_page(
+    request: Request, services: ServicesDep, collection: str | None = None, state: str | None = None
+) -> HTMLResponse:
+    try:
+        jobs = await queries.list_jobs(services, collection=collection or None, states=[state] if state else None,
+                                       limit=200)
+    except SightlineError as exc:
+        return render(request, "error.html", "jobs", status_code=exc.status, title="Bad filter",
+                      message=exc.message)
+    return render(request, "jobs.html", "jobs", jobs=jobs, collections=await queries.collection_infos(services),
+                  collection=collection or "", state=state or "")
+
+
+@router.get("/jobs/{job_id}")
+async def job_page(request: Request, services: ServicesDep, job_id: str) -> HTMLResponse:
+    try:
+        job = (await services.job_or_404(job_id)).to_dict()
+    except SightlineError as exc:
+        return render(request, "error.html", "", status_code=404, title="Not found", message=exc.message)
+    errors = await queries.job_errors(services, job_id, limit=ERRORS_SHOWN)
+    return render(request, "job.html", "jobs", job=job, errors=errors, errors_limit=ERRORS_SHOWN)
+
+
+@router.get("/search")
+async def search_page(request: Request, services: ServicesDep, collection: str | None = None) -> HTMLResponse:
+    collections = await queries.collection_infos(services)
+    names = [info["name"] for info in collections]
+    selected = collection if collection in names else (names[0] if names else None)
+    return render(request, "search.html", "search", collections=collections, selected=selected)
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    return render(request, "login.html", "login", next=safe_next(next))
+
+
+def safe_next(raw: str | None) -> str:
+    """`raw` if it is a path on this site ("/..." but not "//host" or "/\\host"), else "/"."""
+    if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")):
+        return "/"
+    if any(ord(char) < 32 or char == "\\" for char in raw):
+        return "/"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return raw
+
+
+def ml_summary(status: dict[str, Any]) -> dict[str, Any]:
+    """What the pages say about the ML service: up or down, which models, whether they mean anything."""
+    ml = status["ml"]
+    capabilities = ml.get("capabilities") or {}
+    up = bool(capabilities) and any(replica.get("status") == "ok" for replica in ml["replicas"])
+    return {
+        "up": up,
+        "error": ml.get("error"),
+        "replicas": ml["replicas"],
+        "capabilities": capabilities,
+        "backend": capabilities.get("backend"),
+        "dimension": capabilities.get("dimension"),
+        "meaningless": up and (capabilities.get("backend") == "tiny" or capabilities.get("meaningful") is False),
+    }

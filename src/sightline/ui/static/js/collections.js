@@ -1,0 +1,114 @@
+// Collections page: create with every parameter, delete with a typed confirmation.
+// The name rule and the number ranges are read from the inputs' own pattern / maxlength / min / max.
+
+import { del, post } from "./api.js";
+import { $, $$, openDialog, wireDialogClose } from "./dom.js";
+import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
+import { api, pages } from "./urls.js";
+
+// API error locations → the field showing them.
+const ALIASES = {
+  "hnsw.m": "hnsw_m", "hnsw.ef_construct": "hnsw_ef_construct", collection: "name", hnsw: "hnsw_m",
+};
+
+function rangeOf(form, name, options) {
+  const input = form.elements[name];
+  return integerField(form, name, Number(input.min), Number(input.max), options);
+}
+
+function nameError(input) {
+  const name = input.value.trim();
+  if (!name) return "Enter a name for the collection.";
+  if (!new RegExp(`^(?:${input.pattern})$`).test(name) || name.length > input.maxLength) {
+    return `Use up to ${input.maxLength} letters, digits, “_” and “-”, starting with a letter or digit.`;
+  }
+  return null;
+}
+
+function invalid(form, field, message) {
+  showError(form, field, message);
+  return null;
+}
+
+// The request body, or null once an error is shown next to its field.
+function collectionBody(form) {
+  const error = nameError(form.elements.name);
+  if (error) return invalid(form, "name", error);
+  const numbers = {};
+  for (const [name, optional] of [["hnsw_m", false], ["hnsw_ef_construct", false], ["vector_size", true]]) {
+    const field = rangeOf(form, name, { optional });
+    if (field.error) return invalid(form, name, field.error);
+    numbers[name] = field.value;
+  }
+  const body = {
+    name: form.elements.name.value.trim(),
+    distance: form.elements.distance.value,
+    on_disk: form.elements.on_disk.checked,
+    hnsw: { m: numbers.hnsw_m, ef_construct: numbers.hnsw_ef_construct },
+    quantization: form.elements.quantization.value || null,
+  };
+  if (numbers.vector_size !== null) body.vector_size = numbers.vector_size;
+  return body;
+}
+
+async function create(form) {
+  clearErrors(form);
+  const status = $(".form-status", form);
+  status.textContent = "";
+  const body = collectionBody(form);
+  if (!body) return;
+  const button = $('button[type="submit"]', form);
+  setBusy(button, true, "Creating…");
+  try {
+    await post(api.collections, body);
+    status.textContent = `Created ${body.name}.`;
+    location.assign(pages.collections({ created: body.name }));
+  } catch (err) {
+    showApiError(form, err, ALIASES);
+    setBusy(button, false);
+  }
+}
+
+function initDelete() {
+  const dialog = $("#delete-dialog");
+  const form = $("#delete-form");
+  const confirmInput = $("#delete-confirm");
+  const submit = $("#delete-submit");
+  let target = null;
+  wireDialogClose(dialog);
+
+  function ask(button) {
+    target = button.dataset.delete;
+    $$("[data-name]", dialog).forEach((node) => { node.textContent = target; });
+    $("[data-count]", dialog).textContent = button.dataset.points;
+    confirmInput.value = "";
+    submit.disabled = true;
+    clearErrors(form);
+    openDialog(dialog);
+    confirmInput.focus();
+  }
+
+  async function confirmDelete() {
+    if (confirmInput.value !== target) return;
+    clearErrors(form);
+    setBusy(submit, true, "Deleting…");
+    try {
+      await del(api.collection(target));
+      dialog.close();
+      location.assign(pages.collections({ deleted: target }));
+    } catch (err) {
+      showError(form, null, err.message);
+      setBusy(submit, false);
+    }
+  }
+
+  $$("[data-delete]").forEach((button) => button.addEventListener("click", () => ask(button)));
+  confirmInput.addEventListener("input", () => { submit.disabled = confirmInput.value !== target; });
+  form.addEventListener("submit", (event) => { event.preventDefault(); confirmDelete(); });
+}
+
+export function initCollections() {
+  const form = $("#create-collection");
+  form.addEventListener("submit", (event) => { event.preventDefault(); create(form); });
+  initDelete();
+}

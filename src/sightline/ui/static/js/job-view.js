@@ -1,0 +1,64 @@
+// One job's page, drawn from the job the server sends (`percent` and `is_terminal` come with it).
+
+import { $, el } from "./dom.js";
+import { duration, percentText, rate, stateLabel, timeOfDay, when } from "./format.js";
+
+const MAX_LOG_LINES = 2000;
+
+function renderProgress(job) {
+  const bar = $("#job-progress");
+  if (job.percent === null) bar.removeAttribute("value"); else bar.value = job.percent;
+  $("#job-progress-text").textContent = percentText(job.percent);
+  for (const [key, value] of Object.entries(job.counts)) {
+    const node = $(`[data-count="${key}"]`);
+    if (node) node.textContent = value;
+  }
+  $("#job-rate").textContent = rate(job.images_per_second);
+  $("#job-eta").textContent = job.is_terminal ? "—" : duration(job.eta_seconds);
+}
+
+export function renderJob(job) {
+  const state = $("#job-state");
+  state.textContent = stateLabel(job.state);
+  state.className = `badge state-${job.state}`;
+  renderProgress(job);
+  $("#job-started").textContent = when(job.started_at);
+  $("#job-finished").textContent = when(job.finished_at);
+  const error = $("#job-error");
+  error.hidden = !job.error;
+  error.textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
+  $("#job-cancel").disabled = job.is_terminal;
+  $("#job-retry").disabled = !job.is_terminal || (job.counts.failed === 0 && job.counts.pending === 0);
+}
+
+// Add a log line at the bottom, following it if the reader was at the bottom already.
+export function appendLogLine(log, line) {
+  const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  log.append(el("li", { class: `level-${line.level}` },
+    el("time", { datetime: line.at, text: timeOfDay(line.at) }), " ", el("span", { text: line.message })));
+  while (log.childElementCount > MAX_LOG_LINES) log.firstElementChild.remove();
+  if (nearBottom) log.scrollTop = log.scrollHeight;
+}
+
+function errorRow(error) {
+  const retriable = error.retriable
+    ? el("span", { class: "badge warning", title: "A retry may help", text: "retriable" })
+    : null;
+  return el("tr", {},
+    el("td", { class: "path", "data-label": "File", text: error.path }),
+    el("td", { "data-label": "Stage", text: error.stage }),
+    el("td", { "data-label": "Code" }, el("code", { text: error.code }), retriable),
+    el("td", { "data-label": "Message", text: error.message }));
+}
+
+// How many errors the page shows at most (the server's limit, written in the page).
+export function errorsShown() {
+  return Number($("#errors-count").dataset.limit);
+}
+
+export function renderErrors(errors) {
+  $("#errors-count").textContent = `(${errors.length}${errors.length >= errorsShown() ? "+" : ""})`;
+  $("#no-errors").hidden = errors.length > 0;
+  $("#errors-wrap").hidden = errors.length === 0;
+  $("#errors-table tbody").replaceChildren(...errors.map(errorRow));
+}

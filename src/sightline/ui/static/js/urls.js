@@ -1,0 +1,34 @@
+// Every URL the pages use, written once: the JSON API (`api`) and the pages themselves (`pages`).
+
+const enc = encodeURIComponent;
+const query = (params) => new URLSearchParams(params).toString();
+
+const collection = (name) => `/api/v1/collections/${enc(name)}`;
+const job = (id) => `/api/v1/jobs/${enc(id)}`;
+
+export const api = {
+  session: "/api/v1/session",
+  browse: (path) => (path ? `/api/v1/browse?${query({ path })}` : "/api/v1/browse"),
+  collections: "/api/v1/collections",
+  collection,
+  facets: (name) => `${collection(name)}/facets`,
+  point: (name, id) => `${collection(name)}/points/${enc(id)}`,
+  scan: "/api/v1/ingest/scan",
+  upload: "/api/v1/ingest/upload",
+  job,
+  jobEvents: (id) => `${job(id)}/events`,
+  jobLogs: (id, afterId, limit) => `${job(id)}/logs?${query({ after_id: afterId, limit })}`,
+  jobErrors: (id, limit) => `${job(id)}/errors?${query({ limit })}`,
+  jobCancel: (id) => `${job(id)}/cancel`,
+  jobRetry: (id) => `${job(id)}/retry`,
+  search: "/api/v1/search",
+  searchImage: "/api/v1/search/image",
+};
+
+export const pages = {
+  home: "/",
+  login: (next) => (next ? `/login?${query({ next })}` : "/login"),
+  job: (id) => `/jobs/${enc(id)}`,
+  collections: (params) => `/collections?${query(params)}`,
+  search: (params) => `/search?${query(params)}`,
+};

@@ -1,0 +1,48 @@
+"""`sightline search` against the in-process server."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def searchable(service) -> str:
+    from tests.cli.conftest import invoke
+
+    assert invoke(service.transport, "ingest", str(service.clean), "-c", "searchable", "--create").exit_code == 0
+    return "searchable"
+
+
+def test_text_search_prints_a_table_of_the_best_hits(service, searchable, sightline):
+    table = sightline("search", "a photo", "-c", searchable, "--limit", "3")
+    assert table.output.count(str(service.clean)) == 3
+
+
+def test_the_table_has_score_path_and_caption_columns(searchable, sightline):
+    output = sightline("search", "a photo", "-c", searchable).output
+    assert re.search(r"┃\s*score\s*┃\s*path\s*┃\s*caption\s*┃", output), output
+
+
+def test_json_prints_every_hit_of_the_collection(service, searchable, sightline):
+    results = json.loads(sightline("search", "a photo", "-c", searchable, "--json").stdout)["results"]
+    assert sorted(hit["payload"]["path"] for hit in results) == sorted(str(p) for p in service.clean.iterdir())
+
+
+def test_an_image_finds_itself_first(service, searchable, sightline):
+    image = service.clean / "img2.jpg"
+    by_image = sightline("search", "-c", searchable, "--image", str(image), "--json")
+    assert json.loads(by_image.stdout)["results"][0]["payload"]["path"] == str(image)
+
+
+def test_neither_text_nor_image_is_a_usage_error(searchable, sightline):
+    neither = sightline("search", "-c", searchable)
+    assert neither.exit_code == 2
+    assert "give a TEXT query or --image FILE" in neither.output
+
+
+def test_an_empty_answer_says_no_results(searchable, sightline):
+    empty = sightline("search", "a photo", "-c", searchable, "--min-score", "2")
+    assert empty.output == "No results.\n"

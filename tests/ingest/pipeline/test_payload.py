@@ -1,0 +1,46 @@
+"""The payload schema of every point."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sightline.ingest.pipeline.payload import build_payload, model_fields, same_file, stored_embedding
+from sightline.ingest.pipeline.work import Embedding, FileWork
+from sightline.ingest.vectors import Point
+from tests.ingest.pipeline.conftest import record
+
+PROVENANCE = {"embedding_model": "clip", "caption_model": "blip", "caption_kind": "generated", "device": "cpu"}
+
+
+def test_model_fields_keep_only_the_provenance() -> None:
+    assert model_fields({**PROVENANCE, "embedding": [1.0], "error": None}) == PROVENANCE
+
+
+def test_payload_of_a_file() -> None:
+    work = FileWork(record("/srv/photos/2024/a.jpg"), "pid", size=10, mtime_ns=7, sha256="h",
+                    metadata={"camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg"},
+                    embedding=Embedding([1.0], "a cat", PROVENANCE))
+    at = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert build_payload(work, "photos", "job1", at) == {
+        "camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg",
+        "path": "/srv/photos/2024/a.jpg", "folder": "/srv/photos/2024",
+        "folder_prefixes": ["/srv/photos/2024", "/srv/photos", "/srv", "/"], "filename": "a.jpg",
+        "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "caption": "a cat", **PROVENANCE,
+        "collection": "photos", "job_id": "job1", "ingested_at": "2024-05-01T00:00:00+00:00",
+    }
+
+
+def test_same_file_compares_size_and_modification_time() -> None:
+    work = FileWork(record("/a.jpg"), "pid", size=10, mtime_ns=7)
+    assert [same_file({"bytes": 10, "mtime_ns": 7}, work), same_file({"bytes": 10, "mtime_ns": 8}, work)] == [
+        True, False
+    ]
+
+
+def test_stored_embedding_of_a_point() -> None:
+    point = Point("pid", [0.0, 1.0], {"caption": "a dog", **PROVENANCE, "path": "/b.jpg"})
+    assert stored_embedding(point) == Embedding([0.0, 1.0], "a dog", PROVENANCE)
+
+
+def test_a_point_without_vector_has_no_embedding() -> None:
+    assert stored_embedding(Point("pid", None, {})) is None

@@ -1,0 +1,140 @@
+"""The ML client over `httpx.MockTransport`: replicas, retries, errors, and the translation of the result
+fields of the original-compatible API."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sightline.errors import ErrorCode
+from sightline.ingest.ml_client import MLClient, MLError
+
+REPLICAS = ["http://ml-a:8001", "http://ml-b:8001"]
+RESULT = {
+    "unique_id": "u1", "filename": "a.jpg", "embedding": [0.6, 0.8], "embedding_shape": [2], "caption": "a cat",
+    "caption_kind": "generated", "format": "JPEG", "width": 4, "height": 3, "model_name_clip": "tiny-random-clip",
+    "model_name_blip": "tiny-random-blip", "device_used": "cpu", "error": None,
+}
+
+
+def client(handler, *, retries: int = 2, urls=REPLICAS) -> MLClient:
+    return MLClient(urls, "key", retries=retries, backoff=0.0, transport=httpx.MockTransport(handler))
+
+
+async def test_requests_go_through_the_transport_to_each_replica_in_turn() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.url} {request.headers['x-api-key']}")
+        return httpx.Response(200, json={"backend": "tiny"})
+
+    ml = client(handler)
+    await ml.capabilities()
+    await ml.capabilities()
+    await ml.aclose()
+    assert seen == ["http://ml-a:8001/api/v1/capabilities key", "http://ml-b:8001/api/v1/capabilities key"]
+
+
+async def test_image_results_use_our_field_names() -> None:
+    ml = client(lambda request: httpx.Response(200, json={"results": [RESULT]}))
+    [result] = await ml.embed_files([("u1", "a.jpg", b"jpeg")], caption=True)
+    await ml.aclose()
+    assert result == {
+        **{key: value for key, value in RESULT.items()
+           if key not in ("model_name_clip", "model_name_blip", "device_used")},
+        "embedding_model": "tiny-random-clip", "caption_model": "tiny-random-blip", "device": "cpu",
+    }
+
+
+async def test_text_embeddings_come_with_the_model_name() -> None:
+    ml = client(lambda request: httpx.Response(200, json={"embeddings": [[1.0, 0.0]], "model_name": "m"}))
+    assert await ml.embed_texts(["a cat"]) == ([[1.0, 0.0]], "m")
+    await ml.aclose()
+
+
+async def test_a_server_error_is_retried_and_reported() -> None:
+    answers = iter([httpx.Response(503), httpx.Response(200, json={"backend": "tiny"})])
+    retries: list[str] = []
+
+    async def on_retry(message: str) -> None:
+        retries.append(message)
+
+    ml = client(lambda request: next(answers))
+    response = await ml._request("GET", "/api/v1/capabilities", on_retry=on_retry)
+    await ml.aclose()
+    assert response.json() == {"backend": "tiny"}
+    assert retries == ["ML_UNAVAILABLE: http://ml-a:8001 answered 503; retry 1/2 in 0.0s"]
+
+
+async def test_giving_up_after_the_retries_raises_the_last_error() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        raise httpx.ConnectError("refused", request=request)
+
+    ml = client(handler, retries=2)
+    with pytest.raises(MLError) as info:
+        await ml.capabilities()
+    await ml.aclose()
+    assert (info.value.code, info.value.status) == (ErrorCode.ML_UNAVAILABLE, 503)
+    assert calls == ["ml-a", "ml-b", "ml-a"]
+
+
+async def test_a_timeout_is_ml_timeout() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    ml = client(handler, retries=0)
+    with pytest.raises(MLError) as info:
+        await ml.capabilities()
+    await ml.aclose()
+    assert info.value.code == ErrorCode.ML_TIMEOUT
+
+
+async def test_a_refused_key_is_not_retried() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        return httpx.Response(401)
+
+    ml = client(handler)
+    with pytest.raises(MLError) as info:
+        await ml.capabilities()
+    await ml.aclose()
+    assert (info.value.code, info.value.status, calls) == (ErrorCode.ML_UNAUTHORIZED, 502, ["ml-a"])
+
+
+async def test_a_person_waiting_gets_one_try_per_replica() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        return httpx.Response(500)
+
+    ml = client(handler, retries=6)
+    with pytest.raises(MLError):
+        await ml.capabilities(interactive=True)
+    await ml.aclose()
+    assert calls == ["ml-a", "ml-b"]
+
+
+async def test_replica_health_never_raises() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "ml-b":
+            raise httpx.ConnectError("down", request=request)
+        return httpx.Response(200, json={"status": "ok"})
+
+    ml = client(handler)
+    health = await ml.replica_health()
+    await ml.aclose()
+    assert health == [
+        {"url": "http://ml-a:8001", "reachable": True, "status_code": 200, "status": "ok"},
+        {"url": "http://ml-b:8001", "reachable": False, "status": "unreachable", "error": "ConnectError"},
+    ]
+
+
+def test_at_least_one_url_is_needed() -> None:
+    with pytest.raises(ValueError):
+        MLClient([], None)

@@ -1,0 +1,25 @@
+"""What the browser tests wait for and measure on a page."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 800}
+IMAGES = 48  # distinct images in photos/holiday, besides camera.jpg and broken.jpg
+
+
+def images_loaded(page: Page, selector: str) -> None:
+    """Wait until every <img> under `selector` has loaded real pixels (and there is at least one)."""
+    page.wait_for_function(
+        """(selector) => {
+            const images = Array.from(document.querySelectorAll(selector));
+            return images.length > 0 && images.every((img) => img.complete && img.naturalWidth > 0);
+        }""",
+        arg=selector,
+    )
+
+
+def no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"{page.url} scrolls sideways: {width}px wide"

@@ -1,0 +1,44 @@
+"""The dashboard: collections, the ML service, finished jobs; the ML service down is said."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.helpers import IMAGES
+
+pytestmark = pytest.mark.ui
+
+
+def test_lists_collections_and_finished_jobs(page, holiday, shots):
+    page.goto("/")
+    expect(page.locator('[data-points="holiday"]')).to_have_text(str(IMAGES + 1))
+    expect(page.locator("#ml-tiny")).to_be_visible()  # tiny test models are flagged
+    expect(page.get_by_role("link", name=holiday["job_id"][:8])).to_be_visible()
+    expect(page.locator("#running-jobs")).to_contain_text("No job is running.")
+    page.screenshot(path=shots / "dashboard.png", full_page=True)
+
+
+def test_running_job_is_followed_until_it_ends(serve, open_page):
+    ingest = serve()
+    # A job the runner never picks up: it stays queued until it is cancelled.
+    job = ingest.server.config.app.state.services.jobdb.create_job("waiting", "upload", "upload", {})
+    page = open_page(ingest.url)
+    page.goto("/")
+    row = page.locator(f'#running-jobs [data-job-id="{job.job_id}"]')
+    expect(row.locator('[data-field="state"]')).to_have_text("queued")
+    expect(row.locator('[data-field="percent"]')).to_have_text("scanning…")
+    page.evaluate("window.__sameDocument = true")
+
+    assert httpx.post(f"{ingest.url}/api/v1/jobs/{job.job_id}/cancel").status_code == 200
+    # The page sees the job end and reloads: the job moves to the recent jobs.
+    expect(page.locator("#running-jobs")).to_contain_text("No job is running.")
+    expect(page.get_by_role("link", name=job.job_id[:8])).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is None
+
+
+def test_ml_service_down_is_said(ingest_without_ml, open_page):
+    page = open_page(ingest_without_ml.url)
+    page.goto("/")
+    expect(page.locator("#ml-down")).to_contain_text("The ML service is down")

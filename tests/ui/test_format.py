@@ -1,0 +1,21 @@
+"""`static/js/format.js` in the browser: its duration reads exactly as Python's `sightline.humanize.duration`."""
+
+from __future__ import annotations
+
+import pytest
+
+from sightline.humanize import duration
+
+pytestmark = pytest.mark.ui
+
+SECONDS = [None, 0, 0.4, 0.5, 1.5, 2.5, 42, 59.4, 59.5, 60, 185, 3599.5, 3600, 7440, 86399, 90061.7, -5]
+
+FORMAT_IN_THE_PAGE = """async (values) => {
+    const format = await import("/static/js/format.js");
+    return values.map((value) => format.duration(value));
+}"""
+
+
+def test_duration_matches_python(page):
+    page.goto("/login")
+    assert page.evaluate(FORMAT_IN_THE_PAGE, SECONDS) == [duration(value) for value in SECONDS]

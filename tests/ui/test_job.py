@@ -1,0 +1,78 @@
+"""One job's page: progress live to the end without a reload, the errors table, the log, retry, 404."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.ui.helpers import IMAGES
+
+pytestmark = pytest.mark.ui
+
+# Records every change the page makes to the progress bar and its text, and marks the document so that a
+# reload shows (the mark is gone).
+RECORD_PROGRESS = """() => {
+    window.__sameDocument = true;
+    const bar = document.querySelector("#job-progress");
+    const text = document.querySelector("#job-progress-text");
+    window.__progress = [];
+    const record = () => window.__progress.push([bar.getAttribute("value"), text.textContent]);
+    record();
+    const observer = new MutationObserver(record);
+    observer.observe(bar, { attributes: true });
+    observer.observe(text, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_progress_moves_live_to_100(page, api, photos, shots):
+    assert api.post("/api/v1/collections", json={"name": "live"}).status_code == 201
+    answer = api.post("/api/v1/ingest/scan", json={"collection": "live", "directory_path": str(photos / "holiday")})
+    page.goto(f"/jobs/{answer.json()['job_id']}")
+    page.evaluate(RECORD_PROGRESS)
+
+    expect(page.locator("#job-state")).to_have_text("completed with errors", timeout=90_000)
+    seen = [tuple(entry) for entry in page.evaluate("window.__progress")]
+    numbers = [int(value) for value, _ in seen if value is not None]
+    assert numbers[-1] == 100 and seen[-1][1] == "100 %", seen
+    assert any(n < 100 for n in numbers), f"progress never seen below 100 %: {seen}"
+    assert numbers == sorted(numbers), seen
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+    expect(page.locator('[data-count="failed"]')).to_have_text("1")
+    expect(page.locator('[data-count="done"]')).to_have_text(str(IMAGES + 1))
+    expect(page.locator("#job-eta")).to_have_text("—")
+    expect_finished_with_one_error(page)
+    page.screenshot(path=shots / "job.png", full_page=True)
+
+
+def expect_finished_with_one_error(page: Page) -> None:
+    """The errors table names the corrupt file and its code; the log followed along; retry is offered."""
+    row = page.locator("#errors-table tbody tr", has_text="broken.jpg")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(2)).to_have_text("UNSUPPORTED_FORMAT")
+    expect(page.locator("#errors-count")).to_have_text("(1)")
+    expect(page.locator("#job-log")).to_contain_text("finished:")
+    expect(page.locator("#job-progress")).to_have_attribute("value", "100")
+    expect(page.get_by_role("button", name="Cancel job")).to_be_disabled()
+    expect(page.get_by_role("button", name="Retry failed")).to_be_enabled()
+
+
+def test_finished_job_comes_back_from_the_server(page, holiday):
+    page.goto(f"/jobs/{holiday['job_id']}")
+    expect(page.locator("#job-state")).to_have_text("completed with errors")
+    expect(page.locator("#job-progress-text")).to_have_text("100 %")
+    expect_finished_with_one_error(page)
+
+
+def test_retry_failed_queues_the_file_again(page, holiday):
+    page.goto(f"/jobs/{holiday['job_id']}")
+    page.get_by_role("button", name="Retry failed").click()
+    expect(page.locator("#live-status")).to_contain_text("1 failed file queued again", timeout=10_000)
+    expect(page.locator("#job-log")).to_contain_text("retry: 1 failed files queued again")
+    # It fails again; the page follows.
+    expect(page.locator("#job-state")).to_have_text("completed with errors", timeout=30_000)
+    expect(page.get_by_role("button", name="Retry failed")).to_be_enabled()
+
+
+def test_unknown_job_is_404(page):
+    assert page.goto("/jobs/no-such-job").status == 404
+    expect(page.locator("main")).to_contain_text("No job 'no-such-job'")
