@@ -9,7 +9,7 @@ structured answer at the edge. Its `ErrorCode` says where in this tree it belong
     │   ├── reading   FILE_UNREADABLE (r), FILE_EMPTY, FILE_TOO_LARGE
     │   ├── decoding  UNSUPPORTED_FORMAT, IMAGE_TOO_LARGE, DECODE_FAILED, INVALID_BASE64
     │   ├── model     ML_ITEM_FAILED (r): the model failed on the chunk holding the image
-    │   └── storing   STORE_FAILED (r)
+    │   └── storing   STORE_FAILED (r), DISK_FULL (r): the data folder's disk has too little free space
     ├── per job: `Job.error`; the job ends "failed"
     │   ├── ML service   ML_UNAVAILABLE (r), ML_TIMEOUT (r), ML_UNAUTHORIZED
     │   ├── MODEL_MISMATCH: the collection was built with another model than the ML service runs
@@ -17,7 +17,7 @@ structured answer at the edge. Its `ErrorCode` says where in this tree it belong
     │   └── INTERNAL_ERROR: a bug
     ├── per request: the HTTP answer `{"error": {"code", "message", "where"}}`
     │   UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION_ERROR 422,
-    │   REQUEST_TOO_LARGE 413, BATCH_TOO_LARGE 413, MODEL_NOT_READY 503, INTERNAL_ERROR 500,
+    │   REQUEST_TOO_LARGE 413, BATCH_TOO_LARGE 413, DISK_FULL 507, MODEL_NOT_READY 503, INTERNAL_ERROR 500,
     │   and the ML and MODEL_MISMATCH codes above when a search needs the ML service
     └── CANCELLED: documented for clients; no code path emits it today
 
@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     INVALID_BASE64 = "INVALID_BASE64"
     ML_ITEM_FAILED = "ML_ITEM_FAILED"
     STORE_FAILED = "STORE_FAILED"
+    DISK_FULL = "DISK_FULL"
     # Per job (and per request when a search needs the ML service).
     ML_UNAVAILABLE = "ML_UNAVAILABLE"
     ML_TIMEOUT = "ML_TIMEOUT"
@@ -68,6 +69,7 @@ _RETRIABLE = frozenset(
         ErrorCode.FILE_UNREADABLE,
         ErrorCode.ML_ITEM_FAILED,
         ErrorCode.STORE_FAILED,
+        ErrorCode.DISK_FULL,
         ErrorCode.ML_UNAVAILABLE,
         ErrorCode.ML_TIMEOUT,
     }
