@@ -13,6 +13,7 @@ RETRIABLE = {
     ErrorCode.FILE_UNREADABLE,
     ErrorCode.ML_ITEM_FAILED,
     ErrorCode.STORE_FAILED,
+    ErrorCode.DISK_FULL,
     ErrorCode.ML_UNAVAILABLE,
     ErrorCode.ML_TIMEOUT,
 }
