@@ -296,3 +296,88 @@ def decompression_bomb_png(width: int = 30000, height: int = 30000) -> bytes:
         + _png_chunk(b"IDAT", _zeros_zlib(row * height))
         + _png_chunk(b"IEND", b"")
     )
+
+
+# --- decompression bombs of every kind: tiny files that declare big, memory-hungry images ----------
+
+def _png(width: int, height: int, bit_depth: int, colour_type: int, bytes_per_pixel: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", _zeros_zlib((1 + width * bytes_per_pixel) * height))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def bomb_rgba_png(width: int = 13000, height: int = 13000) -> bytes:
+    """An 8-bit RGBA PNG of transparent black, ~650 kB at 13000 x 13000 (169 MP: under the pixel limit)."""
+    return _png(width, height, 8, 6, 4)
+
+
+def bomb_gray16_png(width: int = 13000, height: int = 13000) -> bytes:
+    """A 16-bit greyscale PNG (Pillow mode I;16), ~330 kB at 13000 x 13000."""
+    return _png(width, height, 16, 0, 2)
+
+
+def bomb_rgba_webp(width: int = 13000, height: int = 13000) -> bytes:
+    """A lossless RGBA WebP of one colour, 38 bytes at any size: a single-symbol prefix code takes 0 bits
+    a pixel, so an 8 x 8 image's bitstream with its 14-bit sizes rewritten is a valid bigger image."""
+    data = bytearray(_encode(Image.new("RGBA", (8, 8), (10, 20, 30, 40)), "WEBP", lossless=True))
+    assert data[12:16] == b"VP8L" and data[20] == 0x2F
+    bits = int.from_bytes(data[21:25], "little") & ~((1 << 28) - 1)
+    data[21:25] = (bits | (width - 1) | ((height - 1) << 14)).to_bytes(4, "little")
+    return bytes(data)
+
+
+def bomb_rgba_tiff(width: int = 13000, height: int = 13000) -> bytes:
+    """An RGBA TIFF, deflate-compressed in one strip of zeros, ~660 kB at 13000 x 13000."""
+    strip = _zeros_zlib(width * height * 4)
+    entries = [  # (tag, type, count, value): SHORT = 3, LONG = 4
+        (256, 4, 1, width), (257, 4, 1, height), (258, 3, 4, None), (259, 3, 1, 8), (262, 3, 1, 2),
+        (273, 4, 1, None), (277, 3, 1, 4), (278, 4, 1, height), (279, 4, 1, len(strip)),
+        (284, 3, 1, 1), (338, 3, 1, 2),
+    ]
+    ifd_size = 2 + 12 * len(entries) + 4
+    bits_at = 8 + ifd_size
+    strip_at = bits_at + 8
+    out = [b"II*\x00", struct.pack("<I", 8), struct.pack("<H", len(entries))]
+    for tag, kind, count, value in entries:
+        value = {258: bits_at, 273: strip_at}.get(tag, value)
+        packed = struct.pack("<HH", value, 0) if kind == 3 and tag != 258 else struct.pack("<I", value)
+        out.append(struct.pack("<HHI", tag, kind, count) + packed)
+    out += [struct.pack("<I", 0), struct.pack("<4H", 8, 8, 8, 8), strip]
+    return b"".join(out)
+
+
+def bomb_gif_canvas(width: int = 13000, height: int = 13000) -> bytes:
+    """A GIF whose logical screen is width x height around a single 1 x 1 frame with a transparent
+    colour: 43 bytes."""
+    return (
+        b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0)   # global colour table of 2
+        + b"\x00\x00\x00\xff\xff\xff"
+        + b"\x21\xf9\x04\x01\x00\x00\x00\x00"                        # graphic control: index 0 transparent
+        + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)               # image descriptor: 1 x 1 at 0, 0
+        + b"\x02\x02\x44\x01\x00"                                      # LZW min code 2, one pixel of index 1
+        + b"\x3b"
+    )
+
+
+def bomb_heic(width: int = 11900, height: int = 11900) -> bytes:
+    """A 400-byte HEIC whose `ispe` declares width x height (its one tile is 64 x 64): the header alone
+    says 141 MP, so a decoder must refuse it from the header."""
+    data = bytearray(_encode(Image.new("RGB", (64, 64), (10, 20, 30)), "HEIF", quality=50))
+    assert data.count(b"ispe") == 1
+    at = data.find(b"ispe") + 8
+    data[at : at + 8] = struct.pack(">II", width, height)
+    return bytes(data)
+
+
+BOMBS = {
+    "rgba-webp": bomb_rgba_webp,
+    "rgba-png": bomb_rgba_png,
+    "rgba-tiff": bomb_rgba_tiff,
+    "gray16-png": bomb_gray16_png,
+    "gif-canvas": bomb_gif_canvas,
+    "heic": bomb_heic,
+}

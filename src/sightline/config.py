@@ -9,8 +9,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
 
 def split_csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -26,10 +24,20 @@ class CommonSettings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir, description="Where all state lives.")
     api_key: str = Field(default="", description="Comma-separated valid ML API keys (several for rotation).")
     log_level: str = "info"
+    max_decode_bytes: int = Field(default=1_000_000_000, ge=16_000_000, description="Memory all image decodes of "
+                                  "a process may hold at once, estimated from headers; one over it: IMAGE_TOO_LARGE.")
+    allowed_hosts: str = Field(
+        default="", description="Comma-separated host names this service answers to besides loopback names "
+        "and IP addresses (`*.example.org` for sub-domains, `*` for any): the defence against DNS rebinding.",
+    )
 
     @property
     def api_keys(self) -> list[str]:
         return split_csv(self.api_key)
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        return split_csv(self.allowed_hosts)
 
 
 class MLSettings(CommonSettings):
@@ -61,6 +69,8 @@ class IngestSettings(CommonSettings):
     port: int = 8002
     ml_url: str = Field(default="http://127.0.0.1:8001", description="Comma-separated ML service URLs.")
     ml_timeout: float = Field(default=300.0, gt=0)
+    ml_interactive_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a call a person waits on (search, status) gives the ML service.")
     ml_retries: int = Field(default=6, ge=0)
     ml_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds; doubles.")
     ml_batch_size: int | None = Field(default=None, ge=1, description="Default: from ML capabilities.")

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from pathlib import Path
 
-from fastapi import Request
-
-from sightline.config import LOOPBACK_HOSTS
-from sightline.errors import ErrorCode, SightlineError
-
 API_KEY_HEADER = "x-api-key"
+MIN_ADMIN_TOKEN_CHARS = 16
 
 
 def key_matches(presented: str | None, valid_keys: list[str]) -> bool:
@@ -24,30 +21,36 @@ def key_matches(presented: str | None, valid_keys: list[str]) -> bool:
     return matched
 
 
-def api_key_dependency(valid_keys: list[str]):
-    """A FastAPI dependency refusing requests without a valid x-api-key; open when no key is configured."""
-
-    async def require_api_key(request: Request) -> None:
-        if valid_keys and not key_matches(request.headers.get(API_KEY_HEADER), valid_keys):
-            raise SightlineError(
-                ErrorCode.UNAUTHORIZED,
-                "Missing or invalid API key: send a valid key in the x-api-key header.",
-                where=API_KEY_HEADER,
-                status=401,
-            )
-
-    return require_api_key
+def ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `host` spells (IPv6 with or without brackets), or None for a name."""
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    """A loopback address (127.0.0.0/8, ::1) or the name localhost; never a name that merely starts
+    with "127." (such a name resolves wherever its owner wants)."""
+    address = ip_address(host)
+    return address.is_loopback if address is not None else host.lower() == "localhost"
 
 
-def check_bind(host: str, secret_configured: bool, what: str) -> None:
-    """Refuse to expose a service beyond this machine without a secret."""
-    if not is_loopback(host) and not secret_configured:
+def check_bind(host: str, secret: str | bool | None, what: str, min_chars: int = 0) -> None:
+    """Refuse to expose a service beyond this machine without a secret, or with one shorter than
+    `min_chars` (checked when the secret itself is given)."""
+    if is_loopback(host):
+        return
+    if not secret:
         raise SystemExit(
             f"Refusing to bind {host}: {what} is not configured. Set it, or bind to 127.0.0.1."
+        )
+    if isinstance(secret, str) and len(secret) < min_chars:
+        raise SystemExit(
+            f"Refusing to bind {host}: {what} must be at least {min_chars} characters long beyond loopback "
+            f"(it is {len(secret)}). Set a longer one, or bind to 127.0.0.1."
         )
 
 

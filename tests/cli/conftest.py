@@ -21,7 +21,7 @@ from sightline.server import create_app
 from tests.conftest import TEST_KEYS
 from tests.samples import distinct_image
 
-URL = "http://sightline.test"  # never resolved: the transport carries every request
+URL = "http://localhost:8002"  # a loopback name (the Host allow-list); the transport carries every request
 ENV = {"COLUMNS": "250", "SIGHTLINE_URL": None, "SIGHTLINE_ADMIN_TOKEN": None}
 Sightline = Callable[..., Result]
 

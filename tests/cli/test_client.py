@@ -12,7 +12,7 @@ import pytest
 
 from sightline.cli.client import ApiError, IngestClient
 
-URL = "http://sightline.test"
+URL = "http://localhost:8002"  # a loopback name: the ingestion service's Host allow-list accepts it
 
 
 def client_of(handler: Callable[[httpx.Request], httpx.Response], token: str | None = None) -> IngestClient:

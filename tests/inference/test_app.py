@@ -89,6 +89,80 @@ async def test_lifespan_loads_the_models_at_start_and_unloads_them_at_shutdown(m
 async def test_openapi_lists_every_route_once(api: httpx.AsyncClient):
     paths = (await api.get("/openapi.json")).json()["paths"]
     assert sorted(paths) == [
-        "/api/v1/batch_embed_and_caption", "/api/v1/capabilities", "/api/v1/cooldown", "/api/v1/embed_images",
+        "/", "/api/v1/batch_embed_and_caption", "/api/v1/capabilities", "/api/v1/cooldown", "/api/v1/embed_images",
         "/api/v1/embed_text", "/api/v1/warmup", "/health",
     ]
+
+
+async def _asgi_call(app, method: str, path: str, headers: dict[str, str]) -> tuple[int, bool]:
+    """One request straight through the ASGI interface: the status, and whether the app asked for the body."""
+    asked = False
+    status = 0
+
+    async def receive() -> dict:
+        nonlocal asked
+        asked = True
+        return {"type": "http.request", "body": b"A" * (1 << 20), "more_body": True}
+
+    async def send(message: dict) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8001),
+             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    await app(scope, receive, send)
+    return status, asked
+
+
+@pytest.mark.parametrize("key", [None, "wrong"])
+async def test_a_request_without_a_valid_key_is_refused_before_its_body_is_read(inference_app, key):
+    headers = {"host": "127.0.0.1:8001", "content-type": "application/json",
+               "content-length": str(200 * 1024 * 1024)}
+    if key:
+        headers["x-api-key"] = key
+    status, asked = await _asgi_call(inference_app, "POST", "/api/v1/batch_embed_and_caption", headers)
+    assert (status, asked) == (401, False)
+
+
+def _local(app, api_key: str | None = None, host: str = "localhost:8001") -> httpx.AsyncClient:
+    headers = {"host": host, **({"x-api-key": api_key} if api_key else {})}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost:8001",
+                             headers=headers)
+
+
+async def test_without_keys_a_rebound_host_name_is_refused(ml_settings: MLSettings):
+    app = create_app(ml_settings.model_copy(update={"api_key": ""}))
+    async with _local(app, host="attacker.example") as client:
+        refused = await client.post("/api/v1/embed_text", json={})
+        health = await client.get("/health")
+    async with _local(app) as client:
+        served = await client.post("/api/v1/embed_text", json={})
+    assert refused.status_code == 403 and refused.json()["error"]["where"] == "host"
+    assert health.json()["status"] == "loading"
+    assert served.status_code == 422
+
+
+async def test_without_keys_a_cross_site_write_is_refused(ml_settings: MLSettings):
+    app = create_app(ml_settings.model_copy(update={"api_key": ""}))
+    async with _local(app) as client:
+        response = await client.post("/api/v1/embed_text", json={"texts": ["x"]},
+                                     headers={"sec-fetch-site": "cross-site", "origin": "https://attacker.example"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("path", ["/docs", "/openapi.json", "/redoc"])
+async def test_api_docs_need_the_key_beyond_loopback(ml_settings: MLSettings, path: str):
+    exposed = create_app(ml_settings.model_copy(update={"host": "0.0.0.0"}))
+    local = create_app(ml_settings)
+    async with _local(exposed, host="10.0.0.7:8001") as anonymous, _local(exposed, TEST_KEYS[0]) as keyed:
+        refused = await anonymous.get(path)
+        allowed = await keyed.get(path)
+        health = await anonymous.get("/health")
+    async with _local(local) as anonymous:
+        open_locally = await anonymous.get(path)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "UNAUTHORIZED"
+    assert allowed.status_code != 401 and open_locally.status_code != 401
+    assert health.status_code != 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -12,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from sightline.ingest.jobdb import TERMINAL_STATES, FileState, JobCounts, JobNotFound, JobStore
+from sightline.errors import SightlineError
+from sightline.ingest.jobdb import (
+    TERMINAL_STATES,
+    FileState,
+    JobCounts,
+    JobNotFound,
+    JobStore,
+    JobStoreBusy,
+    JobStoreDamaged,
+)
+from tests.ingest.pipeline.conftest import small_disk
 
 
 class FakeClock:
@@ -501,3 +512,42 @@ def test_to_dict_shapes_are_json(store: JobStore, clock: FakeClock) -> None:
     assert error == {"path": paths[1], "stage": "decode", "code": "DECODE_FAILED", "message": "boom",
                      "retriable": False, "at": "2024-05-01T12:00:00.500000Z"}
     assert json.loads(json.dumps(line.to_dict())) == {"id": line.id, "at": line.at, "level": "info", "message": "hi"}
+
+
+def test_a_lock_held_by_another_connection_is_a_coded_busy_error(db_path: Path) -> None:
+    with JobStore(db_path, busy_timeout_s=0.05) as store:
+        job = store.create_job("photos", "scan", "/photos")
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(JobStoreBusy) as caught:
+                store.log(job.job_id, "while locked")
+            assert (caught.value.code, caught.value.status) == ("STORE_FAILED", 503)
+            assert store.get_job(job.job_id) is not None  # reads go on (WAL)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        store.log(job.job_id, "after")
+        assert [line.message for line in store.logs(job.job_id)] == ["after"]
+
+
+def test_a_garbage_database_file_is_one_clear_error(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"this is no SQLite file " * 100)
+    with pytest.raises(JobStoreDamaged) as caught:
+        JobStore(db_path)
+    assert caught.value.message == (
+        f"the job database {db_path} cannot be opened (file is not a database); move the file aside "
+        "(the job history starts empty) or restore a backup"
+    )
+
+
+def test_a_full_disk_refuses_writes_with_disk_full_and_start_up_still_works(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "small") as resize:  # 16 MiB: under the 64 MiB kept free
+        with JobStore(tmp_path / "small" / "sightline.db") as store:  # opening writes (tiny): never refused
+            with pytest.raises(SightlineError) as caught:
+                store.create_job("photos", "scan", "/photos")
+            assert (caught.value.code, caught.value.status) == ("DISK_FULL", 507)
+            assert store.list_jobs() == []
+            resize("128m")
+            assert store.create_job("photos", "scan", "/photos").state == "queued"

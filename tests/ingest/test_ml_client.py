@@ -3,11 +3,15 @@ fields of the original-compatible API."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
 from sightline.errors import ErrorCode
 from sightline.ingest.ml_client import MLClient, MLError
+from tests.ingest.api.helpers import never_answering_url
 
 REPLICAS = ["http://ml-a:8001", "http://ml-b:8001"]
 RESULT = {
@@ -138,3 +142,29 @@ async def test_replica_health_never_raises() -> None:
 def test_at_least_one_url_is_needed() -> None:
     with pytest.raises(ValueError):
         MLClient([], None)
+
+
+@pytest.fixture()
+def stuck_url() -> Iterator[str]:
+    with never_answering_url() as url:
+        yield url
+
+
+@pytest.mark.parametrize("call", [
+    lambda ml: ml.embed_texts(["a cat"], interactive=True),
+    lambda ml: ml.embed_files([("q", "q.jpg", b"jpeg")], caption=False, interactive=True),
+    lambda ml: ml.capabilities(interactive=True),
+])
+async def test_a_person_waiting_on_a_stuck_service_gets_ml_timeout_soon(stuck_url, call) -> None:
+    ml = MLClient([stuck_url], "key", timeout=300.0, interactive_timeout=0.3, retries=0)
+    with pytest.raises(MLError) as info:
+        await asyncio.wait_for(call(ml), 30)  # without the short timeout: a TimeoutError here, not an MLError
+    await ml.aclose()
+    assert (info.value.code, info.value.status, info.value.where) == (ErrorCode.ML_TIMEOUT, 504, "ml_service")
+
+
+async def test_background_work_keeps_the_long_timeout(stuck_url) -> None:
+    ml = MLClient([stuck_url], "key", timeout=300.0, interactive_timeout=0.3, retries=0)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(ml.embed_texts(["a cat"]), 1.0)
+    await ml.aclose()

@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from sightline.cli.supervisor import Child, stop_all, wait_ready, watch
 from sightline.config import MLSettings, split_csv
-from sightline.security import check_bind, load_or_create_key
+from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind, load_or_create_key
 
 __all__ = ["up"]
 
@@ -90,7 +90,8 @@ def _run(children: list[Child], env: dict[str, str], out: Console, models: str, 
 
 def _check_binds(out: Console, host: str, port: int, ml_port: int) -> None:
     try:
-        check_bind(host, bool(os.environ.get("SIGHTLINE_ADMIN_TOKEN")), "SIGHTLINE_ADMIN_TOKEN")
+        check_bind(host, os.environ.get("SIGHTLINE_ADMIN_TOKEN"), "SIGHTLINE_ADMIN_TOKEN",
+                   min_chars=MIN_ADMIN_TOKEN_CHARS)
     except SystemExit as exc:
         _fail(out, str(exc))
     for bind_host, bind_port, flag in ((ML_HOST, ml_port, "--ml-port"), (host, port, "--port")):

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from sightline.config import IngestSettings, MLSettings
-from sightline.security import check_bind
+from sightline.errors import SightlineError
+from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 __all__ = ["serve_app"]
 
@@ -45,8 +46,20 @@ def serve_ingest(
     from sightline.server import create_app
 
     settings = IngestSettings(**_overrides(host, port))
-    check_bind(settings.host, bool(settings.admin_token), "SIGHTLINE_ADMIN_TOKEN")
+    check_bind(settings.host, settings.admin_token, "SIGHTLINE_ADMIN_TOKEN", min_chars=MIN_ADMIN_TOKEN_CHARS)
+    _check_job_store(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _check_job_store(settings: IngestSettings) -> None:
+    """A damaged job database stops the start with one clear line instead of a traceback."""
+    from sightline.ingest.jobdb import JobStore
+
+    try:
+        JobStore(settings.data_dir / "sightline.db").close()
+    except SightlineError as exc:
+        typer.echo(f"sightline: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _overrides(host: str | None, port: int | None) -> dict[str, Any]:

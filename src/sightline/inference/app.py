@@ -6,14 +6,15 @@ import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from sightline.config import MLSettings
+from sightline.guards import ApiKeyGuard, HostPolicy
 from sightline.http import service_app
 from sightline.inference.api import embed, system
 from sightline.inference.holder import BackendLoader, ModelHolder
 from sightline.inference.models.registry import load_backend
-from sightline.security import api_key_dependency
+from sightline.security import is_loopback
 
 API_PREFIX = "/api/v1"
 
@@ -39,7 +40,8 @@ def create_app(settings: MLSettings | None = None, loader: BackendLoader = load_
     )
     app.state.holder = holder
     app.include_router(system.public)
-    keyed = [Depends(api_key_dependency(settings.api_keys))]
+    app.add_middleware(ApiKeyGuard, keys=settings.api_keys, hosts=HostPolicy(settings.allowed_host_names),
+                       docs_open=is_loopback(settings.host))  # outermost: before a byte of the body is read
     for module in (embed, system):
-        app.include_router(module.router, prefix=API_PREFIX, dependencies=keyed)
+        app.include_router(module.router, prefix=API_PREFIX)
     return app

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from sightline.errors import ErrorCode, ItemError, SightlineError
-from sightline.imaging import decode_image
+from sightline.imaging import DEFAULT_MAX_DECODE_BYTES, decode_image, shared_budget
 from sightline.inference.models.base import ModelBackend
 
 
@@ -48,10 +48,12 @@ class BatchTimings:
 class BatchRunner:
     """Owns the decode pool and the single model thread."""
 
-    def __init__(self, backend: ModelBackend, *, workers: int, chunk_size: int, max_pixels: int):
+    def __init__(self, backend: ModelBackend, *, workers: int, chunk_size: int, max_pixels: int,
+                 max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES):
         self.backend = backend
         self.chunk_size = chunk_size
         self.max_pixels = max_pixels
+        self.budget = shared_budget(max_decode_bytes)  # bytes all decodes of the pool may hold at once
         self.decode_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
         self.model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
@@ -60,7 +62,8 @@ class BatchRunner:
         self.model_thread.shutdown(wait=False, cancel_futures=True)
 
     def prepare(self, data: bytes) -> PreparedImage:
-        decoded = decode_image(data, min_side=self.backend.info.min_image_side, max_pixels=self.max_pixels)
+        decoded = decode_image(data, min_side=self.backend.info.min_image_side, max_pixels=self.max_pixels,
+                               budget=self.budget)
         return PreparedImage(
             self.backend.preprocess(decoded.image), decoded.format, decoded.width, decoded.height
         )

@@ -12,14 +12,16 @@ from fastapi_offline import FastAPIOffline
 
 from sightline import __version__
 from sightline.config import IngestSettings
+from sightline.guards import HostPolicy
 from sightline.http import BodySizeLimit, install_error_handlers
 from sightline.ingest.api import browse, collections, images, jobs, search, session, system
-from sightline.ingest.auth import AdminTokenGuard
+from sightline.ingest.auth import AdminAuth, AdminTokenGuard
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.pipeline import JobRunner
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import open_store
+from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 ROUTERS = (system.router, browse.router, session.router, collections.router, jobs.router, search.router,
            images.router)
@@ -33,7 +35,8 @@ def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTra
                          flush_interval_s=settings.store_flush_seconds)
     jobdb = JobStore(settings.data_dir / "sightline.db")
     api_key = settings.api_keys[0] if settings.api_keys else None
-    ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout, retries=settings.ml_retries,
+    ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout,
+                  interactive_timeout=settings.ml_interactive_timeout, retries=settings.ml_retries,
                   backoff=settings.ml_backoff, transport=ml_transport)
     runner = JobRunner(jobdb, vectors, ml, settings)
     return Services(settings, vectors, jobdb, ml, runner)
@@ -43,6 +46,7 @@ def create_app(
     settings: IngestSettings | None = None, *, ml_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
     settings = settings or IngestSettings()
+    check_bind(settings.host, settings.admin_token, "SIGHTLINE_ADMIN_TOKEN", min_chars=MIN_ADMIN_TOKEN_CHARS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,7 +71,8 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(AdminTokenGuard, token=settings.admin_token)
+    app.state.admin_auth = auth = AdminAuth(settings.admin_token)
+    app.add_middleware(AdminTokenGuard, auth=auth, hosts=HostPolicy(settings.allowed_host_names))
     for router in ROUTERS:
         app.include_router(router)
     return app

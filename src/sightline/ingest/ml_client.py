@@ -23,7 +23,11 @@ class MLError(SightlineError):
     """The ML service could not answer: ML_UNAVAILABLE, ML_TIMEOUT or ML_UNAUTHORIZED."""
 
     def __init__(self, code: ErrorCode, message: str):
-        super().__init__(code, message, where="ml_service", status=503 if code != ErrorCode.ML_UNAUTHORIZED else 502)
+        super().__init__(code, message, where="ml_service", status=_STATUS.get(code, 503))
+
+
+_STATUS = {ErrorCode.ML_TIMEOUT: 504, ErrorCode.ML_UNAUTHORIZED: 502}
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class MLClient:
@@ -33,11 +37,14 @@ class MLClient:
         api_key: str | None,
         *,
         timeout: float = 300.0,
+        interactive_timeout: float = 10.0,
         retries: int = 6,
         backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
     ):
-        """`transport` (e.g. `httpx.ASGITransport(app=ml_app)`) carries every request when given; the URLs
+        """`timeout` bounds background work (batches); `interactive_timeout` a call a person waits on (a search,
+        the status page), so a stuck ML service is an `ML_TIMEOUT` (504) in seconds, not minutes.
+        `transport` (e.g. `httpx.ASGITransport(app=ml_app)`) carries every request when given; the URLs
         stay the base URLs of the replicas."""
         if not urls:
             raise ValueError("at least one ML service URL is needed")
@@ -45,10 +52,13 @@ class MLClient:
         self._next_url = itertools.cycle(range(len(self.urls)))
         self.retries = retries
         self.backoff = backoff
+        quick = min(CONNECT_TIMEOUT_SECONDS, interactive_timeout)
+        self._interactive_timeout = httpx.Timeout(interactive_timeout, connect=quick)
+        self._health_timeout = httpx.Timeout(quick)
         headers = {API_KEY_HEADER: api_key} if api_key else {}
         self._http = httpx.AsyncClient(
             headers=headers,
-            timeout=httpx.Timeout(timeout, connect=5.0),
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_SECONDS),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             transport=transport,
         )
@@ -92,7 +102,7 @@ class MLClient:
 
     async def _health(self, url: str) -> dict[str, Any]:
         try:
-            response = await self._http.get(f"{url}/health", timeout=5.0)
+            response = await self._http.get(f"{url}/health", timeout=self._health_timeout)
             return {"url": url, "reachable": True, "status_code": response.status_code, **response.json()}
         except (httpx.HTTPError, ValueError) as exc:
             return {"url": url, "reachable": False, "status": "unreachable", "error": type(exc).__name__}
@@ -104,6 +114,8 @@ class MLClient:
         """Background work retries with backoff; a person waiting (interactive) gets one try per replica."""
         last_error: MLError | None = None
         attempts = len(self.urls) if interactive else self.retries + 1
+        if interactive:
+            kwargs["timeout"] = self._interactive_timeout
         for attempt in range(attempts):
             if attempt and not interactive:
                 delay = min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from sightline.ingest.vectors import (
@@ -14,6 +17,20 @@ from sightline.ingest.vectors import (
     Distance,
     Quantization,
 )
+
+# Offsets and record ids in query strings: far beyond any real job, well inside SQLite's 64-bit integers (and
+# exact in JavaScript), so a huge value is a VALIDATION_ERROR, never an overflow.
+RECORD_INDEX_MAX = 2**53 - 1
+Offset = Annotated[int, Query(ge=0, le=RECORD_INDEX_MAX, description="Records to skip.")]
+AfterId = Annotated[int, Query(ge=0, le=RECORD_INDEX_MAX, description="Only records after this id.")]
+SCORE_BOUND = 1e6  # scores are similarities; a threshold beyond this is a mistake, not a filter
+
+
+def record_index(raw: str | None) -> int:
+    """A client-sent record id (e.g. `Last-Event-ID`) as an int; 0 unless it is plain digits within range."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 16 and int(raw) <= RECORD_INDEX_MAX:
+        return int(raw)
+    return 0
 
 
 class Strict(BaseModel):
@@ -51,7 +68,7 @@ class SearchRequest(Strict):
     text: str | None = Field(default=None, min_length=1, max_length=2000, description="Search by meaning.")
     point_id: str | None = Field(default=None, description='"More like this" point.')
     limit: int = Field(default=20, ge=1, le=500)
-    score_threshold: float | None = Field(default=None, ge=-1e6, le=1e6)
+    score_threshold: float | None = Field(default=None, ge=-SCORE_BOUND, le=SCORE_BOUND)
     filters: Filters | None = None
 
 

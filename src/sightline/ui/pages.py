@@ -3,6 +3,7 @@ shows the truth; `static/` scripts then keep them live (fetch + EventSource) and
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from sightline.errors import SightlineError
 from sightline.ingest import queries
 from sightline.ingest.services import Services, get_services
+from sightline.ingest.vectors import COLLECTION_NAME_PATTERN
 from sightline.ui.templating import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -41,7 +43,12 @@ async def collections_page(
     return render(request, "collections.html", "collections", ml=ml_summary(status), collections=collections,
                   store_backend=status["store"]["backend"],
                   created=created if created in names else None,
-                  deleted=deleted if deleted and deleted not in names else None)
+                  deleted=deleted if is_collection_name(deleted) and deleted not in names else None)
+
+
+def is_collection_name(text: str | None) -> bool:
+    """Whether a notice may name `text`: a valid collection name, never arbitrary text from a link."""
+    return text is not None and re.fullmatch(COLLECTION_NAME_PATTERN, text) is not None
 
 
 @router.get("/ingest")

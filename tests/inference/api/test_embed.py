@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sightline.inference.api.embed import REQUEST_IMAGE_CAP
 from sightline.inference.app import create_app
 from tests.inference.conftest import client_of
 from tests.inference.payloads import b64, item, jpeg
@@ -134,15 +135,22 @@ async def test_multipart_ids_must_match_files(api):
     assert response.json()["error"]["where"] == "unique_ids"
 
 
-async def test_batch_over_the_limit_is_413(api):
-    response = await api.post(BATCH, json={"images": [item(str(i), b"x") for i in range(65)]})
+async def test_a_request_over_the_image_count_cap_is_413(api):
+    """Requests over max_batch_size are chunked; only one far over it (REQUEST_IMAGE_CAP) is refused."""
+    response = await api.post(BATCH, json={"images": [item(str(i), b"x") for i in range(REQUEST_IMAGE_CAP + 1)]})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "BATCH_TOO_LARGE"
 
 
+async def test_an_empty_images_list_answers_no_results(api):
+    response = await api.post(BATCH, json={"images": []})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
 @pytest.mark.parametrize(
     "body",
-    [{}, {"images": "nope"}, {"images": [{"unique_id": "x"}]}, {"images": []}, [1, 2]],
+    [{}, {"images": "nope"}, {"images": [{"unique_id": "x"}]}, [1, 2]],
 )
 async def test_malformed_requests_get_a_readable_422(api, body):
     response = await api.post(BATCH, json=body)
@@ -193,3 +201,12 @@ async def test_an_image_over_the_byte_limit_fails_alone_in_both_transports(ml_se
         big_result, small_result = response.json()["results"]
         assert big_result["error"] == {"code": "FILE_TOO_LARGE", "message": "The image exceeds 2000 bytes."}
         assert small_result["error"] is None
+
+
+async def test_the_batch_body_stays_documented_though_it_is_parsed_off_the_event_loop(api):
+    operation = (await api.get("/openapi.json")).json()["paths"][BATCH]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert operation["requestBody"]["required"] is True
+    assert schema["required"] == ["images"]
+    assert set(schema["properties"]["images"]["items"]["properties"]) == {"unique_id", "image_base64", "filename"}
+    assert "$ref" not in str(schema)

@@ -76,7 +76,40 @@ async def test_capabilities_have_original_and_new_keys(api):
 async def test_cooldown_unloads_and_warmup_loads_again(api):
     cooled = await api.post("/api/v1/cooldown")
     assert cooled.status_code == 200 and cooled.json()["message"]
-    assert (await api.get("/health")).status_code == 503  # unloaded until the next request
+    health = await api.get("/health")  # up and answering; the models load again on the next request
+    assert (health.status_code, health.json()) == (
+        200, {"status": "ok", "models_loaded": False, "backend": "tiny", "version": __version__}
+    )
     warmed = await api.post("/api/v1/warmup")
     assert warmed.json() == {"message": "Models loaded: tiny-random-clip"}
-    assert (await api.get("/health")).status_code == 200
+    health = await api.get("/health")
+    assert (health.status_code, health.json()["models_loaded"]) == (200, True)
+
+
+async def test_the_root_answers_like_the_original(anonymous):
+    """The original's start script probes GET / (open, like /health)."""
+    response = await anonymous.get("/", headers={"host": "localhost:8001"})
+    assert (response.status_code, response.json()) == (200, {"message": "ML Inference Service is running."})
+
+
+async def test_capabilities_answer_at_once_while_the_models_load(ml_settings: MLSettings):
+    release = threading.Event()
+
+    def slow_loader(settings: MLSettings) -> ModelBackend:
+        assert release.wait(60)
+        return load_backend(settings)
+
+    app = create_app(ml_settings, loader=slow_loader)
+    try:
+        async with app.router.lifespan_context(app), client_of(app) as client:
+            loading = await client.get("/api/v1/capabilities")
+            release.set()
+            await asyncio.to_thread(app.state.holder.load)
+            loaded = await client.get("/api/v1/capabilities")
+    finally:
+        release.set()
+    caps = loading.json()
+    assert loading.status_code == 200
+    assert (caps["models_loaded"], caps["clip_model_loaded"], caps["blip_model_loaded"]) == (False, False, False)
+    assert (caps["safe_blip_batch"], caps["max_batch_size"], caps["backend"]) == (1, 64, "tiny")
+    assert (loaded.json()["models_loaded"], loaded.json()["dimension"]) == (True, 64)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,19 +18,20 @@ from sightline.ingest.services import Services
 from tests.conftest import ingest_settings
 
 ML_URL = "http://ml.test"  # never resolved: the ML transport carries every request to the ML app
-BASE_URL = "http://ingest.test"
+BASE_URL = "http://localhost"  # a loopback name: the Host allow-list accepts it
 
 
 def settings_for(tmp_path: Path, library: Path, **overrides) -> IngestSettings:
-    return ingest_settings(ML_URL, tmp_path, [library], **overrides)
+    return ingest_settings(overrides.pop("ml_url", ML_URL), tmp_path, [library], **overrides)
 
 
 @asynccontextmanager
 async def running(
-    settings: IngestSettings, ml_app: FastAPI, factory: Callable[..., FastAPI] = create_app
+    settings: IngestSettings, ml_app: FastAPI | None, factory: Callable[..., FastAPI] = create_app
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app with its lifespan run (services built, job runner started), and a client of it."""
-    app = factory(settings, ml_transport=httpx.ASGITransport(app=ml_app))
+    """The app with its lifespan run (services built, job runner started), and a client of it; with no
+    `ml_app`, the ML service is reached over the network at `settings.ml_url`."""
+    app = factory(settings, ml_transport=httpx.ASGITransport(app=ml_app) if ml_app else None)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
             yield app, client
@@ -68,3 +72,30 @@ def all_points(services: Services, collection: str) -> list:
         points.extend(page)
         if offset is None:
             return points
+
+
+@contextmanager
+def never_answering_url() -> Iterator[str]:
+    """A real socket that takes connections (the kernel's backlog) and never answers, like a SIGSTOPped service."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+async def until(predicate: Callable[[], object], timeout: float = 30, what: str = "condition") -> None:
+    """Awaits (without blocking the event loop the apps run on) until `predicate()` is truthy."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what} not met within {timeout} s"
+        await asyncio.sleep(0.01)
+
+
+def gated(app: FastAPI, path: str, gate: asyncio.Event, entered: asyncio.Event) -> Callable:
+    """`app` behind a door: requests to `path` signal `entered`, then wait for `gate` (a slow ML service)."""
+    async def door(scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == path:
+            entered.set()
+            await gate.wait()
+        await app(scope, receive, send)
+    return door

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from tests.ingest.api.helpers import create, ingested
+from tests.ingest.api.helpers import create, gated, ingested, running, scan, settings_for, until
 from tests.samples import distinct_image
 
 
@@ -85,3 +86,28 @@ async def test_facets_count_formats(api, library):
     facets = (await api.get("/api/v1/collections/photos/facets")).json()
     assert {f["value"]: f["count"] for f in facets["format"]} == {"jpeg": 3, "png": 1}
     assert {f["value"]: f["count"] for f in facets["folder"]} == {str(library): 4}
+
+
+async def test_deleting_a_collection_waits_for_its_running_job(loaded_ml_app, tmp_path, library):
+    """Re-creating the name right after a delete must not receive the old job's batch in flight (ghost points)."""
+    for index in range(4):
+        (library / f"{index}.jpg").write_bytes(distinct_image(index))
+    gate, entered = asyncio.Event(), asyncio.Event()
+    ml = gated(loaded_ml_app, "/api/v1/embed_images", gate, entered)
+    async with running(settings_for(tmp_path, library), ml) as (app, api):
+        services = app.state.services
+        await create(api)
+        running_job = await scan(api, library)
+        queued_job = await scan(api, library)
+        await asyncio.wait_for(entered.wait(), 30)  # a batch is in flight
+        run = services.runner.current
+        deleting = asyncio.create_task(api.delete("/api/v1/collections/photos"))
+        await until(lambda: run.cancel_requested, what="the delete cancelled the job")
+        gate.set()  # the ML service answers: the batch in flight would now be written
+        assert (await deleting).status_code == 204
+        assert services.runner.current is None  # the job stopped before its collection went
+        await create(api)
+        await services.runner.join()
+        assert services.vectors.collection_info("photos").points_count == 0
+        for job_id in (running_job, queued_job):
+            assert (await api.get(f"/api/v1/jobs/{job_id}")).status_code == 404

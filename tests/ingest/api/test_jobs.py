@@ -251,3 +251,33 @@ async def test_unreadable_entries_are_per_file_errors(api, library):
     assert {(Path(e["path"]).name, e["code"], e["stage"]) for e in errors} == {
         ("gone.jpg", "FILE_UNREADABLE", "read"), ("pipe.jpg", "FILE_UNREADABLE", "read")}
     assert all(e["retriable"] for e in errors)
+
+
+HUGE = str(2**70)  # past SQLite's 64-bit integers
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/api/v1/jobs", {"offset": HUGE}), ("/api/v1/jobs", {"limit": HUGE}),
+    ("/api/v1/jobs/{job}/errors", {"offset": HUGE}), ("/api/v1/jobs/{job}/errors", {"limit": HUGE}),
+    ("/api/v1/jobs/{job}/logs", {"after_id": HUGE}), ("/api/v1/jobs/{job}/logs", {"limit": HUGE}),
+    ("/api/v1/jobs/{job}/events", {"after_id": HUGE}), ("/api/v1/jobs/{job}/events", {"after_id": "-1"}),
+    ("/api/v1/collections/photos/duplicates", {"limit": HUGE}),
+])
+async def test_huge_integers_are_refused_as_validation_errors(api, library, path, params):
+    (library / "a.jpg").write_bytes(distinct_image(1))
+    await create(api)
+    job = await ingested(api, library)
+    response = await api.get(path.format(job=job["job_id"]), params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["error"]["where"] == f"query.{next(iter(params))}"
+
+
+@pytest.mark.parametrize("last_event_id", [HUGE, "²", "-5", "1e3"])
+async def test_a_strange_last_event_id_is_ignored(api, library, last_event_id):
+    (library / "a.jpg").write_bytes(distinct_image(1))
+    await create(api)
+    job = await ingested(api, library)
+    stream = await api.get(f"/api/v1/jobs/{job['job_id']}/events",
+                           headers={"last-event-id": last_event_id.encode("latin-1")})
+    assert stream.status_code == 200 and "event: log" in stream.text and "event: end" in stream.text

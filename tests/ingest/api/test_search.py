@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sightline.ingest.vectors import CollectionParams
-from tests.ingest.api.helpers import create, ingested
+from tests.ingest.api.helpers import create, ingested, never_answering_url, running, settings_for
 from tests.samples import distinct_image
 
 
@@ -104,3 +104,20 @@ async def test_searching_a_collection_of_another_model_is_refused(api, services)
 async def test_searching_an_unknown_collection_is_404(api):
     response = await api.post("/api/v1/search", json={"collection": "nope", "text": "a cat"})
     assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_a_stuck_ml_service_is_a_quick_ml_timeout(tmp_path, library):
+    """The batch timeout stays long; a search and the status page give up after the interactive one."""
+    with never_answering_url() as url:
+        settings = settings_for(tmp_path, library, ml_url=url, ml_timeout=300, ml_interactive_timeout=0.3)
+        async with running(settings, None) as (app, api):
+            app.state.services.vectors.create_collection("photos", CollectionParams(vector_size=32))
+            text = await api.post("/api/v1/search", json={"collection": "photos", "text": "a cat"}, timeout=60)
+            image = await api.post("/api/v1/search/image", data={"collection": "photos"}, timeout=60,
+                                   files={"image": ("q.jpg", distinct_image(1), "image/jpeg")})
+            status = await api.get("/api/v1/status", timeout=60)
+    for response in (text, image):
+        assert response.status_code == 504, response.text
+        assert response.json()["error"]["code"] == "ML_TIMEOUT"
+    assert status.status_code == 200
+    assert status.json()["ml"]["replicas"][0]["status"] == "unreachable"

@@ -3,7 +3,9 @@ the session's ML app (`httpx.ASGITransport`) or a scripted `httpx.MockTransport`
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +46,12 @@ def fake_result(embedding_model: str = "fake-clip") -> dict[str, Any]:
             "model_name_blip": None, "device_used": "cpu", "error": None}
 
 
-def fake_ml(embed: EmbedHandler) -> MLClient:
-    """An ML client whose service runs FAKE_MODEL and answers /embed_images with `embed`; no retries."""
+def fake_ml(embed: EmbedHandler, capabilities: dict[str, Any] | None = None) -> MLClient:
+    """An ML client whose service runs FAKE_MODEL (or says `capabilities`) and answers /embed_images with
+    `embed`; no retries."""
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/v1/capabilities":
-            return httpx.Response(200, json=FAKE_MODEL)
+            return httpx.Response(200, json=capabilities or FAKE_MODEL)
         return await embed(request)
 
     return MLClient(["http://ml"], TEST_KEYS[0], retries=0, backoff=0.0, transport=httpx.MockTransport(handler))
@@ -86,3 +89,15 @@ async def ml(ml_app) -> AsyncIterator[MLClient]:
 @pytest.fixture
 async def capabilities(ml: MLClient) -> dict[str, Any]:
     return await ml.capabilities()
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "16m") -> Iterator[Callable[[str], None]]:
+    """A tmpfs of `size` mounted at `path` (root only), always unmounted; yields `resize("128m")`, which grows
+    it in place (space returns)."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield lambda new: subprocess.run(["mount", "-o", f"remount,size={new}", str(path)], check=True)
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)

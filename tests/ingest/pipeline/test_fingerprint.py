@@ -20,9 +20,9 @@ PROVENANCE = {"embedding_model": "fake-clip", "caption_model": None, "caption_ki
 
 
 @pytest.fixture
-def fingerprinter(vectors: VectorStore) -> Fingerprinter:
+def fingerprinter(vectors: VectorStore, tmp_path: Path) -> Fingerprinter:
     create_collection(vectors, FAKE_MODEL)
-    return Fingerprinter(vectors, COLLECTION, FAKE_MODEL, max_bytes=100_000, known={})
+    return Fingerprinter(vectors, COLLECTION, FAKE_MODEL, max_bytes=100_000, known={}, roots=[tmp_path])
 
 
 def image(folder: Path, name: str, seed: int) -> Path:
@@ -115,3 +115,23 @@ def test_content_stored_by_another_model_is_embedded_again(
     sha256 = hashlib.sha256(original.read_bytes()).hexdigest()
     store_point_for(vectors, original, sha256=sha256, embedding_model="another-model")
     assert fingerprinter.fingerprint([record(copy)])[0].state == "pending"
+
+
+def test_links_swapped_in_after_the_scan_fail_their_file_alone(
+    fingerprinter: Fingerprinter, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    root, outside = tmp_path, tmp_path_factory.mktemp("outside")  # the fingerprinter's root is tmp_path
+    (root / "sub").mkdir()
+    scanned = [image(root, "kept.jpg", 40), image(root, "swapped.jpg", 41), image(root / "sub", "a.jpg", 42)]
+    image(outside, "secret.jpg", 43)
+    image(outside, "a.jpg", 44)
+    scanned[1].unlink()
+    scanned[1].symlink_to(outside / "secret.jpg")  # the file itself
+    for path in (root / "sub" / "a.jpg", root / "sub"):
+        path.unlink() if path.is_file() else path.rmdir()
+    (root / "sub").symlink_to(outside)  # a folder on its way
+    works = fingerprinter.fingerprint([record(path) for path in scanned])
+    assert [(work.state, work.error and work.error[1]) for work in works] == [
+        ("pending", None), ("failed", "FORBIDDEN"), ("failed", "FORBIDDEN")
+    ]
+    assert works[2].error[2] == f"refused to read {scanned[2]}: it now leads outside the ingest roots"

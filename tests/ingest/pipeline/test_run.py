@@ -3,6 +3,7 @@ scripts the ML service)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
-from sightline.ingest.pipeline import JobRun
+from sightline.ingest.pipeline import JobRun, point_id_for
 from sightline.ingest.vectors import VectorStore
 from tests.ingest.pipeline.conftest import COLLECTION, FAKE_MODEL, create_collection, fake_ml, pipeline_settings
 from tests.samples import distinct_image
@@ -46,7 +47,9 @@ def collection(vectors: VectorStore, capabilities: dict[str, Any]) -> None:
 async def test_a_scan_job_embeds_reuses_and_reports(
     jobdb: JobStore, vectors: VectorStore, ml: MLClient, tmp_path: Path
 ) -> None:
-    run = await run_scan(library(tmp_path / "photos", 100), jobdb, vectors, ml, tmp_path, ml_batch_size=2)
+    # One batch in flight: with two, the copy's batch may be read before its original's result is known.
+    run = await run_scan(library(tmp_path / "photos", 100), jobdb, vectors, ml, tmp_path, ml_batch_size=2,
+                         batches_in_flight=1)
     job = jobdb.get_job(run.job_id)
     assert job is not None and (job.state, job.error) == ("completed_with_errors", None)
     assert (job.counts.done, job.counts.cached, job.counts.failed, job.counts.pending) == (3, 1, 1, 0)
@@ -134,3 +137,20 @@ async def test_a_cancelled_run_stops_before_its_next_batch(
     await run.run(rescan=True)
     got = jobdb.get_job(job.job_id)
     assert got is not None and (got.state, got.counts.pending) == ("cancelled", 5)
+
+
+@pytest.mark.usefixtures("collection")
+async def test_a_name_that_is_not_utf8_is_ingested_with_the_others(
+    jobdb: JobStore, vectors: VectorStore, ml: MLClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(5):
+        (folder / f"{seed}.jpg").write_bytes(distinct_image(700 + seed, fmt="JPEG"))
+    (folder / os.fsdecode(b"bad\xfe.jpg")).write_bytes(distinct_image(705, fmt="JPEG"))
+    run = await run_scan(folder, jobdb, vectors, ml, tmp_path)
+    job = jobdb.get_job(run.job_id)
+    assert job is not None and (job.state, job.counts.done, job.counts.failed) == ("completed", 6, 0)
+    text = str(folder / "bad\\xfe.jpg")  # the path's text form (see sightline.ingest.paths)
+    [point] = vectors.retrieve(COLLECTION, [point_id_for(COLLECTION, text)])
+    assert (point.payload["path"], point.payload["filename"]) == (text, "bad\\xfe.jpg")

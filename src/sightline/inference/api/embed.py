@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from sightline.config import MLSettings
 from sightline.errors import ErrorCode, ItemError, SightlineError
 from sightline.inference.batching import ImageInput, ImageOutcome
 from sightline.inference.holder import Holder, ModelHolder
+from sightline.inference.json_body import json_body, parse_json
 from sightline.inference.models.base import ModelInfo
 from sightline.inference.schemas import (
     BatchRequest,
@@ -28,14 +30,16 @@ from sightline.inference.schemas import (
 router = APIRouter()
 
 
-@router.post("/batch_embed_and_caption", response_model=BatchResponse)
+@router.post("/batch_embed_and_caption", response_model=BatchResponse, openapi_extra=json_body(BatchRequest))
 async def batch_embed_and_caption(
     holder: Holder,
-    body: BatchRequest,
+    request: Request,
     caption: Annotated[bool, Query(description="Generate captions (the original's switch).")] = True,
-) -> BatchResponse:
-    """Embed and caption base64 images (the original service's request shape)."""
+) -> Response:
+    """Embed and caption base64 images (the original service's request shape). Any number of images up to
+    `max_request_images`; they are decoded and run `max_batch_size` at a time."""
     settings = holder.settings
+    body = await parse_json(request, BatchRequest)
     check_batch_size(len(body.images), settings)
     want_caption = body.caption if body.caption is not None else caption
     inputs = [partial(decode_base64, item.image_base64, settings.max_image_bytes) for item in body.images]
@@ -49,7 +53,7 @@ async def embed_images(
     images: Annotated[list[UploadFile], File(description="Image files, answered in this order.")],
     unique_ids: Annotated[list[str] | None, Form(description="One id per file; default: index.")] = None,
     caption: Annotated[bool, Form(description="Generate captions.")] = True,
-) -> BatchResponse:
+) -> Response:
     """The binary variant: multipart files instead of base64, same response."""
     settings = holder.settings
     check_batch_size(len(images), settings)
@@ -87,16 +91,22 @@ async def embed_text(holder: Holder, body: TextRequest) -> SingleTextResponse | 
 
 async def embed(
     holder: ModelHolder, inputs: list[ImageInput], ids: list[str], names: list[str | None], caption: bool
-) -> BatchResponse:
-    """Both image transports end here: one batch through the runner, one result per input, in order."""
+) -> Response:
+    """Both image transports end here: `max_batch_size` images at a time through the runner (so one request's
+    decoded images stay bounded), one result per input, in order; encoded to JSON off the event loop."""
     runner = await holder.ready_runner()
-    outcomes, timings = await runner.run(inputs, caption)
     info = runner.backend.info
-    return BatchResponse(
-        results=[to_result(o, i, n, info, caption) for o, i, n in zip(outcomes, ids, names)],
-        model=ModelSummary.from_info(info),
-        timings={"preprocess_seconds": timings.preprocess_seconds, "model_seconds": timings.model_seconds},
-    )
+    group = holder.settings.max_batch_size
+    results: list[ImageResult] = []
+    timings = {"preprocess_seconds": 0.0, "model_seconds": 0.0}
+    for start in range(0, len(inputs), group):
+        outcomes, spent = await runner.run(inputs[start : start + group], caption)
+        timings["preprocess_seconds"] += spent.preprocess_seconds
+        timings["model_seconds"] += spent.model_seconds
+        chunk = zip(outcomes, ids[start : start + group], names[start : start + group])
+        results.extend(to_result(o, i, n, info, caption) for o, i, n in chunk)
+    response = BatchResponse(results=results, model=ModelSummary.from_info(info), timings=timings)
+    return Response(await asyncio.to_thread(response.model_dump_json), media_type="application/json")
 
 
 def to_result(
@@ -119,16 +129,20 @@ def to_result(
     )
 
 
+REQUEST_IMAGE_CAP = 10_000  # images in one request, whatever max_batch_size (the body limit caps the bytes)
+
+
+def request_image_cap(settings: MLSettings) -> int:
+    return max(REQUEST_IMAGE_CAP, settings.max_batch_size)
+
+
 def check_batch_size(count: int, settings: MLSettings) -> None:
-    if count > settings.max_batch_size:
+    """Requests over max_batch_size are run in chunks; only a count far above it is refused."""
+    cap = request_image_cap(settings)
+    if count > cap:
         raise SightlineError(
-            ErrorCode.BATCH_TOO_LARGE,
-            f"{count} images in one request; the limit is {settings.max_batch_size}.",
-            where="images",
-            status=413,
+            ErrorCode.BATCH_TOO_LARGE, f"{count} images in one request; the limit is {cap}.", where="images", status=413
         )
-    if count == 0:
-        raise SightlineError(ErrorCode.VALIDATION_ERROR, "No images in the request.", where="images", status=422)
 
 
 def too_large(max_bytes: int) -> ItemError:

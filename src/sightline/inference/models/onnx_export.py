@@ -41,6 +41,7 @@ TEXT_MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length (tokenizer.jso
 VERIFY_ATOL = 1e-4  # ONNX Runtime vs torch on a random batch (measured: classifier 6e-6, MiniLM 2e-7)
 PROBE_ATOL = 1e-3  # stored probe output vs ONNX Runtime at load time
 _PROBE_VALUES = 16  # how many probe outputs are stored in the metadata
+ONNX_OPSET = 17
 
 _META_VERSION = "sightline.export_version"
 _META_WEIGHTS = "sightline.weights"
@@ -84,7 +85,7 @@ def _classifier_probe() -> dict[str, np.ndarray]:
 CLASSIFIER = ExportSpec(
     name="EfficientNet-Lite0",
     filename="efficientnet_lite0.onnx",
-    version="1",
+    version="2",
     input_names=("inputs",),
     output_name="logits",
     weights_file=_classifier_weights,
@@ -160,7 +161,7 @@ def _text_probe() -> dict[str, np.ndarray]:
 TEXT_ENCODER = ExportSpec(
     name="all-MiniLM-L6-v2",
     filename="all_minilm_l6_v2.onnx",
-    version="1",
+    version="2",
     input_names=("input_ids", "attention_mask"),
     output_name="embeddings",
     weights_file=lambda: minilm_dir() / "model.safetensors",
@@ -273,22 +274,25 @@ def _export_verified(
     dest: Path,
     module: Any,
     example: tuple[Any, ...],
-    dynamic_shapes: dict[str, Any],
+    dynamic_axes: dict[str, Any],
     check_feed: dict[str, np.ndarray],
     threads: int,
 ) -> dict[str, float]:
     """Export `module` with its `sightline.*` metadata; check it against torch before renaming it to `dest`."""
     started = time.perf_counter()
-    program = _to_onnx(spec, module, example, dynamic_shapes)
+    import onnx
+
+    model = _to_onnx(spec, module, example, dynamic_axes)
     run_torch = _torch_runner(spec, module)
-    metadata = program.model.metadata_props
-    metadata[_META_VERSION] = spec.version
-    metadata[_META_WEIGHTS] = weights_identity(spec)
     probe = run_torch(spec.probe_feed()).reshape(-1)[:_PROBE_VALUES]
-    metadata[_META_PROBE] = json.dumps([float(v) for v in probe])
+    onnx.helper.set_model_props(model, {
+        _META_VERSION: spec.version,
+        _META_WEIGHTS: weights_identity(spec),
+        _META_PROBE: json.dumps([float(v) for v in probe]),
+    })
     exported = time.perf_counter()
     with atomic_path(Path(dest)) as tmp:
-        program.save(str(tmp), external_data=False)
+        onnx.save_model(model, str(tmp))
         max_error = _check_against_torch(spec, tmp, run_torch(check_feed), check_feed, threads)
     finished = time.perf_counter()
     log.info("exported %s to %s in %.1f s (max |onnx - torch| = %.1e)", spec.name, dest, finished - started,
@@ -296,27 +300,28 @@ def _export_verified(
     return {"export_s": exported - started, "total_s": finished - started, "max_abs_error": max_error}
 
 
-def _to_onnx(spec: ExportSpec, module: Any, example: tuple[Any, ...], dynamic_shapes: dict[str, Any]) -> Any:
+def _to_onnx(spec: ExportSpec, module: Any, example: tuple[Any, ...], dynamic_axes: dict[str, Any]) -> Any:
+    """The TorchScript exporter: as exact as the dynamo one here (checked against torch on every export) and
+    about 5x faster (3 s instead of 16 s for the classifier on 2 cores), which is the first start's wait."""
+    import onnx
     import torch
 
+    buffer = io.BytesIO()
     try:
         with _quiet_exporter():
-            program = torch.onnx.export(
+            torch.onnx.export(
                 module,
                 example,
-                None,
-                dynamo=True,
+                buffer,
+                dynamo=False,
                 input_names=list(spec.input_names),
                 output_names=[spec.output_name],
-                dynamic_shapes=dynamic_shapes,
-                external_data=False,
-                verbose=False,
+                dynamic_axes={**dynamic_axes, spec.output_name: {0: "batch"}},
+                opset_version=ONNX_OPSET,
             )
+        return onnx.load_model_from_string(buffer.getvalue())
     except Exception as exc:  # noqa: BLE001 - any exporter failure is reported the same way
         raise ExportError(f"torch.onnx.export of {spec.name} failed: {exc}") from exc
-    if program is None:
-        raise ExportError(f"torch.onnx.export of {spec.name} returned no program")
-    return program
 
 
 def _torch_runner(spec: ExportSpec, module: Any) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
@@ -346,13 +351,12 @@ def export_classifier(dest: Path, *, threads: int = 2, seed: int = 0) -> dict[st
     """Export EfficientNet-Lite0 to `dest` (dynamic batch, one file), verified on a random batch of 3."""
     started = time.perf_counter()
     import torch
-    from torch.export import Dim
 
     model = load_torch_classifier()
     generator = torch.Generator().manual_seed(seed)
     example = torch.randn(2, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
     check = {"inputs": torch.randn(3, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator).numpy()}
-    stats = _export_verified(CLASSIFIER, dest, model, (example,), {"inputs": {0: Dim("batch")}}, check, threads)
+    stats = _export_verified(CLASSIFIER, dest, model, (example,), {"inputs": {0: "batch"}}, check, threads)
     stats["total_s"] = time.perf_counter() - started
     return stats
 
@@ -361,14 +365,13 @@ def export_text_encoder(dest: Path, *, threads: int = 2) -> dict[str, float]:
     """Export MiniLM + mean pooling + normalisation to `dest` (dynamic batch and sequence length)."""
     started = time.perf_counter()
     import torch
-    from torch.export import Dim
 
     module = _torch_text_encoder(load_sentence_transformer())
     tokenizer = minilm_tokenizer()
     example_feed = tokenise(tokenizer, ["a photo of a cat", "an example sentence that is a little longer"])
     example = tuple(torch.from_numpy(example_feed[name]) for name in TEXT_ENCODER.input_names)
     check = tokenise(tokenizer, ["a dog", "a snowy mountain at sunrise", "Café ÉCLAIR naïve " * 3, ""])
-    axes = {0: Dim("batch"), 1: Dim("sequence")}
+    axes = {0: "batch", 1: "sequence"}
     stats = _export_verified(
         TEXT_ENCODER, dest, module, example, {"input_ids": axes, "attention_mask": axes}, check, threads
     )

@@ -11,8 +11,10 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
+from sightline.ingest.jobdb import Job
 from sightline.ingest.model_match import check_vector_size, collection_metadata
 from sightline.ingest.schemas import CollectionCreate
+from sightline.ingest.services import Services
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionParams, SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
@@ -83,11 +85,24 @@ async def exact_duplicates(
 
 @router.delete("/{name}", status_code=204)
 async def delete_collection(name: CollectionName, services: ServicesDep) -> Response:
-    """Delete the collection, its points and its jobs' records. Running jobs on it are cancelled."""
+    """Delete the collection, its points and its jobs' records. Its jobs are cancelled first, and the delete
+    waits for a running one to stop, so nothing of it lands in a collection re-created under the same name."""
     await services.call(services.vectors.collection_info, name)  # 404 first
-    for job in await services.call(services.jobdb.list_jobs, collection=name, states=("queued", "running")):
-        await services.runner.cancel(job.job_id)
+    await services.runner.stop_collection(name)
+    uploads = [services.settings.uploads_dir / job.job_id for job in await _all_jobs(services, name)
+               if job.kind == "upload"]
     await services.call(services.vectors.delete_collection, name)
     await services.call(services.jobdb.delete_jobs_for_collection, name)
-    await services.call(shutil.rmtree, services.settings.data_dir / "thumbnails" / name, True)
+    for folder in [services.settings.data_dir / "thumbnails" / name, *uploads]:
+        await services.call(shutil.rmtree, folder, True)
     return Response(status_code=204)
+
+
+async def _all_jobs(services: Services, name: str) -> list[Job]:
+    jobs: list[Job] = []
+    page = 1000
+    while batch := await services.call(services.jobdb.list_jobs, collection=name, limit=page, offset=len(jobs)):
+        jobs.extend(batch)
+        if len(batch) < page:
+            break
+    return jobs

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO, Iterator
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
+from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
-from sightline.imaging import make_thumbnail
+from sightline.imaging import make_thumbnail, shared_budget, thumbnail_size
 from sightline.ingest.api import ServicesDep
-from sightline.ingest.paths import confine
+from sightline.ingest.disk import check_free
+from sightline.ingest.paths import confine, open_confined
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point, canonical_id
 
@@ -54,19 +57,25 @@ async def thumbnail(
     name: str, point_id: str, request: Request, services: ServicesDep,
     size: Annotated[int | None, Query(ge=32, le=2048)] = None,
 ) -> Response:
-    """A JPEG thumbnail, made once and cached under the data dir."""
+    """A JPEG thumbnail, made once and cached under the data dir. Sizes come in a fixed set (160, 320,
+    640, 1280): any other ``size`` is served the next larger one (1280 at most), so every request can
+    hit the cache."""
     point = await get_point(services, name, point_id)
-    size = size or services.settings.thumbnail_size
+    size = thumbnail_size(size or services.settings.thumbnail_size)
     etag = f'"{(point.payload.get("sha256") or point.id)[:16]}-{size}"'
     headers = {"Cache-Control": f"private, max-age={CACHE_SECONDS}", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     cached = services.settings.data_dir / "thumbnails" / name / f"{point.id}-{size}-{etag.strip(chr(34))}.jpg"
-    if not cached.is_file():
-        source = original_path(services, point)
-        data = await asyncio.to_thread(_render_thumbnail, source, size, services.settings.max_image_pixels)
+    if cached.is_file():
+        return FileResponse(cached, media_type="image/jpeg", headers=headers)
+    original_path(services, point)  # 403 outside the roots, 404 when gone
+    data = await asyncio.to_thread(_render_thumbnail, point.payload["path"], size, services.settings)
+    try:
         await asyncio.to_thread(_write_atomically, cached, data)
-    return FileResponse(cached, media_type="image/jpeg", headers=headers)
+    except (SightlineError, OSError):  # a full disk: serve it uncached rather than fail
+        pass
+    return Response(data, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/{point_id}/original")
@@ -74,20 +83,51 @@ async def original(name: str, point_id: str, services: ServicesDep) -> FileRespo
     """The original file, served only from inside the ingest roots."""
     point = await get_point(services, name, point_id)
     path = original_path(services, point)
-    return FileResponse(path, filename=path.name, headers={"Cache-Control": "private, max-age=3600"})
+    stream = await asyncio.to_thread(_open_original, point.payload["path"], services.settings.roots)
+    size = os.fstat(stream.fileno()).st_size
+    return StreamingResponse(_chunks(stream), media_type=_media_type(path), headers={
+        "Cache-Control": "private, max-age=3600", "Content-Length": str(size),
+        "Content-Disposition": FileResponse(path, filename=path.name).headers["content-disposition"]})
 
 
-def _render_thumbnail(source: Path, size: int, max_pixels: int) -> bytes:
+def _open_original(path_text: str, roots: list[Path]) -> BinaryIO:
+    """Opened at read time without following a link swapped in since the check (FORBIDDEN then)."""
     try:
-        data = source.read_bytes()
+        return open_confined(path_text, roots)
     except OSError as exc:
         raise SightlineError(ErrorCode.FILE_UNREADABLE, f"Cannot read the original: {exc.strerror}",
                              where="path", status=404) from None
-    return make_thumbnail(data, size, max_pixels=max_pixels)
+
+
+def _chunks(stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
+    with stream:
+        while chunk := stream.read(size):
+            yield chunk
+
+
+def _media_type(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _render_thumbnail(source: str, size: int, settings: IngestSettings) -> bytes:
+    """Decoded reduced, within the process's decode budget: a bomb is that thumbnail's IMAGE_TOO_LARGE."""
+    try:
+        with _open_original(source, settings.roots) as stream:
+            data = stream.read()
+    except OSError as exc:
+        raise SightlineError(ErrorCode.FILE_UNREADABLE, f"Cannot read the original: {exc.strerror}",
+                             where="path", status=404) from None
+    return make_thumbnail(data, size, max_pixels=settings.max_image_pixels,
+                          budget=shared_budget(settings.max_decode_bytes))
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
+    check_free(target.parent, len(data))
     temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise

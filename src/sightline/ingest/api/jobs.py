@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
+from pydantic import TypeAdapter, ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
-from sightline.ingest.paths import confine, safe_upload_name
-from sightline.ingest.schemas import ScanRequest
+from sightline.ingest.paths import confine
+from sightline.ingest.schemas import AfterId, Offset, ScanRequest, record_index
 from sightline.ingest.services import Services
+from sightline.ingest.uploads import UploadReceiver, discard, new_staging_folder
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
@@ -39,33 +41,85 @@ async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
 
 
-@router.post("/ingest/upload", status_code=202)
-async def ingest_upload(
-    services: ServicesDep,
-    collection: Annotated[str, Form(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)],
-    files: Annotated[list[UploadFile], File(description="Image files to ingest.")],
-    caption: Annotated[bool, Form()] = True,
-) -> dict:
-    """Store uploaded files under the data dir and ingest them in the background."""
-    await services.call(services.vectors.collection_info, collection)
-    if len(files) > MAX_UPLOAD_FILES:
-        raise SightlineError(ErrorCode.REQUEST_TOO_LARGE, f"At most {MAX_UPLOAD_FILES} files per upload.",
-                             where="files", status=413)
-    job = await services.call(services.jobdb.create_job, collection, "upload", "upload", {"caption": caption})
+UPLOAD_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["collection", "files"], "properties": {
+        "collection": {"type": "string", "minLength": 1, "maxLength": COLLECTION_NAME_MAX_LENGTH},
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": "Image files to ingest."},
+        "caption": {"type": "boolean", "default": True}}}}}}}
+
+
+@router.post("/ingest/upload", status_code=202, openapi_extra=UPLOAD_FORM)
+async def ingest_upload(request: Request, services: ServicesDep) -> dict:
+    """Store uploaded files under the data dir and ingest them in the background. Each file is streamed to
+    disk within the per-file limit; no job exists until every file is stored."""
+    announced = request.headers.get("content-length", "")
+    staging = await services.call(new_staging_folder, services.settings.uploads_dir,
+                                  int(announced) if announced.isascii() and announced.isdigit() else 0)
+    try:
+        upload = await _receive_upload(request, services, staging)
+        caption = _form_bool(upload.fields.get("caption", "true"), "caption")
+    except BaseException:
+        await services.call(discard, staging)
+        raise
+    job = await services.call(services.jobdb.create_job, upload.fields["collection"], "upload", "upload",
+                              {"caption": caption})
     folder = services.settings.uploads_dir / job.job_id
-    folder.mkdir(parents=True, exist_ok=True)
-    taken: set[str] = set()
-    entries = []
-    for upload in files:
-        target = folder / safe_upload_name(upload.filename, taken)
-        with target.open("wb") as out:
-            await asyncio.to_thread(shutil.copyfileobj, upload.file, out, 1024 * 1024)
-        stat = target.stat()
-        entries.append((str(target.resolve()), stat.st_size, stat.st_mtime))
-    await services.call(services.jobdb.add_files, job.job_id, entries)
-    await services.call(services.jobdb.log, job.job_id, f"queued: {len(entries)} uploaded files")
+    try:
+        await services.call(staging.rename, folder)
+        entries = await services.call(_stat_all, [folder / stored.path.name for stored in upload.files])
+        await services.call(services.jobdb.add_files, job.job_id, entries)
+        await services.call(services.jobdb.log, job.job_id, f"queued: {len(entries)} uploaded files")
+    except Exception as exc:  # e.g. a full disk under the job store: the job must not wait forever
+        error = exc if isinstance(exc, SightlineError) else SightlineError(ErrorCode.INTERNAL_ERROR, str(exc))
+        await services.call(services.jobdb.set_state, job.job_id, "failed",
+                            error={"code": str(error.code), "message": error.message})
+        await services.call(discard, folder)
+        await services.call(discard, staging)
+        raise
     services.runner.enqueue(job.job_id, rescan=False)
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}", "files": len(entries)}
+
+
+async def _receive_upload(request: Request, services: Services, staging: Path) -> UploadReceiver:
+    """The form, its files stored under `staging`; the collection is checked as soon as its field arrives."""
+    receiver = UploadReceiver(request.headers.get("content-type", ""), staging,
+                              max_file_bytes=services.settings.max_upload_bytes, max_files=MAX_UPLOAD_FILES)
+    checked = False
+    try:
+        async for chunk in request.stream():
+            await services.call(receiver.feed, chunk)
+            if not checked and "collection" in receiver.fields:
+                checked = await _check_collection(services, receiver.fields["collection"])
+        await services.call(receiver.finish)
+    finally:
+        receiver.close()
+    if not checked:
+        await _check_collection(services, receiver.fields.get("collection"))
+    if not receiver.files:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, "Send at least one file as \"files\".", where="files",
+                             status=422)
+    return receiver
+
+
+def _stat_all(paths: list[Path]) -> list[tuple[str, int, float]]:
+    return [(str(path.resolve()), (stat := path.stat()).st_size, stat.st_mtime) for path in paths]
+
+
+async def _check_collection(services: Services, name: str | None) -> bool:
+    if not name or len(name) > COLLECTION_NAME_MAX_LENGTH:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"collection: 1 to {COLLECTION_NAME_MAX_LENGTH} "
+                             "characters are needed.", where="collection", status=422)
+    await services.call(services.vectors.collection_info, name)  # 404 for an unknown collection
+    return True
+
+
+def _form_bool(raw: str, where: str) -> bool:
+    try:
+        return TypeAdapter(bool).validate_python(raw)
+    except ValidationError:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"{where}: give true or false.", where=where,
+                             status=422) from None
 
 
 @router.get("/jobs")
@@ -74,7 +128,7 @@ async def list_jobs(
     collection: str | None = None,
     state: Annotated[list[str] | None, Query(description="Filter by state (repeatable).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict:
     """Jobs, newest first."""
     return {"jobs": await queries.list_jobs(services, collection=collection, states=state, limit=limit,
@@ -89,8 +143,7 @@ async def get_job(job_id: str, services: ServicesDep) -> dict:
 
 @router.get("/jobs/{job_id}/errors")
 async def job_errors(
-    job_id: str, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    job_id: str, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000, offset: Offset = 0,
 ) -> dict:
     """Per-file errors: path, stage, stable code, message, whether a retry may help, when."""
     return {"errors": await queries.job_errors(services, job_id, limit=limit, offset=offset)}
@@ -98,7 +151,7 @@ async def job_errors(
 
 @router.get("/jobs/{job_id}/logs")
 async def job_logs(
-    job_id: str, services: ServicesDep, after_id: Annotated[int, Query(ge=0)] = 0,
+    job_id: str, services: ServicesDep, after_id: AfterId = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict:
     """Log lines after `after_id`, oldest first."""
@@ -110,14 +163,13 @@ async def job_events(
     job_id: str,
     request: Request,
     services: ServicesDep,
-    after_id: Annotated[int, Query(ge=0, description="Send log lines after this id only.")] = 0,
+    after_id: AfterId = 0,
 ) -> EventSourceResponse:
     """Server-sent events: `progress` (the job), `log` (each new line), and `end` once it is finished.
 
     Reconnecting browsers resume after their Last-Event-ID."""
     await services.job_or_404(job_id)
-    last_event = request.headers.get("last-event-id", "")
-    last_log = max(after_id, int(last_event) if last_event.isdigit() else 0)
+    last_log = max(after_id, record_index(request.headers.get("last-event-id")))
     return EventSourceResponse(_job_event_stream(job_id, request, services, last_log))
 
 

@@ -11,7 +11,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.model_match import check_query_dimension, check_query_model
-from sightline.ingest.schemas import Filters, SearchRequest
+from sightline.ingest.schemas import SCORE_BOUND, Filters, SearchRequest
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, SearchFilters, canonical_id
 
@@ -81,7 +81,7 @@ async def search_by_image(
     collection: Annotated[str, Form(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)],
     image: Annotated[UploadFile, File(description="The query image.")],
     limit: Annotated[int, Form(ge=1, le=500)] = 20,
-    score_threshold: Annotated[float | None, Form()] = None,
+    score_threshold: Annotated[float | None, Form(ge=-SCORE_BOUND, le=SCORE_BOUND)] = None,
     filters: Annotated[str | None, Form(description="JSON object with the same filters as /search.")] = None,
 ) -> dict:
     """Search by an uploaded image (multipart)."""

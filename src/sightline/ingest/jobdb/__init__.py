@@ -19,6 +19,8 @@ from sightline.ingest.jobdb.models import (
     JobError,
     JobNotFound,
     JobState,
+    JobStoreBusy,
+    JobStoreDamaged,
     LogLine,
 )
 from sightline.ingest.jobdb.store import JobStore
@@ -35,5 +37,7 @@ __all__ = [
     "JobNotFound",
     "JobState",
     "JobStore",
+    "JobStoreBusy",
+    "JobStoreDamaged",
     "LogLine",
 ]

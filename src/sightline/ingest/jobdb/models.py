@@ -141,3 +141,20 @@ class JobNotFound(SightlineError):
 def check_value(value: str, allowed: frozenset[str], what: str) -> None:
     if value not in allowed:
         raise ValueError(f"invalid {what} {value!r}; expected one of {sorted(allowed)}")
+
+
+class JobStoreBusy(SightlineError):
+    """The database stayed locked (by another process) longer than the store waits; worth trying again."""
+
+    def __init__(self, path: object, cause: Exception):
+        super().__init__(ErrorCode.STORE_FAILED, f"the job database {path} is busy (locked by another "
+                         f"process): {cause}; try again", where="job_store", status=503)
+
+
+class JobStoreDamaged(SightlineError):
+    """The job database file cannot be opened as SQLite (garbage, truncated, another kind of file)."""
+
+    def __init__(self, path: object, cause: Exception):
+        super().__init__(ErrorCode.STORE_FAILED, f"the job database {path} cannot be opened ({cause}); move the "
+                         "file aside (the job history starts empty) or restore a backup", where="job_store",
+                         status=503)

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sightline.errors import is_retriable, utc_now
+from sightline.ingest.disk import check_free
+from sightline.ingest.jobdb._rows import file_from_row, job_from_row
 from sightline.ingest.jobdb._schema import COUNTED_STATES, COUNTS_SQL, create_schema
 from sightline.ingest.jobdb.models import (
     ACTIVE_STATES,
@@ -26,6 +28,8 @@ from sightline.ingest.jobdb.models import (
     JobError,
     JobNotFound,
     JobState,
+    JobStoreBusy,
+    JobStoreDamaged,
     LogLine,
     check_value,
 )
@@ -37,72 +41,35 @@ def _placeholders(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _seconds_between(start: str, end: str) -> float:
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-
-
-def _throughput(row: sqlite3.Row, counts: JobCounts, now: str) -> tuple[float | None, float | None]:
-    """Files processed per second over the current (or last) running period, and the time left.
-
-    None while nothing has been processed in that period (unknown), and for a queued job.
-    The ETA is only given while running.
-    """
-    state, run_started_at = row["state"], row["run_started_at"]
-    if state == "queued" or run_started_at is None:
-        return None, None
-    end = now if state == "running" else (row["finished_at"] or now)
-    elapsed = _seconds_between(run_started_at, end)
-    processed = counts.processed - row["run_base"]
-    if elapsed <= 0 or processed <= 0:
-        return None, None
-    rate = processed / elapsed
-    eta = counts.pending / rate if state == "running" else None
-    return rate, eta
-
-
-def _job_from_row(row: sqlite3.Row, counts: JobCounts, now: str) -> Job:
-    rate, eta = _throughput(row, counts, now)
-    return Job(
-        job_id=row["job_id"],
-        collection=row["collection"],
-        kind=row["kind"],
-        source=row["source"],
-        options=json.loads(row["options"]),
-        state=row["state"],
-        counts=counts,
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        error=json.loads(row["error"]) if row["error"] else None,
-        images_per_second=rate,
-        eta_seconds=eta,
-    )
-
-
-def _file_from_row(row: sqlite3.Row) -> FileRecord:
-    return FileRecord(row["path"], row["size"], row["mtime"], row["state"], row["point_id"], row["sha256"])
-
-
 class JobStore:
     """Thread-safe store of jobs and their files, errors and log lines. Every method commits on return.
 
     `clock` gives every time stamp (and the "now" of throughput figures); tests pass a fake one.
     """
 
-    def __init__(self, db_path: Path, clock: Clock = utc_now):
+    def __init__(self, db_path: Path, clock: Clock = utc_now, *, busy_timeout_s: float = 30.0):
+        """`busy_timeout_s`: how long one operation waits for another process's write lock (the CLI may open
+        the file too) before it raises `JobStoreBusy`. A file that is no SQLite database: `JobStoreDamaged`."""
         self.db_path = Path(db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.RLock()
-        # timeout: how long to wait for another process's write lock (the CLI may open the file too).
-        self._conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        self._conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None,
+                                     timeout=busy_timeout_s)
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode loses nothing when the process dies; only an OS crash can drop the last commits.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk inserts into the indexes stay in memory
-        with self._write() as conn:
-            create_schema(conn)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode loses nothing when the process dies; only an OS crash can drop the last commits.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk inserts into the indexes stay in memory
+            with self._write(check_disk=False) as conn:
+                create_schema(conn)
+        except JobStoreBusy:
+            self._conn.close()
+            raise
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            self._conn.close()
+            raise JobStoreDamaged(self.db_path, exc) from None
 
     def close(self) -> None:
         with self._lock:
@@ -121,18 +88,28 @@ class JobStore:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
-        """One transaction on the shared connection; the lock keeps this process's other threads out."""
+        """One transaction on the shared connection; the lock keeps this process's other threads out.
+        A lock held by another process past the busy timeout: `JobStoreBusy`, with nothing written."""
         with self._lock:
-            self._conn.execute(begin)
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute(begin)
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise JobStoreBusy(self.db_path, exc) from None
                 raise
-            self._conn.execute("COMMIT")
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        """A short write transaction, holding the database's write lock from its start."""
+    def _write(self, *, check_disk: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        """A short write transaction, holding the database's write lock from its start. `DISK_FULL` (507) first
+        when the disk is (nearly) full; the tiny writes of start-up skip that, so the service still starts."""
+        if check_disk:
+            check_free(self.db_path.parent)
         return self._transaction("BEGIN IMMEDIATE")
 
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -168,7 +145,7 @@ class JobStore:
     def _jobs_from_rows(self, conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> list[Job]:
         counts = self._counts_by_seq(conn, [row["seq"] for row in rows])
         now = self._now()
-        return [_job_from_row(row, counts[row["seq"]], now) for row in rows]
+        return [job_from_row(row, counts[row["seq"]], now) for row in rows]
 
     def _get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
         row = conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
@@ -257,7 +234,7 @@ class JobStore:
     def mark_interrupted_running_as_queued(self) -> int:
         """At start-up: jobs left "running" by a killed process go back to "queued". Returns how many."""
         now = self._now()
-        with self._write() as conn:
+        with self._write(check_disk=False) as conn:
             seqs = [r[0] for r in conn.execute("SELECT seq FROM jobs WHERE state = 'running'")]
             conn.executemany(
                 "UPDATE jobs SET state = 'queued', version = version + 1 WHERE seq = ?", [(s,) for s in seqs]
@@ -311,7 +288,7 @@ class JobStore:
         where = "job = ? AND state = ?" if state else "job = ?"
         rows = self._rows_of_job(job_id, f"SELECT * FROM files WHERE {where} ORDER BY id LIMIT ? OFFSET ?",
                                  *((state,) if state else ()), limit, offset)
-        return [_file_from_row(r) for r in rows]
+        return [file_from_row(r) for r in rows]
 
     def mark_files(self, job_id: str, updates: Iterable[tuple[str, FileState, str | None, str | None]]) -> None:
         """Set (path, state, point_id, sha256) in one transaction.

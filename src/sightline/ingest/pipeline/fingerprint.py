@@ -5,34 +5,35 @@ from __future__ import annotations
 
 import hashlib
 import os
-from stat import S_ISREG
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 from typing import Any
 
-from sightline.errors import ErrorCode
+from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import read_metadata
 from sightline.ingest.jobdb import FileRecord
 from sightline.ingest.model_match import made_by
+from sightline.ingest.paths import fs_path, open_confined
 from sightline.ingest.pipeline.payload import same_file, stored_embedding
 from sightline.ingest.pipeline.work import Embedding, FileWork, point_id_for
 from sightline.ingest.vectors import SearchFilters, VectorStore
 
 
+@dataclass
 class Fingerprinter:
-    """`known` (content hash → embedding) is shared with the embed stage: it fills it as results come in."""
+    """`known` (content hash → embedding) is shared with the embed stage: it fills it as results come in.
 
-    def __init__(
-        self,
-        vectors: VectorStore,
-        collection: str,
-        capabilities: dict[str, Any],
-        max_bytes: int,
-        known: dict[str, Embedding],
-    ):
-        self.vectors = vectors
-        self.collection = collection
-        self.capabilities = capabilities
-        self.max_bytes = max_bytes
-        self.known = known
+    Files are opened without following links and only inside `roots` (`paths.open_confined`): a link swapped in
+    after the scan fails that file alone (`FORBIDDEN`)."""
+
+    vectors: VectorStore
+    collection: str
+    capabilities: dict[str, Any]
+    max_bytes: int
+    known: dict[str, Embedding]
+    roots: Sequence[Path] = field(kw_only=True)
 
     def fingerprint(self, records: list[FileRecord]) -> list[FileWork]:
         works = [FileWork(record, point_id_for(self.collection, record.path)) for record in records]
@@ -49,12 +50,14 @@ class Fingerprinter:
 
     def _stat(self, work: FileWork) -> None:
         try:
-            stat = os.stat(work.record.path)
+            stat = os.lstat(fs_path(work.record.path))
         except OSError as exc:
             work.fail("read", ErrorCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
             return
         work.size, work.mtime_ns = stat.st_size, stat.st_mtime_ns
-        if not S_ISREG(stat.st_mode):  # a FIFO or device would block or stream forever
+        if S_ISLNK(stat.st_mode):  # the scan recorded the real path: a link there was swapped in since
+            work.fail("read", ErrorCode.FORBIDDEN, "refused to read it: it has become a symbolic link since the scan")
+        elif not S_ISREG(stat.st_mode):  # a FIFO or device would block or stream forever
             work.fail("read", ErrorCode.FILE_UNREADABLE, "not a regular file")
         elif stat.st_size == 0:
             work.fail("read", ErrorCode.FILE_EMPTY, "the file is empty (0 bytes)")
@@ -74,8 +77,11 @@ class Fingerprinter:
 
     def _read(self, work: FileWork) -> None:
         try:
-            with open(work.record.path, "rb") as handle:
+            with open_confined(work.record.path, self.roots) as handle:
                 work.data = handle.read(self.max_bytes + 1)
+        except SightlineError as exc:
+            work.fail("read", exc.code, exc.message)
+            return
         except OSError as exc:
             work.fail("read", ErrorCode.FILE_UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
             return

@@ -1,7 +1,9 @@
 """`JobRun`: one run of one job through the stages, from its pending files to a terminal state.
 
 scan (scan jobs) → per batch: fingerprint (worker thread) → embed → store → record; up to
-`batches_in_flight` batches at once. Any error that is not one file's ends the run as "failed".
+`batches_in_flight` batches at once. Any error that is not one file's ends the run as "failed", a batch's
+included (its task's error is always collected); a run never ends "completed" with files still pending.
+Job-store writes wait out a database locked by another process (`patience`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.jobdb import FileRecord, Job, JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.model_match import check_model_matches
+from sightline.ingest.pipeline.batching import BatchLimits
 from sightline.ingest.pipeline.embed import copy_to_same_content, embed
 from sightline.ingest.pipeline.fingerprint import Fingerprinter
+from sightline.ingest.pipeline.patience import STORE_PATIENCE_S, patiently
 from sightline.ingest.pipeline.scan import scan_into_job
 from sightline.ingest.pipeline.work import Embedding, FileWork
 from sightline.ingest.pipeline.write import record_outcomes, store_points
 from sightline.ingest.vectors import VectorStore
 
 logger = logging.getLogger("sightline.pipeline")
-MAX_BATCH = 32
 
 
 class JobRun:
@@ -39,17 +42,23 @@ class JobRun:
         self.fatal: SightlineError | None = None
         self.known: dict[str, Embedding] = {}  # content hash → embedding, for every file embedded in this run
         self.capabilities: dict[str, Any] = {}
+        self.store_patience_s = STORE_PATIENCE_S  # how long job-store writes wait out a locked database
+        self.limits = BatchLimits(1, None, settings.max_upload_bytes)  # from the ML service's, once known
 
     @property
     def job_id(self) -> str:
         return self.job.job_id
 
+    async def persist(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        """A job-store call in a worker thread, patient with a locked database."""
+        return await patiently(call, *args, patience_s=self.store_patience_s, **kwargs)
+
     async def log(self, message: str, level: str = "info") -> None:
         """A line of the job's log (not the process log)."""
-        await asyncio.to_thread(self.jobdb.log, self.job_id, message, level)
+        await self.persist(self.jobdb.log, self.job_id, message, level)
 
     async def run(self, rescan: bool) -> None:
-        await asyncio.to_thread(self.jobdb.set_state, self.job_id, "running")
+        await self.persist(self.jobdb.set_state, self.job_id, "running")
         try:
             await self._prepare(rescan)
             await self._process_pending()
@@ -65,45 +74,57 @@ class JobRun:
         info = await asyncio.to_thread(self.vectors.collection_info, self.job.collection)
         check_model_matches(self.job.collection, info.params.metadata, self.capabilities)
         if self.job.kind == "scan" and rescan:
-            await scan_into_job(self.job, self.jobdb, self.settings.roots, self.log)
-
-    def batch_size(self) -> int:
-        configured = self.settings.ml_batch_size or MAX_BATCH
-        return max(1, min(configured, int(self.capabilities.get("max_batch_size", configured))))
+            await scan_into_job(self.job, self.jobdb, self.settings.roots, self.log, self.persist)
 
     async def _process_pending(self) -> None:
-        pending = await asyncio.to_thread(self.jobdb.pending_files, self.job_id)
+        pending = await self.persist(self.jobdb.pending_files, self.job_id)
         if not pending:
             return
-        size = self.batch_size()
-        await self.log(f"{len(pending)} files to process in batches of {size}")
+        self.limits = BatchLimits.from_capabilities(self.capabilities, self.settings)
+        await self.log(f"{len(pending)} files to process in {self.limits.describe()}")
         fingerprinter = Fingerprinter(self.vectors, self.job.collection, self.capabilities,
-                                      self.settings.max_upload_bytes, self.known)
+                                      self.limits.file_bytes, self.known, roots=self.settings.roots)
         slots = asyncio.Semaphore(self.settings.batches_in_flight)
         in_flight: set[asyncio.Task] = set()
-        for start in range(0, len(pending), size):
+        for number, records in enumerate(self.limits.groups(pending, lambda record: record.size), start=1):
             await slots.acquire()
             if self.cancel_requested or self.fatal:
                 slots.release()
                 break
-            works = await asyncio.to_thread(fingerprinter.fingerprint, pending[start : start + size])
-            task = asyncio.create_task(self._complete_batch(works, start // size + 1))
+            works = await asyncio.to_thread(fingerprinter.fingerprint, records)
+            task = asyncio.create_task(self._complete_batch(works, number))
             task.add_done_callback(lambda _: slots.release())
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
+            task.add_done_callback(self._collect_error)
         if in_flight:
-            await asyncio.gather(*in_flight)
+            await asyncio.gather(*in_flight, return_exceptions=True)  # their errors: _collect_error
+
+    def _collect_error(self, task: asyncio.Task) -> None:
+        """A batch that raised ends the run as failed (its files stay pending, to be retried)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if isinstance(exc, SightlineError):
+            self.fatal = self.fatal or exc
+            return
+        logger.error("job %s: a batch crashed", self.job_id, exc_info=exc)
+        self.fatal = self.fatal or SightlineError(ErrorCode.INTERNAL_ERROR,
+                                                  f"Unexpected error: {type(exc).__name__}: {exc}")
 
     async def _complete_batch(self, works: list[FileWork], number: int) -> None:
         started = time.perf_counter()
         to_embed = [work for work in works if work.state == "pending" and work.reuse_of is None]
         if to_embed and not self.fatal:
             caption = bool(self.job.options.get("caption", True))
-            error = await embed(self.ml, to_embed, caption=caption, known=self.known, on_retry=self._log_retry)
-            self.fatal = self.fatal or error
+            for chunk in self.limits.groups(to_embed, lambda work: len(work.data or b"")):
+                error = await embed(self.ml, chunk, caption=caption, known=self.known, on_retry=self._log_retry)
+                self.fatal = self.fatal or error
+                if error:
+                    break
         copy_to_same_content(works)
-        await store_points(self.vectors, self.job.collection, self.job_id, works)
-        await record_outcomes(self.jobdb, self.job_id, works)
+        await store_points(self.vectors, self.job.collection, self.job_id, works, self.persist)
+        await record_outcomes(self.jobdb, self.job_id, works, self.persist)
         tally = Counter(work.state for work in works)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(tally.items()))
         await self.log(f"batch {number}: {len(works)} files ({summary}) in {time.perf_counter() - started:.2f}s")
@@ -112,15 +133,19 @@ class JobRun:
         await self.log(message, "warning")
 
     async def _finish(self) -> None:
-        counts = await asyncio.to_thread(self.jobdb.counts, self.job_id)
+        counts = await self.persist(self.jobdb.counts, self.job_id)
+        error: dict[str, str] | None
+        if self.fatal is None and not self.cancel_requested and counts.pending:
+            self.fatal = SightlineError(ErrorCode.STORE_FAILED,
+                                        f"{counts.pending} files were not processed; retry the job")
         if self.fatal is not None:
             error = {"code": str(self.fatal.code), "message": self.fatal.message}
             await self.log(f"job failed: {self.fatal.code}: {self.fatal.message}", "error")
-            await asyncio.to_thread(self.jobdb.set_state, self.job_id, "failed", error=error)
+            await self.persist(self.jobdb.set_state, self.job_id, "failed", error=error)
             return
         if self.cancel_requested:
             await self.log(f"cancelled with {counts.pending} files not processed", "warning")
-            await asyncio.to_thread(self.jobdb.set_state, self.job_id, "cancelled")
+            await self.persist(self.jobdb.set_state, self.job_id, "cancelled")
             return
         stored = counts.done + counts.cached + counts.skipped
         if counts.failed and not stored:
@@ -133,4 +158,4 @@ class JobRun:
             f"finished: {counts.done} embedded, {counts.cached} reused, {counts.skipped} unchanged, "
             f"{counts.failed} failed"
         )
-        await asyncio.to_thread(self.jobdb.set_state, self.job_id, state, error=error)
+        await self.persist(self.jobdb.set_state, self.job_id, state, error=error)

@@ -23,6 +23,7 @@ class JobRunner:
         self.queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
         self.current: JobRun | None = None
         self._worker: asyncio.Task | None = None
+        self._run_ended = asyncio.Event()  # set (and replaced) each time a job stops running
 
     async def start(self) -> None:
         """Queue the jobs a stopped or killed process left unfinished, then start working."""
@@ -63,6 +64,17 @@ class JobRunner:
             return True
         return False
 
+    async def stop_collection(self, collection: str) -> None:
+        """Cancel the collection's queued and running jobs and wait until none of them runs any more, so
+        nothing is written to the collection after this returns (e.g. before it is deleted)."""
+        unfinished = await asyncio.to_thread(self.jobdb.list_jobs, collection=collection,
+                                             states=("queued", "running"), limit=1_000_000)
+        for job in unfinished:
+            await self.cancel(job.job_id)
+        while (run := self.current) is not None and run.job.collection == collection:
+            run.cancel_requested = True  # also one that started while the loop above ran
+            await self._run_ended.wait()
+
     async def _work(self) -> None:
         while True:
             job_id, rescan = await self.queue.get()
@@ -82,3 +94,5 @@ class JobRunner:
             logger.exception("job %s ended abnormally", job_id)
         finally:
             self.current = None
+            self._run_ended.set()
+            self._run_ended = asyncio.Event()

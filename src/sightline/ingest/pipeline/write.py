@@ -6,16 +6,17 @@ nothing lost, and stable point ids mean nothing is duplicated.
 
 from __future__ import annotations
 
-import asyncio
-
 from sightline.errors import ErrorCode, SightlineError, utc_now
 from sightline.ingest.jobdb import JobStore
+from sightline.ingest.pipeline.patience import Persist, patiently
 from sightline.ingest.pipeline.payload import build_payload
 from sightline.ingest.pipeline.work import FileWork
 from sightline.ingest.vectors import Point, VectorStore
 
 
-async def store_points(vectors: VectorStore, collection: str, job_id: str, works: list[FileWork]) -> None:
+async def store_points(
+    vectors: VectorStore, collection: str, job_id: str, works: list[FileWork], persist: Persist = patiently
+) -> None:
     ready = [work for work in works if work.ready]
     if not ready:
         return
@@ -23,16 +24,17 @@ async def store_points(vectors: VectorStore, collection: str, job_id: str, works
     points = [Point(work.point_id, work.embedding.vector, build_payload(work, collection, job_id, now))
               for work in ready if work.embedding is not None]
     try:
-        await asyncio.to_thread(vectors.upsert, collection, points)
+        await persist(vectors.upsert, collection, points)  # waits for space on a full disk
     except SightlineError as exc:
+        code = ErrorCode.DISK_FULL if exc.code == ErrorCode.DISK_FULL else ErrorCode.STORE_FAILED
         for work in ready:
-            work.fail("store", ErrorCode.STORE_FAILED, f"could not store the point: {exc.message}")
+            work.fail("store", code, f"could not store the point: {exc.message}")
 
 
-async def record_outcomes(jobdb: JobStore, job_id: str, works: list[FileWork]) -> None:
+async def record_outcomes(jobdb: JobStore, job_id: str, works: list[FileWork], persist: Persist = patiently) -> None:
     updates = [(work.record.path, work.state, None if work.state == "failed" else work.point_id, work.sha256)
                for work in works if work.state != "pending"]
     errors = [(work.record.path, *work.error) for work in works if work.error is not None]
     if errors:
-        await asyncio.to_thread(jobdb.record_errors, job_id, errors)
-    await asyncio.to_thread(jobdb.mark_files, job_id, updates)
+        await persist(jobdb.record_errors, job_id, errors)
+    await persist(jobdb.mark_files, job_id, updates)

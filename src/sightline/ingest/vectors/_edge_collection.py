@@ -5,6 +5,10 @@ Layout of a collection's folder (``<data_dir>/collections/<name>/``)::
     sightline.json   CollectionParams (metadata included); written last, so a folder without it is an
                      interrupted create and is neither listed nor opened
     shard/           the edge shard (its own edge_config.json, WAL and segments)
+
+A collection whose files are garbage is `CollectionDamaged`. Some garbage makes the shard's loader abort the
+whole process (a garbage length in the id tracker asks for a 50 GB allocation; a mapped read on a full disk
+is a SIGBUS), so a shard is first loaded in a child process (~50 ms) and only then in this one.
 """
 
 from __future__ import annotations
@@ -13,17 +17,22 @@ import json
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import qdrant_edge as qe
 
+from sightline.ingest.disk import check_free
 from sightline.ingest.vectors._rwlock import RWLock
 from sightline.ingest.vectors.base import (
     DISTANCES,
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
+    CollectionDamaged,
     CollectionParams,
     StoreError,
 )
@@ -33,6 +42,16 @@ log = logging.getLogger(__name__)
 PARAMS_FILE = "sightline.json"
 SHARD_DIR = "shard"
 _DISTANCES = {name: getattr(qe.Distance, name) for name in DISTANCES}
+PROBE_TIMEOUT_S = 300.0
+
+# Free space a write needs, beyond `disk.check_free`'s reserve (which covers a new 32 MiB chunk of a growing
+# shard). Measured on tmpfs, where every page of the shard's memory-mapped files is allocated: a new collection
+# takes 46.2 MiB (12.2 MiB with on_disk; 0.3-0.6 MiB on ext4, where the files stay sparse); a point takes
+# about 2 x (vector + payload) + 400 bytes, as the WAL holds a second copy (0.8 KiB at 8-d, 3.4 KiB at 384-d).
+CREATE_BYTES = 48 * 1024 * 1024
+POINT_OVERHEAD_BYTES = 1024
+_PROBE = "import sys, qdrant_edge as qe\nshard = qe.EdgeShard.load(sys.argv[1])\nshard.info()\nshard.close()\n"
+_IN_USE_HINT = " (is another process using this data folder?)"
 
 
 def is_complete(path: Path) -> bool:
@@ -71,12 +90,15 @@ class EdgeCollection:
 
     @classmethod
     def load(cls, path: Path) -> EdgeCollection:
+        """Open a collection: `CollectionDamaged` if its files cannot be read, `StoreError` if another
+        process holds it."""
+        params = read_params(path)
+        shard_dir = str(path / SHARD_DIR)
+        _probe_shard(path.name, shard_dir, params)
         try:
-            params = CollectionParams.from_dict(json.loads((path / PARAMS_FILE).read_text("utf-8")))
-            shard = qe.EdgeShard.load(str(path / SHARD_DIR))
+            shard = qe.EdgeShard.load(shard_dir)
         except Exception as e:  # noqa: BLE001 - any backend failure is a store failure
-            hint = " (is another process using this data folder?)" if "WouldBlock" in str(e) else ""
-            raise StoreError(f"cannot open collection {path.name!r}: {e}{hint}", where=path.name) from e
+            _raise_load_error(path.name, str(e), params)
         return cls(path, shard, params)
 
     def written(self, interval_s: float) -> None:
@@ -97,6 +119,44 @@ class EdgeCollection:
                 if self.dirty:
                     self.shard.flush()
                 self.shard.close()
+
+
+def upsert_bytes(rows: list[tuple[str, list[float], dict]]) -> int:
+    """What upserting ``rows`` (id, vector, payload) may take on disk, with 2x slack."""
+    return 2 * sum(4 * len(vector) + len(json.dumps(payload, default=str)) + POINT_OVERHEAD_BYTES
+                   for _, vector, payload in rows)
+
+
+def read_params(path: Path) -> CollectionParams:
+    try:
+        data = json.loads((path / PARAMS_FILE).read_text("utf-8"))
+        return CollectionParams.from_dict(data).validate()
+    except Exception as e:  # noqa: BLE001 - garbage of any kind
+        raise CollectionDamaged(path.name, f"unreadable {PARAMS_FILE}: {e}") from e
+
+
+def _raise_load_error(name: str, error: str, params: CollectionParams) -> None:
+    if "WouldBlock" in error:
+        raise StoreError(f"cannot open collection {name!r}: {error}{_IN_USE_HINT}", where=name)
+    raise CollectionDamaged(name, f"its shard cannot be opened: {error}", params)
+
+
+def _probe_shard(name: str, shard_dir: str, params: CollectionParams) -> None:
+    """Load the shard in a child process first: garbage that aborts the loader kills the child, not us."""
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", _PROBE, shard_dir], capture_output=True, text=True,
+                              errors="replace", timeout=PROBE_TIMEOUT_S, env={**os.environ, "RUST_BACKTRACE": "0"})
+    except subprocess.TimeoutExpired:
+        raise StoreError(f"opening collection {name!r} took over {PROBE_TIMEOUT_S:.0f} s", where=name) from None
+    if done.returncode == 0:
+        return
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode == -signal.SIGBUS:
+        check_free(Path(shard_dir))  # a mapped write on a full disk: DISK_FULL, not damage
+    if done.returncode < 0:
+        how = signal.Signals(-done.returncode).name
+        _raise_load_error(name, f"its loader crashed ({how}){': ' + lines[0] if lines else ''}", params)
+    _raise_load_error(name, lines[-1] if lines else f"exit status {done.returncode}", params)
 
 
 def _edge_config(params: CollectionParams) -> qe.EdgeConfig:

@@ -83,6 +83,19 @@ class StoreError(SightlineError):
         super().__init__(ErrorCode.STORE_FAILED, message, where=where, status=503)
 
 
+class CollectionDamaged(StoreError):
+    """A collection whose files cannot be opened (garbage in its params, shard config, WAL or segments).
+    It is listed with status ``"damaged"`` and can be deleted; every other use of it fails with this error.
+    ``params`` are its stored parameters when they could still be read."""
+
+    def __init__(self, name: str, reason: str, params: CollectionParams | None = None):
+        super().__init__(
+            f"collection {name!r} is damaged ({reason}); delete it and ingest its images again", where=name
+        )
+        self.reason = reason
+        self.params = params
+
+
 def validation_error(message: str, where: str) -> SightlineError:
     """A 422 ``VALIDATION_ERROR`` about the input field ``where``."""
     return SightlineError(ErrorCode.VALIDATION_ERROR, message, where=where, status=422)
@@ -171,10 +184,13 @@ class CollectionInfo:
     name: str
     params: CollectionParams
     points_count: int
-    status: str  # "green" / "yellow" / "red" / "grey" from a Qdrant server, "ok" from the edge shard
+    # "green" / "yellow" / "red" / "grey" from a Qdrant server, "ok" from the edge shard, "damaged" for a
+    # collection that cannot be opened (its `error` says why; params of vector_size 0 could not be read).
+    status: str
     backend: str  # "embedded" or "qdrant"
     # CollectionParams fields this backend accepted and stored but does not apply (now).
     ignored_params: list[str] = field(default_factory=list)
+    error: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -184,6 +200,7 @@ class CollectionInfo:
             "status": self.status,
             "backend": self.backend,
             "ignored_params": list(self.ignored_params),
+            "error": self.error,
         }
 
 

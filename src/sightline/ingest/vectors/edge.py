@@ -27,7 +27,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from sightline.errors import SightlineError
+from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
     build_filter,
@@ -41,9 +41,17 @@ from sightline.ingest.vectors._common import (
     unique_ids,
     vector_as_list,
 )
-from sightline.ingest.vectors._edge_collection import EdgeCollection, is_complete, remove_folder
+from sightline.ingest.disk import check_free
+from sightline.ingest.vectors._edge_collection import (
+    CREATE_BYTES,
+    EdgeCollection,
+    is_complete,
+    remove_folder,
+    upsert_bytes,
+)
 from sightline.ingest.vectors.base import (
     INDEXED_KEYWORD_FIELDS,
+    CollectionDamaged,
     CollectionExists,
     CollectionInfo,
     CollectionNotFound,
@@ -119,7 +127,9 @@ class EdgeStore(VectorStore):
                 yield col
             except SightlineError:
                 raise
-            except Exception as e:  # noqa: BLE001
+            except BaseException as e:  # noqa: BLE001 - a Rust panic is a BaseException
+                if not isinstance(e, Exception) and type(e).__name__ != "PanicException":
+                    raise
                 raise StoreError(f"vector store failed on collection {name!r}: {e}", where=name) from e
 
     def _info(self, col: EdgeCollection) -> CollectionInfo:
@@ -154,6 +164,10 @@ class EdgeStore(VectorStore):
                 out.append(self.collection_info(name))
             except CollectionNotFound:  # deleted meanwhile
                 continue
+            except SightlineError as e:  # its first opening needs room the disk does not have
+                if e.code != ErrorCode.DISK_FULL:
+                    raise
+                out.append(self._unavailable_info(name, e, "unavailable"))
         return out
 
     def create_collection(self, name: str, params: CollectionParams) -> CollectionInfo:
@@ -163,12 +177,24 @@ class EdgeStore(VectorStore):
             self._check_open()
             if name in self._open or is_complete(path):
                 raise CollectionExists(name)
+            check_free(self.root, CREATE_BYTES)  # DISK_FULL, not a SIGBUS in the shard's mapped writes
             self._open[name] = EdgeCollection.create(path, params)
         return self.collection_info(name)
 
     def collection_info(self, name: str) -> CollectionInfo:
-        with self._use(name) as col:
-            return self._info(col)
+        """The collection's info; a damaged one's says so (status ``"damaged"``, `error`) and can be deleted."""
+        try:
+            with self._use(name) as col:
+                return self._info(col)
+        except CollectionDamaged as e:
+            return self._unavailable_info(name, e, "damaged", e.params)
+
+    def _unavailable_info(
+        self, name: str, error: SightlineError, status: str, params: CollectionParams | None = None
+    ) -> CollectionInfo:
+        params = params.copy() if params is not None else CollectionParams(vector_size=0)
+        return CollectionInfo(name=name, params=params, points_count=0, status=status, backend=self.backend,
+                              error=error.message)
 
     def delete_collection(self, name: str) -> None:
         path = self._dir(name)
@@ -188,8 +214,10 @@ class EdgeStore(VectorStore):
 
     def upsert(self, name: str, points: list[Point]) -> None:
         with self._use(name) as col:
-            batch = [qe.Point(*row) for row in checked_points(points, col.params.vector_size)]
-            if batch:
+            rows = checked_points(points, col.params.vector_size)
+            if rows:
+                check_free(self.root, upsert_bytes(rows))
+                batch = [qe.Point(*row) for row in rows]
                 col.shard.update(qe.UpdateOperation.upsert_points(batch))
                 col.written(self.flush_interval_s)
 
@@ -197,6 +225,7 @@ class EdgeStore(VectorStore):
         with self._use(name) as col:
             point_ids: list[Any] = [canonical_id(i) for i in ids]
             if point_ids:
+                check_free(self.root, 256 * len(point_ids))  # the WAL's record of the delete
                 col.shard.update(qe.UpdateOperation.delete_points(point_ids))
                 col.written(self.flush_interval_s)
 
