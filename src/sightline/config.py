@@ -55,7 +55,10 @@ class MLSettings(CommonSettings):
     device: str = Field(
         default="auto", validation_alias=AliasChoices("SIGHTLINE_DEVICE", "DEVICE", "device")
     )
-    max_batch_size: int = Field(default=128, ge=1, description="Most images one request may carry.")
+    max_batch_size: int = Field(
+        default=128, ge=1,
+        description="Images a request decodes and holds at once; a larger request is processed in groups of this size.",
+    )
     model_batch_size: int = Field(default=32, ge=1, description="Images per forward pass (chunk size).")
     max_request_bytes: int = Field(default=1024 * 1024 * 1024, ge=1024)
     max_image_bytes: int = Field(default=200 * 1024 * 1024, ge=1)

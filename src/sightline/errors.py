@@ -16,7 +16,8 @@ structured answer at the edge. Its `ErrorCode` says where in this tree it belong
     │   ├── ALL_FILES_FAILED: not one file could be stored; each file's own error is in the job's errors
     │   └── INTERNAL_ERROR: a bug
     ├── per request: the HTTP answer `{"error": {"code", "message", "where"}}`
-    │   UNAUTHORIZED 401, FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION_ERROR 422,
+    │   UNAUTHORIZED 401, TOO_MANY_ATTEMPTS 429 (repeated wrong admin tokens: wait Retry-After),
+    │   FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION_ERROR 422,
     │   REQUEST_TOO_LARGE 413, BATCH_TOO_LARGE 413, DISK_FULL 507, MODEL_NOT_READY 503, INTERNAL_ERROR 500,
     │   and the ML and MODEL_MISMATCH codes above when a search needs the ML service
     └── CANCELLED: documented for clients; no code path emits it today
@@ -54,6 +55,7 @@ class ErrorCode(StrEnum):
     CANCELLED = "CANCELLED"
     # Per request.
     UNAUTHORIZED = "UNAUTHORIZED"
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"

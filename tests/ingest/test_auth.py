@@ -99,6 +99,7 @@ async def test_repeated_wrong_tokens_lock_the_client_out(guarded: httpx.AsyncCli
     assert answers == [401] * 5
     locked = await guarded.post("/api/v1/session", json={"token": TOKEN})
     assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+    assert locked.json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
     assert locked.json()["error"]["where"] == "token"
     bearer = await guarded.get("/api/v1/collections", headers={"authorization": f"Bearer {TOKEN}"})
     assert bearer.status_code == 429

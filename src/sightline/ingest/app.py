@@ -20,6 +20,7 @@ from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.pipeline import JobRunner
 from sightline.ingest.services import Services
+from sightline.ingest.uploads import discard_unfinished
 from sightline.ingest.vectors import open_store
 from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
@@ -31,6 +32,7 @@ def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTra
     """`ml_transport` carries every request to the ML service when given (tests pass the ML app in-process)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    discard_unfinished(settings.uploads_dir)
     vectors = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
                          flush_interval_s=settings.store_flush_seconds)
     jobdb = JobStore(settings.data_dir / "sightline.db")

@@ -46,7 +46,7 @@ class AdminAuth:
         is locked out after too many failures (the token is not even compared then)."""
         wait = self.throttle.retry_after(client)
         if wait:
-            response = error_response(429, ErrorCode.UNAUTHORIZED, f"Too many wrong admin tokens from this "
+            response = error_response(429, ErrorCode.TOO_MANY_ATTEMPTS, f"Too many wrong admin tokens from this "
                                       f"address: try again in {wait} s.", where=where)
             response.headers["retry-after"] = str(wait)
             return response

@@ -69,7 +69,10 @@ class MLClient:
     async def capabilities(self, interactive: bool = False) -> dict[str, Any]:
         """Asked afresh each time: a replica may have been restarted with another model."""
         response = await self._request("GET", "/api/v1/capabilities", interactive=interactive)
-        return response.json()
+        capabilities = response.json()
+        if capabilities.get("models_loaded") is False:  # answered at once while loading: no model facts yet
+            raise MLError(ErrorCode.ML_UNAVAILABLE, "the ML service is still loading its models; try again soon")
+        return capabilities
 
     async def embed_files(
         self,

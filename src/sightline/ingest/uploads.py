@@ -171,3 +171,11 @@ def new_staging_folder(uploads_dir: Path, announced_bytes: int) -> Path:
 def discard(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
+
+
+def discard_unfinished(uploads_dir: Path) -> int:
+    """Remove the staging folders of uploads a killed process left behind (none of them made a job)."""
+    leftovers = list(uploads_dir.glob(f"{STAGING_PREFIX}*"))
+    for folder in leftovers:
+        discard(folder)
+    return len(leftovers)

@@ -112,3 +112,22 @@ async def test_a_full_disk_during_an_upload_is_disk_full_with_nothing_kept(
                                files=[("files", ("a.jpg", distinct_image(1), "image/jpeg"))])
         assert small.status_code == 202  # the space is back: uploads work again
         assert (await finished(api, small.json()["job_id"]))["counts"]["done"] == 1
+
+
+def test_uploads_a_killed_process_left_unfinished_are_removed_at_start(tmp_path):
+    from sightline.config import IngestSettings
+    from sightline.ingest.app import build_services
+    from sightline.ingest.uploads import STAGING_PREFIX
+
+    settings = IngestSettings(data_dir=tmp_path / "data")
+    unfinished = settings.uploads_dir / f"{STAGING_PREFIX}0123abcd"
+    unfinished.mkdir(parents=True)
+    (unfinished / "half.jpg").write_bytes(b"\xff\xd8" * 100)
+    kept = settings.uploads_dir / "job-folder"
+    kept.mkdir()
+    services = build_services(settings)
+    try:
+        assert sorted(path.name for path in settings.uploads_dir.iterdir()) == ["job-folder"]
+    finally:
+        services.jobdb.close()
+        services.vectors.close()

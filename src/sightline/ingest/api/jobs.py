@@ -15,7 +15,7 @@ from sse_starlette.sse import EventSourceResponse
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
-from sightline.ingest.paths import confine
+from sightline.ingest.paths import confine, path_text
 from sightline.ingest.schemas import AfterId, Offset, ScanRequest, record_index
 from sightline.ingest.services import Services
 from sightline.ingest.uploads import UploadReceiver, discard, new_staging_folder
@@ -35,8 +35,8 @@ async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
         raise SightlineError(ErrorCode.NOT_FOUND, f"No folder {body.directory_path}.", where="directory_path",
                              status=404)
     options = {"recursive": body.recursive, "caption": body.caption}
-    job = await services.call(services.jobdb.create_job, body.collection, "scan", str(folder), options)
-    await services.call(services.jobdb.log, job.job_id, f"queued: scan of {folder}")
+    job = await services.call(services.jobdb.create_job, body.collection, "scan", path_text(folder), options)
+    await services.call(services.jobdb.log, job.job_id, f"queued: scan of {path_text(folder)}")
     services.runner.enqueue(job.job_id)
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
 

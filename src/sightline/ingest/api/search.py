@@ -13,7 +13,7 @@ from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.model_match import check_query_dimension, check_query_model
 from sightline.ingest.schemas import SCORE_BOUND, Filters, SearchRequest
 from sightline.ingest.services import Services
-from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, SearchFilters, canonical_id
+from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionInfo, SearchFilters, StoreError, canonical_id
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -52,13 +52,21 @@ async def run_search(
     return {"results": results}
 
 
+async def _searchable(services: Services, name: str) -> CollectionInfo:
+    """The collection's info; a damaged or unavailable one is its own 503, not a model mismatch."""
+    info = await services.call(services.vectors.collection_info, name)
+    if info.error:
+        raise StoreError(info.error, where="collection")
+    return info
+
+
 @router.post("/search")
 async def search(body: SearchRequest, services: ServicesDep) -> dict:
     """Give exactly one of `text` (search by meaning) or `point_id` (more like this point)."""
     if (body.text is None) == (body.point_id is None):
         raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give exactly one of "text" or "point_id" '
                              "(use /api/v1/search/image to search by an image).", where="text", status=422)
-    info = await services.call(services.vectors.collection_info, body.collection)
+    info = await _searchable(services, body.collection)
     if body.text is not None:
         vectors, model = await services.ml.embed_texts([body.text], interactive=True)
         check_query_model(info.params.metadata, model)
@@ -85,7 +93,7 @@ async def search_by_image(
     filters: Annotated[str | None, Form(description="JSON object with the same filters as /search.")] = None,
 ) -> dict:
     """Search by an uploaded image (multipart)."""
-    info = await services.call(services.vectors.collection_info, collection)
+    info = await _searchable(services, collection)
     parsed_filters = _parse_filters(filters)
     data = await image.read(services.settings.max_upload_bytes + 1)
     if len(data) > services.settings.max_upload_bytes:
