@@ -24,21 +24,7 @@ async def test_health_is_open_and_reports_models(anonymous):
 
 
 async def test_health_says_loading_until_the_models_are_loaded(ml_settings: MLSettings):
-    release = threading.Event()
-
-    def slow_loader(settings: MLSettings) -> ModelBackend:
-        assert release.wait(60)
-        return load_backend(settings)
-
-    app = create_app(ml_settings, loader=slow_loader)
-    try:
-        async with app.router.lifespan_context(app), client_of(app, api_key=None) as client:
-            loading = await client.get("/health")
-            release.set()
-            await asyncio.to_thread(app.state.holder.load)
-            ready = await client.get("/health")
-    finally:
-        release.set()
+    loading, ready = await _before_and_after_loading(ml_settings, "/health", api_key=None)
     assert loading.status_code == 503
     assert loading.json() == {"status": "loading", "models_loaded": False, "error": None}
     assert (ready.status_code, ready.json()["status"]) == (200, "ok")
@@ -93,6 +79,16 @@ async def test_the_root_answers_like_the_original(anonymous):
 
 
 async def test_capabilities_answer_at_once_while_the_models_load(ml_settings: MLSettings):
+    loading, loaded = await _before_and_after_loading(ml_settings, "/api/v1/capabilities")
+    caps = loading.json()
+    assert loading.status_code == 200
+    assert (caps["models_loaded"], caps["clip_model_loaded"], caps["blip_model_loaded"]) == (False, False, False)
+    assert (caps["safe_blip_batch"], caps["max_batch_size"], caps["backend"]) == (1, 64, "tiny")
+    assert (loaded.json()["models_loaded"], loaded.json()["dimension"]) == (True, 64)
+
+
+async def _before_and_after_loading(ml_settings: MLSettings, path: str, **client_options):
+    """`path`'s answer while the models load (the loader waits for a release), then once they are loaded."""
     release = threading.Event()
 
     def slow_loader(settings: MLSettings) -> ModelBackend:
@@ -101,15 +97,10 @@ async def test_capabilities_answer_at_once_while_the_models_load(ml_settings: ML
 
     app = create_app(ml_settings, loader=slow_loader)
     try:
-        async with app.router.lifespan_context(app), client_of(app) as client:
-            loading = await client.get("/api/v1/capabilities")
+        async with app.router.lifespan_context(app), client_of(app, **client_options) as client:
+            loading = await client.get(path)
             release.set()
             await asyncio.to_thread(app.state.holder.load)
-            loaded = await client.get("/api/v1/capabilities")
+            return loading, await client.get(path)
     finally:
         release.set()
-    caps = loading.json()
-    assert loading.status_code == 200
-    assert (caps["models_loaded"], caps["clip_model_loaded"], caps["blip_model_loaded"]) == (False, False, False)
-    assert (caps["safe_blip_batch"], caps["max_batch_size"], caps["backend"]) == (1, 64, "tiny")
-    assert (loaded.json()["models_loaded"], loaded.json()["dimension"]) == (True, 64)
