@@ -168,3 +168,24 @@ async def test_background_work_keeps_the_long_timeout(stuck_url) -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(ml.embed_texts(["a cat"]), 1.0)
     await ml.aclose()
+
+
+async def test_capabilities_while_the_models_load_are_waited_out_by_background_work() -> None:
+    answers = iter([{"models_loaded": False}, {"models_loaded": False}, {"models_loaded": True, "dimension": 64}])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=next(answers))
+
+    ml = client(handler, retries=2)
+    capabilities = await ml.capabilities()
+    await ml.aclose()
+    assert capabilities == {"models_loaded": True, "dimension": 64}
+
+
+async def test_a_person_asking_while_the_models_load_gets_ml_unavailable() -> None:
+    ml = client(lambda request: httpx.Response(200, json={"models_loaded": False}), urls=REPLICAS[:1])
+    with pytest.raises(MLError) as caught:
+        await ml.capabilities(interactive=True)
+    await ml.aclose()
+    assert (caught.value.code, caught.value.status) == (ErrorCode.ML_UNAVAILABLE, 503)
+    assert "still loading its models" in caught.value.message

@@ -68,11 +68,9 @@ class MLClient:
 
     async def capabilities(self, interactive: bool = False) -> dict[str, Any]:
         """Asked afresh each time: a replica may have been restarted with another model."""
-        response = await self._request("GET", "/api/v1/capabilities", interactive=interactive)
-        capabilities = response.json()
-        if capabilities.get("models_loaded") is False:  # answered at once while loading: no model facts yet
-            raise MLError(ErrorCode.ML_UNAVAILABLE, "the ML service is still loading its models; try again soon")
-        return capabilities
+        response = await self._request("GET", "/api/v1/capabilities", interactive=interactive,
+                                        loaded=_models_loaded)
+        return response.json()
 
     async def embed_files(
         self,
@@ -112,9 +110,10 @@ class MLClient:
 
     async def _request(
         self, method: str, path: str, on_retry: RetryHook | None = None, interactive: bool = False,
-        **kwargs: Any,
+        loaded: Callable[[httpx.Response], bool] | None = None, **kwargs: Any,
     ) -> httpx.Response:
-        """Background work retries with backoff; a person waiting (interactive) gets one try per replica."""
+        """Background work retries with backoff; a person waiting (interactive) gets one try per replica.
+        A replica whose answer says its models are still loading (`loaded` is False) counts as unavailable."""
         last_error: MLError | None = None
         attempts = len(self.urls) if interactive else self.retries + 1
         if interactive:
@@ -143,6 +142,17 @@ class MLClient:
             if response.status_code >= 400:
                 raise MLError(ErrorCode.ML_UNAVAILABLE,
                               f"{url} refused the request ({response.status_code}): {response.text[:300]}")
+            if loaded is not None and not loaded(response):
+                last_error = MLError(ErrorCode.ML_UNAVAILABLE, f"{url} is still loading its models; try again soon")
+                continue
             return response
         assert last_error is not None
         raise last_error
+
+
+def _models_loaded(response: httpx.Response) -> bool:
+    """Capabilities answered while the models load carry no model facts (`models_loaded: false`)."""
+    try:
+        return response.json().get("models_loaded") is not False
+    except ValueError:
+        return False
