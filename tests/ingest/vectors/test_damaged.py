@@ -84,6 +84,8 @@ async def test_the_api_and_the_pages_keep_working_with_a_damaged_collection(
         for page in ("/", "/collections", "/ingest", "/jobs", "/search"):
             response = await api.get(page)
             assert response.status_code == 200, (page, response.text[:300])
+            if page in ("/", "/collections"):
+                assert 'data-problem="bad">damaged</span>' in response.text, page
         for query in ({"point_id": POINTS[0].id}, {"text": "a cat"}):
             search = await api.post("/api/v1/search", json={"collection": "bad", **query})
             assert (search.status_code, search.json()["error"]["code"]) == (503, "STORE_FAILED"), query
