@@ -1,4 +1,5 @@
-"""Numbers as people read them: the one duration formatter of the CLI and the UI."""
+"""Numbers as people read them: the one duration formatter and the one plural of the CLI, the UI and job
+messages (`static/js/format.js` mirrors both)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,8 @@ def duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `2 files`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -7,7 +7,8 @@ import re
 
 from rich.console import Console
 
-from sightline.cli.render import job_table, log_line, outcome_line, run_time
+from sightline.cli.render import job_table, jobs_table, log_line, outcome_line, run_time
+from sightline.humanize import plural
 
 COUNTS = {"total": 5, "done": 2, "cached": 1, "skipped": 1, "failed": 1, "pending": 0}
 JOB = {"job_id": "j1", "collection": "c", "source": "/photos", "state": "completed_with_errors", "counts": COUNTS,
@@ -22,7 +23,7 @@ def plain(renderable) -> str:
 
 
 def test_outcome_line_with_the_time_taken():
-    assert plain(outcome_line(JOB, 185)) == ("completed_with_errors in 3 min 05 s: 5 files — 2 ingested, 1 reused "
+    assert plain(outcome_line(JOB, 185)) == ("completed_with_errors in 3 min 05 s: 5 files — 2 embedded, 1 reused "
                                              "(duplicate content), 1 unchanged, 1 failed\n")
 
 
@@ -49,3 +50,33 @@ def test_job_table_shows_the_eta_as_a_duration():
 def test_an_error_log_line_is_red():
     line = {"id": 1, "at": "2026-01-01T10:00:00.123Z", "level": "error", "message": "[bold]x[/bold] failed"}
     assert log_line(line) == "[red]2026-01-01T10:00:00 error   \\[bold]x\\[/bold] failed[/red]"
+
+
+def test_plural_counts_one_thing_and_several():
+    assert (plural(0, "file"), plural(1, "file"), plural(2, "failed file")) == ("0 files", "1 file", "2 failed files")
+
+
+def test_outcome_line_of_one_file():
+    one = {**JOB, "state": "failed", "counts": {**COUNTS, "total": 1, "done": 0, "cached": 0, "skipped": 0}}
+    assert plain(outcome_line(one, None)).startswith("failed: 1 file — 0 embedded")
+
+
+def test_job_table_names_the_counts_as_the_ui_does():
+    shown = plain(job_table(JOB))
+    assert [word for word in ("embedded", "reused", "unchanged") if re.search(rf"│ {word}\s+│", shown)] == [
+        "embedded", "reused", "unchanged"]
+
+
+def test_jobs_table_fits_80_columns_with_the_short_ids_the_ui_shows():
+    def job(digit: str, state: str) -> dict:
+        return {**JOB, "job_id": digit * 32, "collection": "holiday-photos-2024", "state": state,
+                "counts": {**COUNTS, "total": 12345, "failed": 120}, "processed": 12000,
+                "source": "/home/someone/Pictures/2024/Holidays in the mountains/raw"}
+
+    console = Console(file=io.StringIO(), width=80, record=True, color_system=None)
+    console.print(jobs_table({"jobs": [job("a", "completed_with_errors"), job("b", "running")]}))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if re.search(r"\b(a{8}|b{8})\b", line)]
+    assert len(rows) == 2 and "a" * 9 not in "".join(lines)  # one line per job, its id cut to 8 as in the UI
+    assert "completed_with_errors" in rows[0] and "12000/12345" in rows[0] and "2026-01-01" in rows[0]

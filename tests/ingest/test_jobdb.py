@@ -551,3 +551,34 @@ def test_a_full_disk_refuses_writes_with_disk_full_and_start_up_still_works(tmp_
             assert store.list_jobs() == []
             resize("128m")
             assert store.create_job("photos", "scan", "/photos").state == "queued"
+
+
+# -- job ids as people type them ----------------------------------------------------------------------
+
+FIRST_ID, SECOND_ID = "fa01dc24" + "0" * 24, "fa01dc99" + "1" * 24
+
+
+@pytest.fixture
+def two_jobs(store: JobStore, db_path: Path) -> JobStore:
+    """Two jobs whose ids share the prefix "fa01dc" (set through another SQLite connection)."""
+    for new_id in (FIRST_ID, SECOND_ID):
+        old_id = store.create_job("photos", "scan", "/x").job_id
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("UPDATE jobs SET job_id = ? WHERE job_id = ?", (new_id, old_id))
+    return store
+
+
+def test_resolve_job_id_accepts_the_full_id_or_a_unique_prefix(two_jobs: JobStore) -> None:
+    assert two_jobs.resolve_job_id(FIRST_ID) == FIRST_ID
+    assert two_jobs.resolve_job_id("fa01dc24") == FIRST_ID  # the 8 characters the UI shows
+    assert two_jobs.resolve_job_id("FA01DC9") == SECOND_ID
+    assert two_jobs.resolve_job_id("fa01dd") is None
+    assert two_jobs.resolve_job_id("fa01d") is None  # under 6 characters: never a prefix
+    assert two_jobs.resolve_job_id("fa01d%") is None  # not hex: never a pattern
+
+
+def test_an_ambiguous_job_id_prefix_is_a_conflict_naming_the_matches(two_jobs: JobStore) -> None:
+    with pytest.raises(SightlineError) as info:
+        two_jobs.resolve_job_id("fa01dc")
+    assert (info.value.code, info.value.status, info.value.where) == ("CONFLICT", 409, "job_id")
+    assert "fa01dc24" in info.value.message and "fa01dc99" in info.value.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from sightline.cli.commands.collections import collections_app
+from sightline.cli.commands.images import images_app
 from sightline.cli.commands.ingest import ingest
 from sightline.cli.commands.jobs import jobs_app
 from sightline.cli.commands.search import search
@@ -23,5 +24,6 @@ app.command("up")(up)
 app.command("ingest")(ingest)
 app.command("search")(search)
 app.add_typer(collections_app, name="collections")
+app.add_typer(images_app, name="images")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(serve_app, name="serve")

@@ -75,6 +75,12 @@ class IngestClient:
     def delete_collection(self, name: str) -> None:
         self._call("DELETE", f"/api/v1/collections/{name}")
 
+    # --- images ---
+
+    def delete_images(self, collection: str, point_ids: list[str]) -> Json:
+        """Remove points (1-1000) from the index; the originals stay on disk: `{"deleted": n, "missing": [id]}`."""
+        return self._call("POST", "/api/v1/images/delete", json={"collection": collection, "point_ids": point_ids})
+
     # --- ingestion and jobs ---
 
     def scan(self, collection: str, directory: str, *, recursive: bool = True, caption: bool = True) -> Json:

@@ -10,21 +10,27 @@ from datetime import datetime
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
-from sightline.humanize import duration
+from sightline.humanize import duration, plural
 
 __all__ = [
     "Output", "collection_table", "collections_table", "errors_table", "job_table", "jobs_table", "log_line",
-    "outcome_line", "results_table", "run_time",
+    "outcome_line", "plural", "results_table", "retry_line", "run_time",
 ]
 
 METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
                    "caption_kind": "captions"}
 STATE_COLORS = {"completed": "green", "completed_with_errors": "yellow"}  # every other end state: red
 LOG_COLORS = {"error": "red", "warning": "yellow"}
+FLEXIBLE_COLUMNS = {"collection": 1, "source": 2}  # share what the others leave of the width
+SHORT_ID = 8  # the job id characters the UI shows (ui/templates/_macros.html job_link); the API takes them
+# The words for the API's counts, as the UI and the job log say them.
+COUNT_WORDS = {"total": "total", "done": "embedded", "cached": "reused", "skipped": "unchanged", "failed": "failed",
+               "pending": "pending"}
 
 
 class Output:
@@ -102,13 +108,17 @@ def collection_table(info: dict) -> Table:
 def jobs_table(answer: dict) -> RenderableType:
     if not answer["jobs"]:
         return "No jobs."
-    table = Table()
+    # One line per job within 80 columns: the ids as short as the UI shows them (any command takes them), long
+    # names and folders cut with "…"; `jobs show ID` or `--json` has everything.
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, show_edge=False, expand=True)
     for column in ("id", "collection", "state", "done/total", "failed", "source", "created"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True, overflow="ellipsis", ratio=FLEXIBLE_COLUMNS.get(column),
+                         justify="right" if column in ("done/total", "failed") else "left")
     for job in answer["jobs"]:
         counts = job["counts"]
-        table.add_row(job["job_id"], escape(job["collection"]), job["state"], f"{job['processed']}/{counts['total']}",
-                      str(counts["failed"]), escape(job["source"]), (job.get("created_at") or "")[:19])
+        table.add_row(job["job_id"][:SHORT_ID], escape(job["collection"]), job["state"],
+                      f"{job['processed']}/{counts['total']}", str(counts["failed"]), escape(job["source"]),
+                      (job.get("created_at") or "")[:10])
     return table
 
 
@@ -117,7 +127,7 @@ def job_table(job: dict) -> Table:
     rate = job.get("images_per_second")
     rows = [
         ("state", job["state"]), ("collection", job["collection"]), ("source", job["source"]),
-        *((name, counts[name]) for name in ("total", "done", "cached", "skipped", "failed", "pending")),
+        *((word, counts[name]) for name, word in COUNT_WORDS.items()),
         ("images/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
         ("created", job.get("created_at")), ("started", job.get("started_at")), ("finished", job.get("finished_at")),
     ]
@@ -154,13 +164,21 @@ def run_time(job: dict) -> float | None:
 
 
 def outcome_line(job: dict, seconds: float | None) -> str:
-    """`completed in 3 s: 4 files — 4 ingested, ...` (no time when `seconds` is None)."""
+    """`completed in 3 s: 4 files — 4 embedded, ...` (no time when `seconds` is None)."""
     counts, state = job["counts"], job["state"]
     color = STATE_COLORS.get(state, "red")
     took = f" in {duration(seconds)}" if seconds is not None else ""
-    return (f"[{color}]{state}[/{color}]{took}: {counts['total']} files — {counts['done']} ingested, "
+    return (f"[{color}]{state}[/{color}]{took}: {plural(counts['total'], 'file')} — {counts['done']} embedded, "
             f"{counts['cached']} reused (duplicate content), {counts['skipped']} unchanged, "
             f"{counts['failed']} failed")
+
+
+def retry_line(answer: dict) -> str:
+    """What a retry queued, from the API's answer: `Job ID: queued again — 1 failed file to retry.`"""
+    parts = [f"{plural(answer['retried'], 'failed file')} to retry" if answer.get("retried") else "",
+             f"{plural(answer['pending'], 'file')} not processed yet" if answer.get("pending") else "",
+             "its folder scanned again" if answer.get("rescan") else ""]
+    return f"Job {answer['job_id']}: queued again — {', '.join(part for part in parts if part) or 'nothing to do'}."
 
 
 # --- search ---

@@ -25,7 +25,7 @@ from sightline.ingest.vectors import open_store
 from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 ROUTERS = (system.router, browse.router, session.router, collections.router, jobs.router, search.router,
-           images.router)
+           images.router, images.batch_router)
 
 
 def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTransport | None = None) -> Services:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from sightline.imaging.formats import SUPPORTED_FORMATS
 
 from sightline.ingest.vectors import (
     COLLECTION_NAME_MAX_LENGTH,
@@ -33,6 +37,35 @@ def record_index(raw: str | None) -> int:
     return 0
 
 
+FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "tif": "tiff", "heic": "heif", "hif": "heif"}
+COLLECTION_NAME_RULE = (f"letters, digits, '-' and '_', starting with a letter or digit, at most "
+                        f"{COLLECTION_NAME_MAX_LENGTH} characters")
+
+
+def format_name(value: object) -> object:
+    """A format as people write it (`HEIC`, `jpg`, `Tif`) as the payload stores it (`heif`, `jpeg`, `tiff`)."""
+    if not isinstance(value, str):
+        return value  # pydantic says what is wrong with it
+    name = value.strip().lower().lstrip(".")
+    name = FORMAT_ALIASES.get(name, name)
+    if name not in SUPPORTED_FORMATS:
+        raise PydanticCustomError("format_name", "one of {formats} (or jpg, tif, heic)",
+                                  {"formats": ", ".join(SUPPORTED_FORMATS)})
+    return name
+
+
+def _collection_name(value: str) -> str:
+    if re.fullmatch(COLLECTION_NAME_PATTERN, value) is None:
+        raise PydanticCustomError("collection_name", f"a collection name has {COLLECTION_NAME_RULE}")
+    return value
+
+
+# A new collection's name: the rule in words rather than the raw pattern (the schema still shows the pattern).
+CollectionName = Annotated[str, AfterValidator(_collection_name), Field(
+    json_schema_extra={"pattern": COLLECTION_NAME_PATTERN, "minLength": 1,
+                       "maxLength": COLLECTION_NAME_MAX_LENGTH})]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,8 +78,7 @@ class HnswParams(Strict):
 
 
 class CollectionCreate(Strict):
-    name: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH, pattern=COLLECTION_NAME_PATTERN,
-                      description="Letters, digits, '_' and '-'; starts with a letter or digit.")
+    name: CollectionName = Field(description=COLLECTION_NAME_RULE[0].upper() + COLLECTION_NAME_RULE[1:] + ".")
     vector_size: int | None = Field(default=None, ge=VECTOR_SIZE_RANGE.min, le=VECTOR_SIZE_RANGE.max,
                                     description="Default: the ML service's embedding dimension.")
     distance: Distance = "Cosine"
@@ -60,7 +92,8 @@ class Filters(Strict):
     taken_before: datetime | None = Field(default=None, description="Taken at or before (ISO 8601).")
     camera: str | None = Field(default=None, max_length=200, description='"Make Model", as in facets.')
     folder: str | None = Field(default=None, max_length=4096, description="A folder; includes subfolders.")
-    format: str | None = Field(default=None, max_length=20, description="jpeg, png, heif, dng, ...")
+    format: Annotated[str | None, BeforeValidator(format_name)] = Field(
+        default=None, max_length=20, description="jpeg, png, heif, dng, ... (any case; jpg, tif, heic too)")
 
 
 class SearchRequest(Strict):

@@ -29,7 +29,10 @@ class Services:
         return await asyncio.to_thread(function, *args, **kwargs)
 
     async def job_or_404(self, job_id: str):
-        job = await self.call(self.jobdb.get_job, job_id)
+        """The job `job_id` names: its full id or a unique prefix (the short ids the UI shows; an ambiguous
+        one is CONFLICT). Callers go on with the answer's `job_id`, the full one."""
+        full_id = await self.call(self.jobdb.resolve_job_id, job_id)
+        job = await self.call(self.jobdb.get_job, full_id) if full_id else None
         if job is None:
             raise SightlineError(ErrorCode.NOT_FOUND, f"No job {job_id!r}.", where="job_id", status=404)
         return job

@@ -89,3 +89,10 @@ def test_a_vector_size_other_than_the_model_s_is_refused(sightline):
     bad_size = sightline("collections", "create", "wrong-size", "--vector-size", "3")
     assert bad_size.exit_code == 2
     assert bad_size.stderr.startswith("MODEL_MISMATCH: vector_size 3 does not match the ML model")
+
+
+def test_a_bad_name_is_refused_with_the_rule_in_words(sightline):
+    refused = sightline("collections", "create", "my photos!")
+    assert refused.exit_code == 2
+    assert refused.stderr == ("VALIDATION_ERROR: name: a collection name has letters, digits, '-' and '_', starting "
+                              "with a letter or digit, at most 64 characters\n")

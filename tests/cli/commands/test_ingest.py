@@ -15,7 +15,7 @@ def test_create_makes_the_collection_and_follows_to_completion(service, sightlin
     result = sightline("ingest", str(service.clean), "-c", "clean", "--create", "--no-caption")
     assert result.exit_code == 0, result.output
     assert "Created collection clean (" in result.output
-    assert re.search(r"completed in \d+ s: 4 files — 4 ingested, 0 reused \(duplicate content\), 0 unchanged, "
+    assert re.search(r"completed in \d+ s: 4 files — 4 embedded, 0 reused \(duplicate content\), 0 unchanged, "
                      r"0 failed", result.output), result.output
     assert service.http.get("/api/v1/collections/clean").json()["points_count"] == 4
 
@@ -23,7 +23,7 @@ def test_create_makes_the_collection_and_follows_to_completion(service, sightlin
 def test_an_existing_collection_needs_no_create_and_unchanged_files_are_skipped(service, sightline):
     assert sightline("ingest", str(service.clean), "-c", "again", "--create").exit_code == 0
     again = sightline("ingest", str(service.clean), "-c", "again")
-    assert re.search(r"4 files — 0 ingested, 0 reused \(duplicate content\), 4 unchanged", again.output), again.output
+    assert re.search(r"4 files — 0 embedded, 0 reused \(duplicate content\), 4 unchanged", again.output), again.output
 
 
 def test_a_corrupt_file_exits_1(service, sightline):
@@ -41,7 +41,7 @@ def mixed_run(service, sightline):
 def test_a_corrupt_file_is_counted(mixed_run):
     result, _ = mixed_run
     assert "completed_with_errors in" in result.output
-    assert re.search(r"4 files — 3 ingested, 0 reused .*, 0 unchanged, 1 failed", result.output), result.output
+    assert re.search(r"4 files — 3 embedded, 0 reused .*, 0 unchanged, 1 failed", result.output), result.output
 
 
 def test_a_corrupt_file_is_listed_with_its_code_and_message(service, mixed_run):
@@ -61,7 +61,7 @@ def test_no_follow_prints_how_to_follow_and_returns(service, sightline):
 def test_a_job_started_without_following_can_be_followed_to_its_end(service, sightline):
     started = sightline("ingest", str(service.clean), "-c", "followed-later", "--create", "--no-follow")
     shown = sightline("jobs", "show", job_id_in(started.output), "--follow")
-    assert re.search(r"^completed in \d+ s: 4 files — 4 ingested", shown.output, re.MULTILINE), shown.output
+    assert re.search(r"^completed in \d+ s: 4 files — 4 embedded", shown.output, re.MULTILINE), shown.output
 
 
 def test_ctrl_c_while_following_only_stops_following(service):

@@ -46,3 +46,29 @@ def test_neither_text_nor_image_is_a_usage_error(searchable, sightline):
 def test_an_empty_answer_says_no_results(searchable, sightline):
     empty = sightline("search", "a photo", "-c", searchable, "--min-score", "2")
     assert empty.output == "No results.\n"
+
+
+@pytest.mark.parametrize("name", ["JPG", "Jpeg", "jpe"])
+def test_a_format_is_matched_by_its_common_names_in_any_case(service, searchable, sightline, name):
+    found = json.loads(sightline("search", "a photo", "-c", searchable, "--format", name, "--json").stdout)
+    assert len(found["results"]) == len(list(service.clean.iterdir()))
+
+
+def test_an_unknown_format_is_refused_with_the_known_ones(searchable, sightline):
+    refused = sightline("search", "a photo", "-c", searchable, "--format", "bogus")
+    assert refused.exit_code == 2
+    assert "VALIDATION_ERROR: filters.format: " in refused.stderr and "jpeg, png" in refused.stderr, refused.stderr
+
+
+def test_heic_and_tif_filters_are_the_stored_heif_and_tiff():
+    from sightline.ingest.schemas import Filters
+
+    assert (Filters(format=" HEIC").format, Filters(format="tif").format, Filters(format="PNG").format) == (
+        "heif", "tiff", "png")
+
+
+def test_a_relative_folder_is_taken_from_the_current_directory(service, searchable, sightline, monkeypatch):
+    monkeypatch.chdir(service.clean.parent)
+    found = json.loads(sightline("search", "a photo", "-c", searchable, "--folder", "clean", "--json").stdout)
+    assert sorted(hit["payload"]["path"] for hit in found["results"]) == sorted(
+        str(path) for path in service.clean.iterdir())

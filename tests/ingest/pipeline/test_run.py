@@ -81,7 +81,7 @@ async def test_a_job_whose_files_all_fail_fails(
     job = jobdb.get_job(run.job_id)
     assert job is not None
     assert (job.state, job.error) == (
-        "failed", {"code": "ALL_FILES_FAILED", "message": "all 1 files failed; see the errors"}
+        "failed", {"code": "ALL_FILES_FAILED", "message": "the only file failed; see the errors"}
     )
 
 

@@ -10,13 +10,14 @@ import typer
 from sightline.cli import follow as following
 from sightline.cli.client import IngestClient
 from sightline.cli.command import EXIT_INTERRUPTED, api_command
-from sightline.cli.render import Output, errors_table, job_table, jobs_table, log_line
+from sightline.cli.render import Output, errors_table, job_table, jobs_table, log_line, retry_line
 
 __all__ = ["jobs_app"]
 
 jobs_app = typer.Typer(help="Ingestion jobs: list, inspect, follow, cancel, retry.", no_args_is_help=True)
 JobArgument = Annotated[str, typer.Argument(help="Job id.")]
 LOG_PAGE = 5000
+CANCEL_WAIT_SECONDS = 30.0  # a running job stops after its batches in flight: wait that long for its end state
 
 
 @jobs_app.command("list")
@@ -80,8 +81,14 @@ def job_logs(
 @jobs_app.command("cancel")
 @api_command()
 def cancel_job(api: IngestClient, out: Output, job_id: JobArgument) -> None:
-    """Stop a job after the batches in flight (their results are kept)."""
-    out.print(f"Job {job_id}: {api.cancel(job_id)['state']}.")
+    """Stop a job after the batches in flight (their results are kept); print the state it ends in."""
+    job = api.cancel(job_id)
+    deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+    while not job.get("is_terminal", True) and time.monotonic() < deadline:
+        time.sleep(following.POLL_SECONDS)
+        job = api.job(job_id)
+    ending = "" if job.get("is_terminal", True) else " — cancel requested; it stops after the batches in flight"
+    out.print(f"Job {job['job_id']}: {job['state']}{ending}.")
 
 
 @jobs_app.command("retry")
@@ -92,7 +99,7 @@ def retry_job(
     job_id: JobArgument,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the retried job to its end.")] = False,
 ) -> None:
-    """Queue a finished job again for its failed files."""
-    out.print(f"Job {job_id}: {api.retry(job_id)['retried']} failed files queued again.")
+    """Queue a finished job again for its failed files and those it did not reach."""
+    out.print(retry_line(api.retry(job_id)))
     if follow:
         following.finish_following(api, job_id, out, time_following=True)

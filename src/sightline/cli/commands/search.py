@@ -27,14 +27,18 @@ def search(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500)] = 10,
     image: ImageOption = None,
     min_score: Annotated[float | None, typer.Option("--min-score", help="Score threshold.")] = None,
-    folder: Annotated[str | None, typer.Option("--folder", help="Only under this folder.")] = None,
+    folder: Annotated[str | None, typer.Option("--folder", help="Only under this folder (a relative one is taken "
+                                                "from the current directory).")] = None,
     camera: Annotated[str | None, typer.Option("--camera", help='Only this camera ("Make Model").')] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="Only this format (jpeg, png, heif...).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Only this format: jpeg, png, heif... (any case; "
+                                            "jpg, tif, heic too).")] = None,
 ) -> None:
     """Search a collection by meaning (TEXT) or by an image (--image FILE)."""
     if (text is None) == (image is None):
         raise typer.BadParameter("give a TEXT query or --image FILE" if text is None else
                                  "give a TEXT query or --image FILE, not both")
+    if folder and not Path(folder).expanduser().is_absolute():
+        folder = str(Path(folder).expanduser().resolve())  # the server stores resolved absolute paths
     filters = {key: value for key, value in {"folder": folder, "camera": camera, "format": fmt}.items() if value}
     if image is None:
         answer = api.search(collection, text or "", limit=limit, min_score=min_score, filters=filters)

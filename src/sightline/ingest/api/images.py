@@ -17,10 +17,12 @@ from sightline.imaging import make_thumbnail, shared_budget, thumbnail_size
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.disk import check_free
 from sightline.ingest.paths import confine, open_confined
+from sightline.ingest.removal import ImagesDelete, remove_points
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point, canonical_id
 
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
+batch_router = APIRouter(prefix="/api/v1/images", tags=["images"])
 CACHE_SECONDS = 7 * 24 * 3600
 
 
@@ -88,6 +90,29 @@ async def original(name: str, point_id: str, services: ServicesDep) -> FileRespo
     return StreamingResponse(_chunks(stream), media_type=_media_type(path), headers={
         "Cache-Control": "private, max-age=3600", "Content-Length": str(size),
         "Content-Disposition": FileResponse(path, filename=path.name).headers["content-disposition"]})
+
+
+@router.delete("/{point_id}", status_code=204)
+async def delete_point(name: str, point_id: str, services: ServicesDep) -> Response:
+    """Remove one image from the index: its point, its cached thumbnails and, when it was uploaded, Sightline's
+    own copy of the file. The original on disk is never touched. Point ids are per collection (one file ingested
+    into two collections is two points), so the route names the collection; the issue's bare
+    ``DELETE /api/v1/images/{point_id}`` would have to search every collection for it. 404 for an unknown point."""
+    point_id = canonical_id(point_id)  # 422 as for the other point routes
+    removal = await services.call(remove_points, services.vectors, services.settings, name, [point_id])
+    if not removal.deleted:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {removal.missing[0]} in {name}.", where="point_id",
+                             status=404)
+    return Response(status_code=204)
+
+
+@batch_router.post("/delete")
+async def delete_images(body: ImagesDelete, services: ServicesDep) -> dict:
+    """Remove a selection of images (1-1000 point ids of one collection) from the index, as the single delete
+    does for each; ids that are not there are listed in ``missing``, the others counted in ``deleted``."""
+    removal = await services.call(remove_points, services.vectors, services.settings, body.collection,
+                                  body.point_ids)
+    return {"deleted": len(removal.deleted), "missing": removal.missing}
 
 
 def _open_original(path_text: str, roots: list[Path]) -> BinaryIO:

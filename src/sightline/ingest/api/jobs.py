@@ -146,6 +146,7 @@ async def job_errors(
     job_id: str, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=10000)] = 1000, offset: Offset = 0,
 ) -> dict:
     """Per-file errors: path, stage, stable code, message, whether a retry may help, when."""
+    job_id = (await services.job_or_404(job_id)).job_id  # a short id names the job too
     return {"errors": await queries.job_errors(services, job_id, limit=limit, offset=offset)}
 
 
@@ -155,6 +156,7 @@ async def job_logs(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict:
     """Log lines after `after_id`, oldest first."""
+    job_id = (await services.job_or_404(job_id)).job_id
     return {"logs": await queries.job_logs(services, job_id, after_id=after_id, limit=limit)}
 
 
@@ -168,7 +170,7 @@ async def job_events(
     """Server-sent events: `progress` (the job), `log` (each new line), and `end` once it is finished.
 
     Reconnecting browsers resume after their Last-Event-ID."""
-    await services.job_or_404(job_id)
+    job_id = (await services.job_or_404(job_id)).job_id
     last_log = max(after_id, record_index(request.headers.get("last-event-id")))
     return EventSourceResponse(_job_event_stream(job_id, request, services, last_log))
 
@@ -200,14 +202,15 @@ async def cancel_job(job_id: str, services: ServicesDep) -> dict:
     job = await services.job_or_404(job_id)
     if job.is_terminal:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is already {job.state}.", where="job_id", status=409)
-    await services.runner.cancel(job_id)
-    return (await services.job_or_404(job_id)).to_dict()
+    await services.runner.cancel(job.job_id)
+    return (await services.job_or_404(job.job_id)).to_dict()
 
 
 @router.post("/jobs/{job_id}/retry", status_code=202)
 async def retry_job(job_id: str, services: ServicesDep) -> dict:
     """Queue the job again for its failed files (and any it did not reach)."""
     job = await services.job_or_404(job_id)
+    job_id = job.job_id
     if not job.is_terminal:
         raise SightlineError(ErrorCode.CONFLICT, f"The job is {job.state}; retry it once it has finished.",
                              where="job_id", status=409)
@@ -217,6 +220,9 @@ async def retry_job(job_id: str, services: ServicesDep) -> dict:
         raise SightlineError(ErrorCode.CONFLICT, "Nothing to retry: no failed or unprocessed files.",
                              where="job_id", status=409)
     await services.call(services.jobdb.set_state, job_id, "queued")
-    await services.call(services.jobdb.log, job_id, f"retry: {reset} failed files queued again")
+    resumed = f", {job.counts.pending} unprocessed files resumed" if job.counts.pending else ""
+    await services.call(services.jobdb.log, job_id, f"retry: {reset} failed files queued again{resumed}")
     services.runner.enqueue(job_id, rescan=never_scanned)
-    return {"job_id": job_id, "retried": reset}
+    # retried: failed files queued again; pending: files it had not reached (e.g. cancelled before them)
+    return {"job_id": job_id, "state": "queued", "retried": reset, "pending": job.counts.pending,
+            "rescan": never_scanned}

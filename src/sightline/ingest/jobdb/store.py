@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from sightline.errors import is_retriable, utc_now
+from sightline.errors import ErrorCode, SightlineError, is_retriable, utc_now
 from sightline.ingest.disk import check_free
 from sightline.ingest.jobdb._rows import file_from_row, job_from_row
 from sightline.ingest.jobdb._schema import COUNTED_STATES, COUNTS_SQL, create_schema
@@ -35,6 +35,8 @@ from sightline.ingest.jobdb.models import (
 )
 
 Clock = Callable[[], datetime]
+MIN_ID_PREFIX = 6  # the UI shows 8
+HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def _placeholders(n: int) -> str:
@@ -167,6 +169,25 @@ class JobStore:
     def get_job(self, job_id: str) -> Job | None:
         with self._read() as conn:
             return self._get(conn, job_id)
+
+    def resolve_job_id(self, job_id: str) -> str | None:
+        """The full id of the job `job_id` names: the id itself, or a unique prefix of at least
+        MIN_ID_PREFIX hex characters (the short ids the UI shows), any case. None when no job matches;
+        CONFLICT (409) naming the matches when several do."""
+        prefix = job_id.lower()
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone():
+                return job_id
+            if len(prefix) < MIN_ID_PREFIX or not set(prefix) <= HEX_DIGITS:
+                return None
+            matches = [row[0] for row in conn.execute(  # a range of the unique index: no LIKE, no scan
+                "SELECT job_id FROM jobs WHERE job_id >= ? AND job_id < ? ORDER BY job_id LIMIT 6",
+                (prefix, prefix + "g"))]
+        if len(matches) > 1:
+            named = ", ".join(match[:12] for match in matches[:5]) + (", ..." if len(matches) > 5 else "")
+            raise SightlineError(ErrorCode.CONFLICT, f"{job_id!r} is the start of several job ids ({named}); "
+                                 "give more characters.", where="job_id", status=409)
+        return matches[0] if matches else None
 
     def list_jobs(
         self,

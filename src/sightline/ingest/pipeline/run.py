@@ -16,6 +16,7 @@ from typing import Any
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
+from sightline.humanize import plural
 from sightline.ingest.jobdb import FileRecord, Job, JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.model_match import check_model_matches
@@ -150,7 +151,7 @@ class JobRun:
         stored = counts.done + counts.cached + counts.skipped
         if counts.failed and not stored:
             error = {"code": str(ErrorCode.ALL_FILES_FAILED),
-                     "message": f"all {counts.failed} files failed; see the errors"}
+                     "message": f"{_all_failed(counts.failed)}; see the errors"}
             state = "failed"
         else:
             error, state = None, "completed_with_errors" if counts.failed else "completed"
@@ -159,3 +160,7 @@ class JobRun:
             f"{counts.failed} failed"
         )
         await self.persist(self.jobdb.set_state, self.job_id, state, error=error)
+
+
+def _all_failed(count: int) -> str:
+    return "the only file failed" if count == 1 else f"all {plural(count, 'file')} failed"

@@ -1,8 +1,9 @@
 // The search page's detail dialog: one image with its caption, metadata and original.
 
-import { get } from "./api.js";
+import { del, get } from "./api.js";
 import { $, el, openDialog } from "./dom.js";
 import { bytes, when } from "./format.js";
+import { setBusy } from "./forms.js";
 import { api } from "./urls.js";
 
 // [label, payload → shown value (null, undefined or "" leaves the line out), wraps like a path].
@@ -52,11 +53,49 @@ function renderDetail(detail, hit) {
   $("#detail-facts").replaceChildren(...factNodes(detail, hit));
 }
 
+function showRemoveError(err) {
+  const line = $("#detail-error");
+  line.textContent = `Not removed: ${err.message}`;
+  line.dataset.code = err.code;
+  line.hidden = false;
+}
+
+// "Remove from index" asks first; once removed, the dialog closes and the result's tile goes.
+async function removePoint(dialog, collection, id, name) {
+  const yes = $("#detail-remove-yes");
+  setBusy(yes, true, "Removing…");
+  try {
+    await del(api.point(collection, id));
+  } catch (err) {
+    showRemoveError(err);
+    return;
+  } finally {
+    setBusy(yes, false);
+  }
+  dialog.close();
+  const tile = $(`#results button[data-id="${CSS.escape(id)}"]`);
+  if (tile) tile.closest("li").remove();
+  $("#results-summary").textContent = `Removed ${name} from the index.`;
+}
+
+function wireRemove(dialog, collection, id, name) {
+  const ask = $("#detail-remove");
+  const confirmBox = $("#detail-remove-confirm");
+  const error = $("#detail-error");
+  confirmBox.hidden = true;
+  error.hidden = true;
+  ask.hidden = false;
+  ask.onclick = () => { ask.hidden = true; confirmBox.hidden = false; $("#detail-remove-no").focus(); };
+  $("#detail-remove-no").onclick = () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); };
+  $("#detail-remove-yes").onclick = () => removePoint(dialog, collection, id, name);
+}
+
 // Fetch and show point `id` of `collection`; `hit` (its search result, if shown) adds the score.
 // Returns {id, name} of the point shown.
 export async function showDetail(dialog, collection, id, hit) {
   const detail = await get(api.point(collection, id));
   renderDetail(detail, hit);
+  wireRemove(dialog, collection, id, (detail.payload || {}).filename || detail.id);
   if (!dialog.open) openDialog(dialog);
   return { id: detail.id, name: (detail.payload || {}).filename || detail.id };
 }

@@ -1,0 +1,42 @@
+"""`sightline images delete`: remove images from the index (the originals on disk are never touched)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from sightline.cli.client import IngestClient
+from sightline.cli.command import CollectionOption, api_command
+from sightline.cli.render import Output
+
+__all__ = ["images_app"]
+
+images_app = typer.Typer(help="Remove images from the index.", no_args_is_help=True)
+EXIT_SOME_MISSING = 1
+
+
+@images_app.command("delete")
+@api_command(json_flag=True)
+def delete_images(
+    api: IngestClient,
+    out: Output,
+    point_ids: Annotated[list[str], typer.Argument(help="Point ids (as search results and `--json` show them).")],
+    collection: CollectionOption,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove images from a collection's index with their thumbnails (and Sightline's copy of an uploaded
+    one); the originals on disk stay. Exits with 1 when some ids were not in the collection."""
+    if not yes:
+        typer.confirm(f"Remove {len(point_ids)} image(s) from {collection}? The originals on disk are kept.",
+                      abort=True)
+    answer = api.delete_images(collection, point_ids)
+    if out.as_json:
+        out.show(answer, str)
+    else:
+        out.print(f"Removed {answer['deleted']} image(s) from [bold]{escape(collection)}[/bold].")
+        if answer["missing"]:
+            out.error(f"Not in {collection}: {', '.join(answer['missing'])}")
+    if answer["missing"]:
+        raise typer.Exit(EXIT_SOME_MISSING)

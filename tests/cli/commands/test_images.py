@@ -1,0 +1,50 @@
+"""`sightline images delete` against the in-process server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from sightline.ingest.pipeline import point_id_for
+
+
+@pytest.fixture()
+def pruned(service, sightline) -> Iterator[str]:
+    """A collection holding the clean folder's four images."""
+    assert sightline("ingest", str(service.clean), "-c", "pruned", "--create").exit_code == 0
+    yield "pruned"
+    service.http.delete("/api/v1/collections/pruned")
+
+
+def paths(service, collection: str) -> list[str]:
+    found = service.http.post("/api/v1/search", json={"collection": collection, "text": "a photo", "limit": 10})
+    return sorted(hit["payload"]["path"] for hit in found.json()["results"])
+
+
+def test_delete_removes_the_images_and_keeps_the_originals(service, pruned, sightline):
+    doomed = [str(service.clean / name) for name in ("img0.jpg", "img1.jpg")]
+    removed = sightline("images", "delete", *[point_id_for(pruned, path) for path in doomed], "-c", pruned, "--yes")
+    assert (removed.exit_code, removed.output) == (0, "Removed 2 image(s) from pruned.\n")
+    assert paths(service, pruned) == [str(service.clean / "img2.jpg"), str(service.clean / "img3.jpg")]
+    assert len(list(service.clean.iterdir())) == 4
+
+
+def test_delete_asks_first_and_no_keeps_them(service, pruned, sightline):
+    point_id = point_id_for(pruned, str(service.clean / "img0.jpg"))
+    refused = sightline("images", "delete", point_id, "-c", pruned, input="n\n")
+    assert refused.exit_code == 1 and "Aborted." in refused.output
+    assert len(paths(service, pruned)) == 4
+
+
+def test_missing_ids_are_named_and_exit_1(service, pruned, sightline):
+    kept, unknown = (point_id_for(pruned, str(service.clean / name)) for name in ("img3.jpg", "never.jpg"))
+    answer = sightline("images", "delete", kept, unknown, "-c", pruned, "--yes", "--json")
+    assert answer.exit_code == 1
+    assert json.loads(answer.stdout) == {"deleted": 1, "missing": [unknown]}
+
+
+def test_a_bad_id_is_the_services_error(pruned, sightline):
+    bad = sightline("images", "delete", "nope", "-c", pruned, "--yes")
+    assert bad.exit_code == 2 and "VALIDATION_ERROR" in bad.output

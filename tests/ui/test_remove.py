@@ -1,0 +1,55 @@
+"""Removing an image from the index in the search page's detail view: asked first, the tile goes, the API
+agrees; a failure is shown in the dialog."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
+from tests.ui.helpers import images_loaded
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture()
+def trimmed(api) -> str:
+    """The collection 'trimmed': three uploaded images."""
+    assert api.post("/api/v1/collections", json={"name": "trimmed"}).status_code == 201
+    files = [("files", (f"pick{i}.png", distinct_image(30 + i, fmt="PNG"), "image/png")) for i in range(3)]
+    answer = api.post("/api/v1/ingest/upload", data={"collection": "trimmed"}, files=files)
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
+    yield "trimmed"
+    api.delete("/api/v1/collections/trimmed")
+
+
+def test_remove_from_index_asks_then_removes_the_tile(page, api, trimmed):
+    page.goto(f"/search?collection={trimmed}&q=stripes")
+    tiles = page.locator("#results button.result-button")
+    expect(tiles).to_have_count(3)
+    images_loaded(page, "#results img")
+    first_id = tiles.first.get_attribute("data-id")
+    tiles.first.click()
+    expect(page.locator("#detail")).to_be_visible()
+
+    page.get_by_role("button", name="Remove from index").click()
+    page.get_by_role("button", name="Keep it").click()  # the confirm step: nothing removed
+    assert api.get(f"/api/v1/collections/{trimmed}/points/{first_id}").status_code == 200
+    page.get_by_role("button", name="Remove from index").click()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    expect(page.locator("#detail")).to_be_hidden()
+    expect(tiles).to_have_count(2)
+    expect(page.locator(f'#results button[data-id="{first_id}"]')).to_have_count(0)
+    assert api.get(f"/api/v1/collections/{trimmed}/points/{first_id}").status_code == 404
+
+    # Removed elsewhere meanwhile: the dialog says why, and keeps the tile.
+    second_id = tiles.first.get_attribute("data-id")
+    tiles.first.click()
+    assert api.delete(f"/api/v1/collections/{trimmed}/points/{second_id}").status_code == 204
+    page.get_by_role("button", name="Remove from index").click()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    error = page.locator("#detail-error")
+    expect(error).to_contain_text(f"Not removed: No point {second_id} in {trimmed}.")
+    expect(error).to_have_attribute("data-code", "NOT_FOUND")
+    expect(tiles).to_have_count(2)
