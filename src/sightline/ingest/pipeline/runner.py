@@ -24,6 +24,7 @@ class JobRunner:
         self.current: JobRun | None = None
         self._worker: asyncio.Task | None = None
         self._run_ended = asyncio.Event()  # set (and replaced) each time a job stops running
+        self._claiming = asyncio.Lock()  # held from taking a job off the queue until it is `current` (or dropped)
 
     async def start(self) -> None:
         """Queue the jobs a stopped or killed process left unfinished, then start working."""
@@ -71,6 +72,8 @@ class JobRunner:
                                              states=("queued", "running"), limit=1_000_000)
         for job in unfinished:
             await self.cancel(job.job_id)
+        async with self._claiming:  # a job taken off the queue while we looked is `current` after this
+            pass
         while (run := self.current) is not None and run.job.collection == collection:
             run.cancel_requested = True  # also one that started while the loop above ran
             await self._run_ended.wait()
@@ -84,10 +87,11 @@ class JobRunner:
                 self.queue.task_done()
 
     async def _run(self, job_id: str, rescan: bool) -> None:
-        job = await asyncio.to_thread(self.jobdb.get_job, job_id)
-        if job is None or job.state != "queued":
-            return
-        self.current = JobRun(job, self.jobdb, self.vectors, self.ml, self.settings)
+        async with self._claiming:
+            job = await asyncio.to_thread(self.jobdb.get_job, job_id)
+            if job is None or job.state != "queued":
+                return
+            self.current = JobRun(job, self.jobdb, self.vectors, self.ml, self.settings)
         try:
             await self.current.run(rescan)
         except Exception:  # e.g. its collection and records were deleted under it
