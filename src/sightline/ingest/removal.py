@@ -14,21 +14,15 @@ from pydantic import Field
 from sightline.config import IngestSettings
 from sightline.errors import SightlineError
 from sightline.ingest.paths import fs_path, is_inside
-from sightline.ingest.schemas import Strict
-from sightline.ingest.vectors import (
-    COLLECTION_NAME_MAX_LENGTH,
-    COLLECTION_NAME_PATTERN,
-    Point,
-    VectorStore,
-    canonical_id,
-)
+from sightline.ingest.schemas import CollectionName, Strict
+from sightline.ingest.vectors import Point, VectorStore, canonical_id
 from sightline.ingest.vectors.base import validation_error
 
 MAX_POINT_IDS = 1000
 
 
 class ImagesDelete(Strict):
-    collection: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH, pattern=COLLECTION_NAME_PATTERN)
+    collection: CollectionName
     point_ids: list[str] = Field(min_length=1, max_length=MAX_POINT_IDS,
                                  description=f"1-{MAX_POINT_IDS} point ids (UUIDs) of that collection.")
 

@@ -4,20 +4,19 @@ shows the truth; `static/` scripts then keep them live (fetch + EventSource) and
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from sightline.errors import SightlineError
 from sightline.ingest import queries
-from sightline.ingest.services import Services, get_services
+from sightline.ingest.services import ServicesDep
 from sightline.ingest.vectors import COLLECTION_NAME_PATTERN
 from sightline.ui.templating import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-ServicesDep = Annotated[Services, Depends(get_services)]
 ERRORS_SHOWN = 1000
 
 

@@ -1,12 +1,6 @@
 """The ingestion API's routes, one module per resource; each handler reaches the services through
 `ServicesDep`."""
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from sightline.ingest.services import Services, get_services
-
-ServicesDep = Annotated[Services, Depends(get_services)]
+from sightline.ingest.services import ServicesDep
 
 __all__ = ["ServicesDep"]
