@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sightline.ingest.pipeline.payload import build_payload, model_fields, same_file, stored_embedding
+from sightline.ingest.pipeline.payload import build_payload, camera_name, model_fields, same_file, stored_embedding
 from sightline.ingest.pipeline.work import Embedding, FileWork
 from sightline.ingest.vectors import Point
 from tests.ingest.pipeline.conftest import record
@@ -25,9 +25,23 @@ def test_payload_of_a_file() -> None:
         "camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg",
         "path": "/srv/photos/2024/a.jpg", "folder": "/srv/photos/2024",
         "folder_prefixes": ["/srv/photos/2024", "/srv/photos", "/srv", "/"], "filename": "a.jpg",
-        "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "caption": "a cat", **PROVENANCE,
+        "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "sort_ts": 7e-9,
+        "date_source": "file", "caption": "a cat", **PROVENANCE,
         "collection": "photos", "job_id": "job1", "ingested_at": "2024-05-01T00:00:00+00:00",
     }
+
+
+def test_camera_name_does_not_repeat_the_make() -> None:
+    assert [camera_name("Canon", "Canon EOS R5"), camera_name("NIKON CORPORATION", "NIKON D750"),
+            camera_name("Apple", "iPhone 12"), camera_name(None, "X100V"), camera_name(" ", None)] == [
+        "Canon EOS R5", "NIKON D750", "Apple iPhone 12", "X100V", None]
+
+
+def test_sort_date_is_the_taken_date_when_there_is_one() -> None:
+    work = FileWork(record("/a.jpg"), "pid", size=1, mtime_ns=5_000_000_000, metadata={"taken_at_ts": 100.0},
+                    embedding=Embedding([1.0], None, PROVENANCE))
+    payload = build_payload(work, "c", "j", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert (payload["sort_ts"], payload["date_source"]) == (100.0, "taken")
 
 
 def test_same_file_compares_size_and_modification_time() -> None:

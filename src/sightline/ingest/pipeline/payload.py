@@ -22,7 +22,7 @@ def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: dat
     path = Path(work.record.path)
     folder = path.parent
     meta = work.metadata
-    camera = " ".join(part for part in (meta.get("camera_make"), meta.get("camera_model")) if part) or None
+    taken = meta.get("taken_at_ts")
     return {
         **meta,
         "path": str(path),
@@ -32,13 +32,27 @@ def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: dat
         "bytes": work.size,
         "mtime_ns": work.mtime_ns,
         "sha256": work.sha256,
-        "camera": camera,
+        "camera": camera_name(meta.get("camera_make"), meta.get("camera_model")),
+        # what browsing sorts on: the taken date, else the file's modification time ("date_source" says which)
+        "sort_ts": taken if taken is not None else work.mtime_ns / 1e9,
+        "date_source": "taken" if taken is not None else "file",
         "caption": work.embedding.caption,
         **work.embedding.provenance,
         "collection": collection,
         "job_id": job_id,
         "ingested_at": ingested_at.isoformat(),
     }
+
+
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """"Canon EOS R5", not "Canon Canon EOS R5": the make is left out when the model already starts with it
+    ("NIKON CORPORATION" + "NIKON D750" → "NIKON D750")."""
+    make, model = (make or "").strip(), (model or "").strip()
+    if make and model:
+        first_word = make.split()[0].lower()
+        if model.lower().startswith(first_word):
+            return model
+    return " ".join(part for part in (make, model) if part) or None
 
 
 def same_file(payload: dict[str, Any], work: FileWork) -> bool:

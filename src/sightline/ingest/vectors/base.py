@@ -55,7 +55,9 @@ _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 
 # Payload fields the service filters on; every new collection gets an index on each.
 INDEXED_KEYWORD_FIELDS: tuple[str, ...] = ("camera", "folder_prefixes", "format", "sha256", "path")
-INDEXED_FLOAT_FIELDS: tuple[str, ...] = ("taken_at_ts",)
+INDEXED_FLOAT_FIELDS: tuple[str, ...] = ("taken_at_ts", "sort_ts")
+# Full-text payload fields (lower-case word tokens): what `search_text` matches.
+INDEXED_TEXT_FIELDS: tuple[str, ...] = ("words",)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,6 +326,50 @@ class VectorStore(ABC):
     @abstractmethod
     def facet(self, name: str, key: str, limit: int = 50) -> list[tuple[str, int]]:
         """Distinct values of a keyword payload field with their counts, most frequent first."""
+
+    # Browsing, word search, sync and review (issues 11, 13, 14, 15). TODO(vectors helper): implement in
+    # both adapters, make abstract, contract-test both.
+
+    def scroll_ordered(
+        self,
+        name: str,
+        *,
+        order_key: str = "sort_ts",
+        descending: bool = True,
+        limit: int = 100,
+        cursor: str | None = None,
+        filters: SearchFilters | None = None,
+    ) -> tuple[list[Point], str | None]:
+        """A page of points ordered by the float payload field ``order_key`` (ties broken by id) and an
+        opaque cursor for the next page (None after the last). Paging is stable while points are added or
+        removed: no point is returned twice, and none present throughout is skipped."""
+        raise NotImplementedError
+
+    def search_text(
+        self, name: str, text: str, *, limit: int = 20, filters: SearchFilters | None = None
+    ) -> list[ScoredPoint]:
+        """Points whose ``words`` field shares words with ``text``, best first (score: higher is better)."""
+        raise NotImplementedError
+
+    def set_payload(self, name: str, ids: list[str], payload: dict) -> None:
+        """Merge ``payload``'s keys into the payloads of ``ids`` (other keys and the vectors unchanged)."""
+        raise NotImplementedError
+
+    def sample(self, name: str, limit: int, filters: SearchFilters | None = None) -> list[Point]:
+        """Up to ``limit`` points chosen at random (payloads, no vectors)."""
+        raise NotImplementedError
+
+    def search_batch(
+        self,
+        name: str,
+        vectors: list[list[float]],
+        *,
+        limit: int = 20,
+        score_threshold: float | None = None,
+        filters: SearchFilters | None = None,
+    ) -> list[list[ScoredPoint]]:
+        """`search` for many query vectors in one call (one list of hits per vector, in order)."""
+        raise NotImplementedError
 
     @abstractmethod
     def close(self) -> None: ...
