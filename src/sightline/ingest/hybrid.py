@@ -1,20 +1,43 @@
-"""Text search: what the search box runs for a text query (issue 14 makes it hybrid: vector + words + facts).
+"""Text search: what the search box runs for a text query: meaning, words and facts in one ranking (issue 14).
 
 The contract the search API codes against (`api/search.py`):
 `await search_text(services, collection, info, text, filters=..., limit=..., offset=...)` → `TextResults`.
 Each hit carries `score` (the ranking score, higher is better) and `similarity` (the vector similarity of the
-image to the query, or None if only its words matched), `matched` (the fields whose words matched).
-`understood` lists what was read out of the query as facts (`{"kind", "text", "filter"}` chips).
+image to the query, or None if only its words matched and it could not be had), `matched` (the fields whose
+words matched). `understood` lists what was read out of the query as facts (`{"kind", "text", "filter"}` chips).
+
+How: the facts are read out of the query (`understand.py`); what is left is embedded and searched by vector;
+the whole query's words are searched in the photos' `words` (`words.py`, the store's full-text index). The
+candidates of both searches are ranked by a blend of their similarity and the share of the query's words they
+hold (`rank`), and a hit must meet every fact. Both store back ends answer the same two searches, so the
+ranking is one piece of Python for both.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
+
+import numpy as np
 
 from sightline.ingest.model_match import check_query_dimension, check_query_model
 from sightline.ingest.services import Services
-from sightline.ingest.vectors import CollectionInfo, SearchFilters
+from sightline.ingest.understand import Understanding, understand
+from sightline.ingest.vectors import CollectionInfo, ScoredPoint, SearchFilters
+from sightline.ingest.words import field_words, token_groups, tokens
+
+logger = logging.getLogger(__name__)
+
+POOL = 100  # candidates taken from each search (more when a page reaches deeper)
+# the ranking's weights, measured against rank fusion and other blends in bench/hybrid_quality.py
+WORD_WEIGHT = 0.6
+CAPTION_WEIGHT = 0.5
+LEAST_WORD_MATCH = 0.5  # a photo holding fewer of the query's words than this gets nothing for them
+CAMERA_FACET_LIMIT = 500
+MAX_QUERY_TOKENS = 32  # words sent to the word search (a long description adds little beyond these)
 
 
 @dataclass
@@ -32,14 +55,147 @@ class TextResults:
     understood: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class Candidates:
+    """What the two searches found: ids best first, with the payloads and vector similarities known."""
+
+    vector: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    similarity: dict[str, float] = field(default_factory=dict)
+
+
 async def search_text(
     services: Services, collection: str, info: CollectionInfo, text: str, *,
     filters: SearchFilters | None, limit: int, offset: int = 0, threshold: float | None = None,
 ) -> TextResults:
-    """The best `limit` hits after the first `offset` (vector only, for now)."""
+    """The best `limit` hits after the first `offset`."""
+    cameras = [name for name, _ in await services.call(services.vectors.facet, collection, "camera",
+                                                        CAMERA_FACET_LIMIT)]
+    understanding = understand(text, cameras)
+    found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
+    groups, roots = token_groups(text), services.settings.roots
+    hits = []
+    for hit in rank(found, groups, roots, info.params.distance):
+        if understanding.holds(hit.payload) and (
+                _passes(hit.similarity, threshold, info.params.distance)
+                or word_match(groups, field_words(hit.payload, roots)) >= LEAST_WORD_MATCH):
+            hits.append(hit)
+    return TextResults(hits[offset:offset + limit], understanding.chips())
+
+
+def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[PurePath | str] = (),
+         distance: str = "Cosine") -> list[TextHit]:
+    """Every candidate, best first, by `(1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * word_match`.
+
+    closeness: the similarity scaled to 0..1 over the vector's candidates (the best 1, the worst 0); word_match: the
+    share of the query's words the photo holds (`word_match`), 0 below LEAST_WORD_MATCH. So a photo holding
+    every word of a short query ("kyoto", "IMG_4411") beats any photo that only looks right, while one word of a
+    long description ("a pagoda overlooking a *lake*") changes nothing: a query no photo's words match well
+    ranks by similarity alone, as vector search does."""
+    known = found.similarity
+    # the scale: from the best vector hit to the POOL-th, however deep a page reaches (pages stay in one order)
+    scale = [known[i] for i in found.vector[:POOL]] or list(known.values()) or [0.0]
+    low, high = min(scale), max(scale)
+    span, lower_is_better = (high - low) or 1.0, distance in ("Euclid", "Manhattan")
+    query = {token for group in groups for token in group}
+    hits = []
+    for point_id in dict.fromkeys([*found.vector, *found.words]):
+        payload = found.payloads[point_id]
+        fields = field_words(payload, roots) if _may_match(query, payload) else {}
+        similarity = known.get(point_id)
+        closeness = 0.0
+        if similarity is not None:
+            closeness = ((high - similarity) if lower_is_better else (similarity - low)) / span
+        match = word_match(groups, fields)
+        score = (1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * (match if match >= LEAST_WORD_MATCH else 0.0)
+        matched = [name for name, words in fields.items() if query.intersection(words)]
+        hits.append(TextHit(point_id, score, payload, similarity, matched))
+    return sorted(hits, key=lambda hit: -hit.score)
+
+
+def _may_match(query: set[str], payload: dict[str, Any]) -> bool:
+    """Whether the photo's words (all of them, in one string) hold one of the query's: when they do not, its
+    fields are not worth splitting. A point stored before `words` existed is always split."""
+    words = payload.get("words")
+    return not isinstance(words, str) or not query.isdisjoint(words.split())
+
+
+def word_match(groups: Sequence[Sequence[str]], fields: dict[str, list[str]]) -> float:
+    """The share of the query's words (`token_groups`) found in the photo's fields, a word found only in the
+    caption counting CAPTION_WEIGHT (the caption is the model's guess, which the vector already says)."""
+    if not groups:
+        return 0.0
+    caption = set(fields.get("caption", ()))
+    known = {token for name, words in fields.items() if name != "caption" for token in words}
+    return sum(1.0 if known.intersection(group) else CAPTION_WEIGHT if caption.intersection(group) else 0.0
+               for group in groups) / len(groups)
+
+
+async def candidates(
+    services: Services, collection: str, info: CollectionInfo, understanding: Understanding, text: str,
+    filters: SearchFilters | None, pool: int,
+) -> Candidates:
+    """The vector search of what is left of the query once its facts are read (all of it when only facts
+    were), and the word search of the whole query."""
+    found = Candidates()
+    vector = await query_vector(services, info, understanding.rest if tokens(understanding.rest) else text)
+    for hit in await services.call(services.vectors.search, collection, vector, limit=pool, filters=filters):
+        found.vector.append(hit.id)
+        found.payloads[hit.id] = hit.payload
+        found.similarity[hit.id] = hit.score
+    for hit in await word_hits(services, collection, tokens(text)[:MAX_QUERY_TOKENS], pool, filters):
+        found.words.append(hit.id)
+        found.payloads.setdefault(hit.id, hit.payload)
+    missing = [point_id for point_id in found.words if point_id not in found.similarity]
+    found.similarity.update(await similarities(services, collection, info, vector, missing))
+    return found
+
+
+async def query_vector(services: Services, info: CollectionInfo, text: str) -> list[float]:
     vectors, model = await services.ml.embed_texts([text], interactive=True)
     check_query_model(info.params.metadata, model)
     check_query_dimension(vectors[0], info.params.vector_size)
-    hits = await services.call(services.vectors.search, collection, vectors[0], limit=offset + limit,
-                               score_threshold=threshold, filters=filters)
-    return TextResults([TextHit(h.id, h.score, h.payload, similarity=h.score) for h in hits[offset:]])
+    return vectors[0]
+
+
+async def word_hits(
+    services: Services, collection: str, query_tokens: list[str], pool: int, filters: SearchFilters | None,
+) -> list[ScoredPoint]:
+    """The store's full-text search over `words` (nothing for a query with no words, or a store without it)."""
+    if not query_tokens:
+        return []
+    try:
+        return await services.call(services.vectors.search_text, collection, " ".join(query_tokens),
+                                   limit=pool, filters=filters)
+    except NotImplementedError:
+        logger.warning("the vector store has no word search: text search uses the vector alone")
+        return []
+
+
+async def similarities(
+    services: Services, collection: str, info: CollectionInfo, vector: list[float], ids: list[str],
+) -> dict[str, float]:
+    """The vector similarity of points the vector search did not return (Cosine and Dot collections)."""
+    if not ids or info.params.distance not in ("Cosine", "Dot"):
+        return {}
+    points = await services.call(services.vectors.retrieve, collection, ids, True)
+    points = [point for point in points if point.vector is not None]
+    if not points:
+        return {}
+    matrix = np.asarray([point.vector for point in points], dtype=np.float64)
+    query = np.asarray(vector, dtype=np.float64)
+    if info.params.distance == "Cosine":
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+        query /= max(float(np.linalg.norm(query)), 1e-12)
+    return {point.id: float(score) for point, score in zip(points, matrix @ query)}
+
+
+def _passes(similarity: float | None, threshold: float | None, distance: str) -> bool:
+    """The threshold is a minimum similarity (a maximum distance for Euclid and Manhattan). (A hit whose words
+    count in its ranking is kept whatever its similarity: `search_text`.)"""
+    if threshold is None:
+        return True
+    if similarity is None:
+        return False
+    return similarity <= threshold if distance in ("Euclid", "Manhattan") else similarity >= threshold

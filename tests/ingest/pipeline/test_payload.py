@@ -28,7 +28,15 @@ def test_payload_of_a_file() -> None:
         "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "sort_ts": 7e-9,
         "date_source": "file", "caption": "a cat", **PROVENANCE,
         "collection": "photos", "job_id": "job1", "ingested_at": "2024-05-01T00:00:00+00:00",
+        "words": "srv 2024 cat canon eos r5 5 jfif jpe jpeg jpg",
     }
+
+
+def test_folder_words_are_relative_to_the_ingest_root() -> None:
+    work = FileWork(record("/srv/photos/2019 Kyoto trip/IMG_4411.HEIC"), "pid", size=1, mtime_ns=1,
+                    metadata={"format": "heif"}, embedding=Embedding([1.0], None, PROVENANCE))
+    payload = build_payload(work, "c", "j", datetime(2024, 1, 1, tzinfo=timezone.utc), roots=["/srv/photos"])
+    assert payload["words"].split() == ["2019", "kyoto", "trip", "img", "4411", "heic", "heif", "hif"]
 
 
 def test_camera_name_does_not_repeat_the_make() -> None:

@@ -16,6 +16,7 @@ FORMATS = ["jpeg", "png", "heic"]
 FOLDERS = ["/photos/2021", "/photos/2021/summer", "/photos/2022", "/scans"]
 DAY = 86_400.0
 T0 = 1_600_000_000.0  # taken_at_ts of point 0; point i was taken i days later
+NO_SORT_TS = {5, 16}  # points without "sort_ts": browsing lists them last
 
 
 def pid(i: int) -> str:
@@ -52,6 +53,8 @@ def payload(i: int) -> dict:
         "sha256": f"{i % 10:064x}",  # points i and i + 10 have the same content
         "lens": "50mm" if i % 4 == 0 else "35mm",
         "caption": f"photo number {i}",
+        **({} if i in NO_SORT_TS else {"sort_ts": T0 + DAY * (i // 3)}),  # runs of three equal values
+        "words": f"photo {CAMERAS[i % 3].lower()} {FORMATS[(i // 2) % 3]}",
     }
 
 

@@ -80,8 +80,14 @@ def test_duplicate_create_conflicts(shared: VectorStore):
         lambda s: s.scroll("nope"),
         lambda s: s.count("nope"),
         lambda s: s.facet("nope", "camera"),
+        lambda s: s.scroll_ordered("nope"),
+        lambda s: s.search_text("nope", "photo"),
+        lambda s: s.set_payload("nope", [pid(0)], {"x": 1}),
+        lambda s: s.sample("nope", 3),
+        lambda s: s.search_batch("nope", [vec(0)]),
     ],
-    ids=["info", "delete", "upsert", "delete_points", "retrieve", "search", "scroll", "count", "facet"],
+    ids=["info", "delete", "upsert", "delete_points", "retrieve", "search", "scroll", "count", "facet",
+         "scroll_ordered", "search_text", "set_payload", "sample", "search_batch"],
 )
 def test_unknown_collection_not_found(store: VectorStore, call):
     with pytest.raises(CollectionNotFound) as exc:

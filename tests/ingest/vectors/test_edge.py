@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import qdrant_edge as qe
 
 from sightline.ingest.vectors import CollectionNotFound, CollectionParams, open_store
 from sightline.ingest.vectors._edge_collection import EdgeCollection
@@ -94,3 +95,28 @@ def test_interval_zero_flushes_every_write(tmp_path: Path):
         col.written(0.0)
     col.close()  # nothing pending: no extra flush
     assert shard.flushes == 3
+
+
+def test_older_collections_get_the_new_payload_indexes_when_opened(tmp_path: Path):
+    """A collection made before "sort_ts" and "words" were indexed: ordered paging needs a range index
+    and word search a full-text index, so opening it adds them."""
+    with open_store(tmp_path) as store:
+        store.create_collection("old", CollectionParams(vector_size=DIM))
+        store.upsert("old", POINTS)
+    shard_dir = str(tmp_path / "collections" / "old" / "shard")
+    shard = qe.EdgeShard.load(shard_dir)
+    for key in ("sort_ts", "words"):
+        shard.update(qe.UpdateOperation.delete_field_index(key))
+    shard.flush()
+    assert not {"sort_ts", "words"} & set(shard.info().payload_schema)
+    shard.close()
+
+    with open_store(tmp_path) as store:
+        page, _ = store.scroll_ordered("old", limit=3)
+        assert [p.id for p in page] == sorted([pid(21), pid(22), pid(23)])  # the latest, ties by id
+        assert len(store.search_text("old", "nikon", limit=N)) == 8
+    shard = qe.EdgeShard.load(shard_dir)
+    schema = shard.info().payload_schema
+    shard.close()
+    assert schema["sort_ts"].data_type == qe.PayloadSchemaType.Float
+    assert schema["words"].data_type == qe.PayloadSchemaType.Text

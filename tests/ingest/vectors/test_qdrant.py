@@ -10,6 +10,8 @@ import pytest
 from qdrant_client import models as qm
 
 from sightline.ingest.vectors import CollectionParams
+from sightline.ingest.vectors._qdrant_queries import add_missing_indexes
+from sightline.ingest.vectors.base import INDEXED_FLOAT_FIELDS, INDEXED_KEYWORD_FIELDS, INDEXED_TEXT_FIELDS
 from sightline.ingest.vectors.qdrant import QdrantStore, ignored_params
 
 
@@ -35,3 +37,23 @@ def test_a_server_reports_what_it_did_not_apply():
     assert ignored_params(wanted, applied, local=False) == ["hnsw_m"]
     assert ignored_params(wanted, None, local=False) == []  # named vectors: nothing to compare
     assert ignored_params(wanted, applied, local=True) == ["hnsw_m", "hnsw_ef_construct", "quantization"]
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.indexed: dict[str, object] = {}
+
+    def create_payload_index(self, name: str, key: str, *, field_schema: object, wait: bool) -> None:
+        assert name == "c" and wait
+        self.indexed[key] = field_schema
+
+
+def test_a_server_collection_gets_the_indexes_it_lacks():
+    client = RecordingClient()
+    add_missing_indexes(client, "c", existing={"camera", "path"})  # type: ignore[arg-type]
+    assert set(client.indexed) == set(INDEXED_KEYWORD_FIELDS + INDEXED_FLOAT_FIELDS + INDEXED_TEXT_FIELDS) - {
+        "camera", "path"
+    }
+    assert client.indexed["sort_ts"] == qm.PayloadSchemaType.FLOAT  # a range index: order_by needs one
+    words = client.indexed["words"]
+    assert isinstance(words, qm.TextIndexParams) and words.tokenizer == qm.TokenizerType.WORD and words.lowercase

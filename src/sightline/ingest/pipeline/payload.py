@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from sightline.ingest.pipeline.work import Embedding, FileWork
 from sightline.ingest.vectors import Point
+from sightline.ingest.words import photo_words
 
 MODEL_FIELDS = ("embedding_model", "caption_model", "caption_kind", "device")
 
@@ -17,13 +19,16 @@ def model_fields(source: dict[str, Any]) -> dict[str, Any]:
     return {key: source.get(key) for key in MODEL_FIELDS}
 
 
-def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: datetime) -> dict[str, Any]:
+def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: datetime, *,
+                  roots: Sequence[PurePath | str] = ()) -> dict[str, Any]:
+    """The point's payload; `roots` (the ingest roots) make the folder's words relative to the root that
+    holds it, so a library under /srv/photos does not give every photo the words "srv" and "photos"."""
     assert work.embedding is not None
     path = Path(work.record.path)
     folder = path.parent
     meta = work.metadata
     taken = meta.get("taken_at_ts")
-    return {
+    payload = {
         **meta,
         "path": str(path),
         "folder": str(folder),
@@ -42,6 +47,8 @@ def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: dat
         "job_id": job_id,
         "ingested_at": ingested_at.isoformat(),
     }
+    payload["words"] = photo_words(payload, roots)
+    return payload
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:

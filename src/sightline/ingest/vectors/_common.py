@@ -7,8 +7,9 @@ by the same code from either module; only the float range class is named differe
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -56,18 +57,43 @@ def unique_ids(ids: Iterable[Any]) -> list[str]:
     return list(dict.fromkeys(canonical_id(i) for i in ids))
 
 
-def build_filter(filters: SearchFilters | None, models: ModuleType, float_range: type) -> Any | None:
-    """``filters`` as a ``models.Filter`` (``qdrant_edge`` or ``qdrant_client.models``); None for none."""
-    if filters is None:
-        return None
-    must: list[Any] = []
-    for kind, key, value in filters.conditions():
+def build_filter(
+    filters: SearchFilters | None,
+    models: ModuleType,
+    float_range: type,
+    must: Sequence[Any] = (),
+    must_not: Sequence[Any] = (),
+) -> Any | None:
+    """``filters`` and the extra conditions as a ``models.Filter`` (``qdrant_edge`` or
+    ``qdrant_client.models``); None for no condition at all."""
+    all_must: list[Any] = list(must)
+    for kind, key, value in filters.conditions() if filters is not None else []:
         if kind == "match":
-            must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
+            all_must.append(models.FieldCondition(key=key, match=models.MatchValue(value=value)))
         else:
             gte, lte = value
-            must.append(models.FieldCondition(key=key, range=float_range(gte=gte, lte=lte)))
-    return models.Filter(must=must) if must else None
+            all_must.append(models.FieldCondition(key=key, range=float_range(gte=gte, lte=lte)))
+    if not all_must and not must_not:
+        return None
+    return models.Filter(must=all_must or None, must_not=list(must_not) or None)
+
+
+def checked_payload(payload: Any) -> dict:
+    """A copy of ``payload`` if it is a JSON object; a 422 ``VALIDATION_ERROR`` otherwise."""
+    if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
+        raise validation_error("payload must be an object with string keys", "payload")
+    try:
+        json.dumps(payload, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise validation_error(f"payload is not plain JSON: {e}", "payload") from None
+    return dict(payload)
+
+
+def checked_vectors(vectors: Any, size: int) -> list[list[float]]:
+    """Query vectors of a batch, each checked (``where``: ``vectors[i]``)."""
+    if not isinstance(vectors, (list, tuple)) and not hasattr(vectors, "tolist"):
+        raise validation_error("vectors must be a list of vectors", "vectors")
+    return [vector_as_list(v, size, where=f"vectors[{i}]") for i, v in enumerate(vectors)]
 
 
 def to_point(record: Any, with_vectors: bool) -> Point:

@@ -5,6 +5,9 @@ Layout of a collection's folder (``<data_dir>/collections/<name>/``)::
     sightline.json   CollectionParams (metadata included); written last, so a folder without it is an
                      interrupted create and is neither listed nor opened
     shard/           the edge shard (its own edge_config.json, WAL and segments)
+    current_shard    the folder of the shard in use when it is not ``shard/``: an index build
+                     (`_edge_index`) makes a new one, ``shard-<ns>/``, and switches to it by rewriting this
+                     file; any other ``shard*/`` folder is left over from a build and removed on opening
 
 A collection whose files are garbage is `CollectionDamaged`. Some garbage makes the shard's loader abort the
 whole process (a garbage length in the id tracker asks for a 50 GB allocation; a mapped read on a full disk
@@ -20,9 +23,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import qdrant_edge as qe
 
@@ -32,6 +37,7 @@ from sightline.ingest.vectors.base import (
     DISTANCES,
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
+    INDEXED_TEXT_FIELDS,
     CollectionDamaged,
     CollectionParams,
     StoreError,
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 
 PARAMS_FILE = "sightline.json"
 SHARD_DIR = "shard"
+CURRENT_FILE = "current_shard"
 _DISTANCES = {name: getattr(qe.Distance, name) for name in DISTANCES}
 PROBE_TIMEOUT_S = 300.0
 
@@ -78,6 +85,11 @@ class EdgeCollection:
         self.params = params
         self.lock = RWLock()
         self.closed = False
+        self.shard_dir = path / SHARD_DIR
+        # Writes go one at a time through `update`; while an index is built they are also recorded, to be
+        # applied again to the new shard (`_edge_index`).
+        self.write_gate = threading.Lock()
+        self.recording: list[qe.UpdateOperation] | None = None
         self.clock = clock
         self.last_flush = clock()
         self.dirty = False
@@ -93,13 +105,31 @@ class EdgeCollection:
         """Open a collection: `CollectionDamaged` if its files cannot be read, `StoreError` if another
         process holds it."""
         params = read_params(path)
-        shard_dir = str(path / SHARD_DIR)
+        shard_path = current_shard_dir(path)
+        remove_stale_shards(path, shard_path)
+        shard_dir = str(shard_path)
         _probe_shard(path.name, shard_dir, params)
         try:
             shard = qe.EdgeShard.load(shard_dir)
         except Exception as e:  # noqa: BLE001 - any backend failure is a store failure
             _raise_load_error(path.name, str(e), params)
-        return cls(path, shard, params)
+        try:
+            added = add_missing_indexes(shard)
+        except Exception as e:  # noqa: BLE001
+            shard.close()
+            raise StoreError(f"cannot index collection {path.name!r}: {e}", where=path.name) from e
+        if added:
+            log.info("collection %s: payload indexes added on %s", path.name, ", ".join(added))
+        col = cls(path, shard, params)
+        col.shard_dir = shard_path
+        return col
+
+    def update(self, operation: qe.UpdateOperation) -> None:
+        """Apply a write to the shard (and record it while an index is being built)."""
+        with self.write_gate:
+            self.shard.update(operation)
+            if self.recording is not None:
+                self.recording.append(operation)
 
     def written(self, interval_s: float) -> None:
         """Flush after a write, or at most every ``interval_s`` seconds when that is positive."""
@@ -119,6 +149,32 @@ class EdgeCollection:
                 if self.dirty:
                     self.shard.flush()
                 self.shard.close()
+
+
+def current_shard_dir(path: Path) -> Path:
+    """The folder of the shard in use (``shard/`` unless an index build switched to another)."""
+    try:
+        name = (path / CURRENT_FILE).read_text("utf-8").strip()
+    except FileNotFoundError:
+        return path / SHARD_DIR
+    except OSError as e:
+        raise CollectionDamaged(path.name, f"unreadable {CURRENT_FILE}: {e}") from e
+    if not name.startswith(SHARD_DIR) or "/" in name or not (path / name).is_dir():
+        raise CollectionDamaged(path.name, f"{CURRENT_FILE} names no shard folder: {name!r}")
+    return path / name
+
+
+def set_current_shard(path: Path, shard_dir: Path) -> None:
+    """Switch to ``shard_dir`` (atomically: a crash leaves one shard or the other in use)."""
+    write_atomic(path / CURRENT_FILE, shard_dir.name)
+
+
+def remove_stale_shards(path: Path, current: Path) -> None:
+    """Remove the shard folders of builds that did not finish or were replaced."""
+    for other in path.glob(f"{SHARD_DIR}*"):
+        if other.is_dir() and other != current:
+            log.info("removing the stale shard folder %s", other)
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def upsert_bytes(rows: list[tuple[str, list[float], dict]]) -> int:
@@ -159,7 +215,33 @@ def _probe_shard(name: str, shard_dir: str, params: CollectionParams) -> None:
     _raise_load_error(name, lines[-1] if lines else f"exit status {done.returncode}", params)
 
 
-def _edge_config(params: CollectionParams) -> qe.EdgeConfig:
+def _index_schemas() -> dict[str, Any]:
+    """The payload index of each indexed field. The text index records term frequencies, for BM25."""
+    text = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, scoring=True)
+    return {
+        **{key: qe.PayloadSchemaType.Keyword for key in INDEXED_KEYWORD_FIELDS},
+        **{key: qe.PayloadSchemaType.Float for key in INDEXED_FLOAT_FIELDS},  # range-capable: order_by needs it
+        **{key: text for key in INDEXED_TEXT_FIELDS},
+    }
+
+
+def add_missing_indexes(shard: qe.EdgeShard) -> list[str]:
+    """Create the payload indexes the shard lacks (all of them for a new shard; those added to Sightline
+    since an older collection was made) and flush; the fields indexed now."""
+    existing = set(shard.info().payload_schema)
+    added = [key for key in _index_schemas() if key not in existing]
+    for key in added:
+        shard.update(qe.UpdateOperation.create_field_index(key, _index_schemas()[key]))
+    if added:
+        shard.flush()
+    return added
+
+
+def edge_config(
+    params: CollectionParams, optimizers: qe.EdgeOptimizersConfig | None = None, indexing_threads: int = 0
+) -> qe.EdgeConfig:
+    """The shard's config for ``params``; ``optimizers`` and ``indexing_threads`` (0: all cores) matter
+    only to an index build."""
     memory = qe.Memory.Cold if params.on_disk else qe.Memory.Cached
     quantization = None
     if params.quantization == "int8":
@@ -169,9 +251,11 @@ def _edge_config(params: CollectionParams) -> qe.EdgeConfig:
         vectors=qe.EdgeVectorParams(size=params.vector_size, distance=_DISTANCES[params.distance], memory=memory),
         payload_memory=memory,
         hnsw_config=qe.HnswIndexConfig(
-            m=params.hnsw_m, ef_construct=params.hnsw_ef_construct, full_scan_threshold=10_000
+            m=params.hnsw_m, ef_construct=params.hnsw_ef_construct, full_scan_threshold=10_000,
+            max_indexing_threads=indexing_threads,
         ),
         quantization_config=quantization,
+        optimizers=optimizers,
     )
 
 
@@ -182,13 +266,9 @@ def _create_shard(path: Path, params: CollectionParams) -> qe.EdgeShard:
             log.warning("removing the incomplete collection folder %s", path)
             shutil.rmtree(path)
         path.mkdir(parents=True)
-        shard = qe.EdgeShard.create(str(path / SHARD_DIR), _edge_config(params))
-        for key in INDEXED_KEYWORD_FIELDS:
-            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
-        for key in INDEXED_FLOAT_FIELDS:
-            shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Float))
-        shard.flush()
-        _write_json_atomic(path / PARAMS_FILE, params.to_dict())
+        shard = qe.EdgeShard.create(str(path / SHARD_DIR), edge_config(params))
+        add_missing_indexes(shard)
+        write_atomic(path / PARAMS_FILE, json.dumps(params.to_dict(), indent=2, sort_keys=True))
         return shard
     except Exception as e:  # noqa: BLE001
         if shard is not None:
@@ -200,10 +280,10 @@ def _create_shard(path: Path, params: CollectionParams) -> qe.EdgeShard:
         raise StoreError(f"cannot create collection {path.name!r}: {e}", where=path.name) from e
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)

@@ -327,9 +327,9 @@ class VectorStore(ABC):
     def facet(self, name: str, key: str, limit: int = 50) -> list[tuple[str, int]]:
         """Distinct values of a keyword payload field with their counts, most frequent first."""
 
-    # Browsing, word search, sync and review (issues 11, 13, 14, 15). TODO(vectors helper): implement in
-    # both adapters, make abstract, contract-test both.
+    # Browsing, word search, sync and review (issues 11, 13, 14, 15).
 
+    @abstractmethod
     def scroll_ordered(
         self,
         name: str,
@@ -340,25 +340,30 @@ class VectorStore(ABC):
         cursor: str | None = None,
         filters: SearchFilters | None = None,
     ) -> tuple[list[Point], str | None]:
-        """A page of points ordered by the float payload field ``order_key`` (ties broken by id) and an
-        opaque cursor for the next page (None after the last). Paging is stable while points are added or
-        removed: no point is returned twice, and none present throughout is skipped."""
-        raise NotImplementedError
+        """A page of points ordered by the float payload field ``order_key`` (one of
+        `INDEXED_FLOAT_FIELDS`; ties broken by id) and an opaque cursor for the next page (None after the
+        last). Points without a number in ``order_key`` come after all the others, in id order. Paging is
+        stable while points are added or removed: no point is returned twice, and none present throughout
+        is skipped. A cursor that is not one of this order's is a 422 (``where="cursor"``). See `_ordered`."""
 
+    @abstractmethod
     def search_text(
         self, name: str, text: str, *, limit: int = 20, filters: SearchFilters | None = None
     ) -> list[ScoredPoint]:
-        """Points whose ``words`` field shares words with ``text``, best first (score: higher is better)."""
-        raise NotImplementedError
+        """Points whose ``words`` field shares words with ``text``, best first (score: higher is better:
+        BM25 in the embedded store, the fraction of the query's words matched with qdrant-client; see
+        `_text`). A text without words finds nothing."""
 
+    @abstractmethod
     def set_payload(self, name: str, ids: list[str], payload: dict) -> None:
-        """Merge ``payload``'s keys into the payloads of ``ids`` (other keys and the vectors unchanged)."""
-        raise NotImplementedError
+        """Merge ``payload``'s keys into the payloads of ``ids`` (other keys and the vectors unchanged;
+        ids that do not exist are ignored)."""
 
+    @abstractmethod
     def sample(self, name: str, limit: int, filters: SearchFilters | None = None) -> list[Point]:
         """Up to ``limit`` points chosen at random (payloads, no vectors)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def search_batch(
         self,
         name: str,
@@ -369,7 +374,6 @@ class VectorStore(ABC):
         filters: SearchFilters | None = None,
     ) -> list[list[ScoredPoint]]:
         """`search` for many query vectors in one call (one list of hits per vector, in order)."""
-        raise NotImplementedError
 
     @abstractmethod
     def close(self) -> None: ...

@@ -3,18 +3,23 @@
 
 Shards are opened lazily on first use and kept open until `close()`. The shard's methods take
 ``&self`` on the Rust side and release the GIL, and concurrent reads and writes were checked to work,
-so ordinary operations share a collection; only closing or deleting it waits for them (a small
-readers-writer lock per collection).
+so ordinary operations share a collection (writes go one at a time, in the order an index build
+replays them); only closing or deleting it waits for them (a small readers-writer lock per collection).
 
 Durability: a write is in the shard's write-ahead log when ``update()`` returns, and the WAL brings it
 back after a killed process. ``flush()`` writes the segments as well (a shorter replay, and the OS-crash
 case); it runs at most every ``flush_interval_s`` seconds and on close - the service passes
 ``store_flush_seconds``, 1 s by default; 0 flushes after every upsert or delete.
 
-What the shard does not apply: HNSW (``hnsw_m``, ``hnsw_ef_construct``) and scalar quantization are
-written to the shard's config, but only ``EdgeShard.optimize()`` builds them, and it holds the GIL for
-its whole run (minutes at 100k points), so Sightline never calls it. Search is exact (a few ms at
-100k x 384-d) and `CollectionInfo.ignored_params` says which settings are not in effect.
+Indexing: HNSW (``hnsw_m``, ``hnsw_ef_construct``) and int8 quantization are built only by
+``EdgeShard.optimize()``, which holds the GIL for its whole run (minutes at 100k points), so it never runs
+in this process: `build_index` runs it in a child process on a copy of the shard and switches to the
+result (`_edge_index`). Until a collection's first build, search is exact (a few ms at 100k x 384-d) and
+`CollectionInfo.ignored_params` names the settings not in effect. Quantized collections are searched
+with rescoring and 2x oversampling (`_edge_queries.search_params`).
+
+Browsing (ordered paging), word search (BM25 over the ``words`` full-text index), payload updates,
+random samples and batch search are in `_edge_queries`.
 """
 
 from __future__ import annotations
@@ -23,14 +28,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qdrant_edge as qe
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
-    build_filter,
     check_limit,
     checked_points,
     facet_by_scroll,
@@ -42,6 +46,7 @@ from sightline.ingest.vectors._common import (
     vector_as_list,
 )
 from sightline.ingest.disk import check_free
+from sightline.ingest.vectors._edge_queries import EdgeQueries, edge_filter, search_params
 from sightline.ingest.vectors._edge_collection import (
     CREATE_BYTES,
     EdgeCollection,
@@ -66,12 +71,11 @@ from sightline.ingest.vectors.base import (
     validate_collection_name,
 )
 
+if TYPE_CHECKING:
+    from sightline.ingest.vectors._edge_index import IndexBuild
 
-def _filter(filters: SearchFilters | None) -> qe.Filter | None:
-    return build_filter(filters, qe, qe.RangeFloat)
 
-
-class EdgeStore(VectorStore):
+class EdgeStore(EdgeQueries, VectorStore):
     """qdrant-edge-py shards in ``root``, one folder per collection.
 
     ``flush_interval_s``: 0 (the default here; the service passes ``store_flush_seconds``) flushes the
@@ -218,7 +222,7 @@ class EdgeStore(VectorStore):
             if rows:
                 check_free(self.root, upsert_bytes(rows))
                 batch = [qe.Point(*row) for row in rows]
-                col.shard.update(qe.UpdateOperation.upsert_points(batch))
+                col.update(qe.UpdateOperation.upsert_points(batch))
                 col.written(self.flush_interval_s)
 
     def delete_points(self, name: str, ids: list[str]) -> None:
@@ -226,7 +230,7 @@ class EdgeStore(VectorStore):
             point_ids: list[Any] = [canonical_id(i) for i in ids]
             if point_ids:
                 check_free(self.root, 256 * len(point_ids))  # the WAL's record of the delete
-                col.shard.update(qe.UpdateOperation.delete_points(point_ids))
+                col.update(qe.UpdateOperation.delete_points(point_ids))
                 col.written(self.flush_interval_s)
 
     def retrieve(self, name: str, ids: list[str], with_vectors: bool = False) -> list[Point]:
@@ -251,8 +255,9 @@ class EdgeStore(VectorStore):
             request = qe.QueryRequest(
                 limit=limit,
                 query=qe.Query.Nearest(vector_as_list(vector, col.params.vector_size)),
-                filter=_filter(filters),
+                filter=edge_filter(filters),
                 score_threshold=None if score_threshold is None else float(score_threshold),
+                params=search_params(col),
                 with_payload=True,
                 with_vector=False,
             )
@@ -273,7 +278,7 @@ class EdgeStore(VectorStore):
                 qe.ScrollRequest(
                     offset=None if offset is None else canonical_id(offset),
                     limit=limit,
-                    filter=_filter(filters),
+                    filter=edge_filter(filters),
                     with_payload=True,
                     with_vector=with_vectors,
                 )
@@ -283,7 +288,7 @@ class EdgeStore(VectorStore):
 
     def count(self, name: str, filters: SearchFilters | None = None) -> int:
         with self._use(name) as col:
-            return int(col.shard.count(qe.CountRequest(exact=True, filter=_filter(filters))))
+            return int(col.shard.count(qe.CountRequest(exact=True, filter=edge_filter(filters))))
 
     def facet(self, name: str, key: str, limit: int = 50) -> list[tuple[str, int]]:
         check_limit(limit)
@@ -302,6 +307,20 @@ class EdgeStore(VectorStore):
                 return col.shard.scroll(request)
 
             return facet_by_scroll(page, key, limit)
+
+    def build_index(self, name: str, indexing_threshold_kb: int | None = None) -> IndexBuild:
+        """Build the collection's HNSW graph and quantized vectors with its parameters, in a child process
+        (see `_edge_index`): searches and writes go on meanwhile. Call it when a large ingest has finished;
+        points added later are searched exactly until the next build."""
+        from sightline.ingest.vectors._edge_index import build_index  # run as the child's __main__ too
+
+        col = self._get(name)
+        try:
+            return build_index(col, indexing_threshold_kb)
+        except SightlineError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise StoreError(f"building the index of {name!r} failed: {e}", where=name) from e
 
     def close(self) -> None:
         with self._lock:

@@ -24,9 +24,9 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from sightline.errors import SightlineError
+from sightline.ingest.vectors._qdrant_queries import QdrantQueries, add_missing_indexes, qdrant_filter
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
-    build_filter,
     check_limit,
     checked_points,
     facet_by_scroll,
@@ -39,7 +39,6 @@ from sightline.ingest.vectors._common import (
 )
 from sightline.ingest.vectors.base import (
     DISTANCES,
-    INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
     CollectionExists,
     CollectionInfo,
@@ -63,11 +62,7 @@ _DISTANCE_NAMES = {v: k for k, v in _DISTANCES.items()}
 _TUNING_PARAMS = ("on_disk", "hnsw_m", "hnsw_ef_construct", "quantization")
 
 
-def _filter(filters: SearchFilters | None) -> qm.Filter | None:
-    return build_filter(filters, qm, qm.Range)
-
-
-class QdrantStore(VectorStore):
+class QdrantStore(QdrantQueries, VectorStore):
     """qdrant-client, remote (``url``) or local mode (``path``)."""
 
     backend = "qdrant"
@@ -141,6 +136,8 @@ class QdrantStore(VectorStore):
         actual = _actual_params(config)
         if isinstance(stored, dict) and isinstance(stored.get("params"), dict):
             params = CollectionParams.from_dict({**stored["params"], "metadata": dict(stored.get("metadata") or {})})
+            if not self.local and name not in self._params:  # made before an index was added to Sightline
+                self._call(name, add_missing_indexes, self._client, name, set(info.payload_schema or {}))
         else:  # not made by Sightline: describe what the server has
             params = actual or CollectionParams(vector_size=0)
             params.metadata = meta
@@ -177,19 +174,13 @@ class QdrantStore(VectorStore):
             with self._lock:
                 self._client.create_collection(collection_name=name, **_collection_config(params))
                 if not self.local:  # local mode ignores payload indexes (and warns about each)
-                    self._create_payload_indexes(name)
+                    add_missing_indexes(self._client, name)
         except Exception as e:  # noqa: BLE001
             if "already exists" in str(e):
                 raise CollectionExists(name) from e
             raise StoreError(f"cannot create collection {name!r}: {e}", where=name) from e
         self._params[name] = params
         return self.collection_info(name)
-
-    def _create_payload_indexes(self, name: str) -> None:
-        for key in INDEXED_KEYWORD_FIELDS:
-            self._client.create_payload_index(name, key, field_schema=qm.PayloadSchemaType.KEYWORD, wait=True)
-        for key in INDEXED_FLOAT_FIELDS:
-            self._client.create_payload_index(name, key, field_schema=qm.PayloadSchemaType.FLOAT, wait=True)
 
     def collection_info(self, name: str) -> CollectionInfo:
         self._require(name)
@@ -253,7 +244,7 @@ class QdrantStore(VectorStore):
             query=query,
             limit=limit,
             score_threshold=None if score_threshold is None else float(score_threshold),
-            query_filter=_filter(filters),
+            query_filter=qdrant_filter(filters),
             with_payload=True,
             with_vectors=False,
         )
@@ -274,7 +265,7 @@ class QdrantStore(VectorStore):
             name,
             self._client.scroll,
             collection_name=name,
-            scroll_filter=_filter(filters),
+            scroll_filter=qdrant_filter(filters),
             limit=limit,
             offset=None if offset is None else canonical_id(offset),
             with_payload=True,
@@ -285,7 +276,9 @@ class QdrantStore(VectorStore):
 
     def count(self, name: str, filters: SearchFilters | None = None) -> int:
         self._require(name)
-        result = self._call(name, self._client.count, collection_name=name, count_filter=_filter(filters), exact=True)
+        result = self._call(
+            name, self._client.count, collection_name=name, count_filter=qdrant_filter(filters), exact=True
+        )
         return int(result.count)
 
     def facet(self, name: str, key: str, limit: int = 50) -> list[tuple[str, int]]:

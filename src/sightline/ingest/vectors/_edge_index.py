@@ -1,0 +1,172 @@
+"""Building a collection's vector index (HNSW graph, quantized vectors) without freezing the service.
+
+qdrant-edge builds them in ``EdgeShard.optimize()``, which holds the GIL for its whole run (minutes at
+100k points): run in the serving process, it would stop every thread. So the build runs in a child process
+on a copy of the shard, and the serving process switches to the copy when it is done:
+
+1. Under the collection's write gate (writes wait, searches go on): flush, copy the shard folder to
+   ``shard-<ns>/``, and start recording writes.
+2. A child process (``python -m sightline.ingest.vectors._edge_index``) loads the copy with the collection's
+   HNSW and quantization settings, runs ``optimize()`` and flushes. Meanwhile the serving process serves
+   searches and writes from the old shard.
+3. The serving process loads the new shard (the one step that holds its GIL; the load is short next to
+   the build), applies the writes recorded meanwhile, and, under the collection's lock (operations in
+   flight finish first), applies the last few, points ``current_shard`` at the new folder (the switch; a
+   crash before it keeps the old shard, and the next opening removes the new folder), swaps the shard in
+   and closes the old one, whose folder is then removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.disk import check_free
+from sightline.ingest.vectors._edge_collection import (
+    SHARD_DIR,
+    EdgeCollection,
+    edge_config,
+    set_current_shard,
+)
+from sightline.ingest.vectors.base import CollectionNotFound, CollectionParams, StoreError
+
+log = logging.getLogger(__name__)
+
+BUILD_TIMEOUT_S = 6 * 3600.0
+
+
+@dataclass
+class IndexBuild:
+    """What a build did: vectors indexed; seconds spent copying the shard (writes wait), building it (the
+    child), loading and catching it up, and holding the collection's lock (its searches wait)."""
+
+    indexed_vectors: int
+    copy_s: float
+    build_s: float
+    switch_s: float
+    locked_s: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_index(col: EdgeCollection, indexing_threshold_kb: int | None = None) -> IndexBuild:
+    """Build ``col``'s vector index in a child process and switch to it; searches and writes go on meanwhile.
+    ``indexing_threshold_kb``: segments with fewer KB of vectors stay unindexed (the engine's default when
+    None; exact search is as fast below about 10 MB)."""
+    t0 = time.perf_counter()
+    new_dir = _start(col)
+    t1 = time.perf_counter()
+    try:
+        indexed = _run_child(col, str(new_dir), indexing_threshold_kb)
+        t2 = time.perf_counter()
+        old_dir, locked_s = _switch(col, new_dir)
+    except Exception as e:
+        _abandon(col, new_dir)
+        if col.closed and not isinstance(e, SightlineError):
+            raise CollectionNotFound(col.name) from e
+        raise
+    t3 = time.perf_counter()
+    shutil.rmtree(old_dir, ignore_errors=True)
+    return IndexBuild(indexed, *(round(t, 3) for t in (t1 - t0, t2 - t1, t3 - t2, locked_s)))
+
+
+def _start(col: EdgeCollection) -> Path:
+    """Copy the shard (writes wait, searches go on) and start recording writes; the copy's folder."""
+    with col.lock.read(), col.write_gate:
+        if col.closed:
+            raise CollectionNotFound(col.name)
+        if col.recording is not None:
+            raise SightlineError(ErrorCode.CONFLICT, f"an index of {col.name!r} is already being built",
+                                 where="collection", status=409)
+        new_dir = col.path / f"{SHARD_DIR}-{time.time_ns()}"
+        check_free(col.path, sum(f.stat().st_blocks * 512 for f in col.shard_dir.rglob("*") if f.is_file()))
+        col.shard.flush()
+        shutil.copytree(col.shard_dir, new_dir)
+        col.recording = []
+        return new_dir
+
+
+def _abandon(col: EdgeCollection, new_dir: Path) -> None:
+    with col.write_gate:
+        col.recording = None
+    shutil.rmtree(new_dir, ignore_errors=True)
+
+
+def _run_child(col: EdgeCollection, shard_dir: str, indexing_threshold_kb: int | None) -> int:
+    args = [sys.executable, "-m", __name__, shard_dir, json.dumps(col.params.to_dict()),
+            json.dumps(indexing_threshold_kb)]
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise StoreError(f"building the index of {col.name!r} took over {BUILD_TIMEOUT_S:.0f} s",
+                         where=col.name) from None
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        raise StoreError(f"building the index of {col.name!r} failed: {lines[-1] if lines else done.returncode}",
+                         where=col.name)
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["indexed_vectors"])
+
+
+def _switch(col: EdgeCollection, new_dir: Path) -> tuple[Path, float]:
+    """Load the new shard, catch it up with the writes made meanwhile and put it in the old one's place;
+    the old shard's folder, and the seconds the collection was locked."""
+    new = qe.EdgeShard.load(str(new_dir))
+    try:
+        applied = _replay(col, new, 0)
+        with col.lock.write(), col.write_gate:
+            locked_at = time.perf_counter()
+            if col.closed:  # deleted, or the store closed, during the build
+                raise CollectionNotFound(col.name)
+            _replay(col, new, applied)  # in the new shard's WAL once applied: no flush needed
+            set_current_shard(col.path, new_dir)  # the switch: from here on the new shard is the one
+            old, old_dir = col.shard, col.shard_dir
+            col.shard, col.shard_dir, col.recording = new, new_dir, None
+        locked_s = time.perf_counter() - locked_at
+    except BaseException:
+        new.close()
+        raise
+    try:
+        old.close()  # no operation uses it any more
+    except Exception as e:  # noqa: BLE001 - the switch is done; its folder goes anyway
+        log.warning("closing the replaced shard of %s failed: %s", col.name, e)
+    return old_dir, locked_s
+
+
+def _replay(col: EdgeCollection, shard: qe.EdgeShard, start: int) -> int:
+    """Apply the writes recorded from ``start`` on to ``shard``; the number recorded so far."""
+    recorded = col.recording or []
+    end = len(recorded)
+    for operation in recorded[start:end]:
+        shard.update(operation)
+    return end
+
+
+def _build(shard_dir: str, params: CollectionParams, indexing_threshold_kb: int | None) -> int:
+    """In the child: optimise the shard with the collection's settings; the vectors indexed. The child
+    yields the CPU to the service (lowest priority, one core left to it)."""
+    os.nice(19)
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    config = edge_config(params, qe.EdgeOptimizersConfig(indexing_threshold=indexing_threshold_kb), threads)
+    shard = qe.EdgeShard.load(shard_dir, config)
+    try:
+        shard.optimize()
+        shard.flush()
+        return int(shard.info().indexed_vectors_count)
+    finally:
+        shard.close()
+
+
+if __name__ == "__main__":
+    indexed = _build(sys.argv[1], CollectionParams.from_dict(json.loads(sys.argv[2])), json.loads(sys.argv[3]))
+    print(json.dumps({"indexed_vectors": indexed}))

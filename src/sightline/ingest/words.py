@@ -1,0 +1,154 @@
+"""A photo's words: what the word half of the search box matches (issue 14).
+
+One tokeniser for both sides, so a query and a payload always agree on what a word is:
+`IMG_4411.JPG` → `img 4411 jpg`; `grandmaBirthday80th` → `grandmabirthday80th grandma birthday 80 th`;
+`Zürich` → `zürich zurich`; `DSC_0042` → `dsc 0042 42`; a plural also gives its singular (`kids` → `kid`).
+A run of letters and digits is kept whole *and* split at case and digit changes, so a query of the whole
+(`iphone`) and of a part (`phone`) both match. Ids (long hexadecimal runs, as in upload folders) and
+single letters carry no meaning and are dropped; so are a few English filler words (`a`, `of`, `photo`).
+
+The payload's `words` field is one lower-case string of unique tokens, built from: the folder's segments
+(relative to the ingest root that holds it), the file name, the format (with its aliases: `heif` → `heic`),
+the caption, the camera make and model, the lens, and the year and month the photo was taken.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Any
+
+from sightline.ingest.schemas import FORMAT_ALIASES
+
+_RUN = re.compile(r"[^\W_]+")  # letters and digits: `_`, `-`, `.`, spaces and the rest separate
+_HEX_ID = re.compile(r"[0-9a-f]{12,}")
+STOPWORDS = frozenset(
+    "a an and the of in on at to for with from by or is are this that some something like photo photos "
+    "picture pictures image images".split()
+)
+# every spelling of a format a person may type, by the payload's format name
+FORMAT_WORDS: dict[str, set[str]] = {}
+for _alias, _name in FORMAT_ALIASES.items():
+    FORMAT_WORDS.setdefault(_name, {_name}).add(_alias)
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+
+
+def tokens(text: str | None) -> list[str]:
+    """The unique tokens of `text`, in order of first appearance (lower case, stop words left out)."""
+    return list(dict.fromkeys(token for group in token_groups(text) for token in group))
+
+
+@lru_cache(maxsize=8192)  # a library repeats its folders, cameras and captions: each is split once
+def token_groups(text: str | None) -> tuple[tuple[str, ...], ...]:
+    """The tokens of each word of `text` (its spellings and parts: `Kids_Party` → `(kids, kid), (party,)`);
+    a word of stop words, ids and single letters only gives no group."""
+    groups: list[tuple[str, ...]] = []
+    for run in _RUN.findall(text or ""):
+        if _is_id(run.lower()):
+            continue
+        group = tuple(token for token in dict.fromkeys(_variants(run))
+                      if (len(token) > 1 or token.isdigit()) and token not in STOPWORDS)
+        if group:
+            groups.append(group)
+    return tuple(groups)
+
+
+def split_run(run: str) -> list[str]:
+    """A run of letters and digits cut where the case or the kind of character changes:
+    `IMGFile80th` → `IMG File 80 th` (any script's upper and lower case)."""
+    if run.isdigit() or (run.isalpha() and (run.islower() or run.isupper())):
+        return [run]  # the common cases, without a walk over every character
+    parts: list[str] = []
+    start = 0
+    for i in range(1, len(run)):
+        before, here = run[i - 1], run[i]
+        after = run[i + 1] if i + 1 < len(run) else ""
+        if (before.isdigit() != here.isdigit()
+                or (before.islower() and here.isupper())
+                or (before.isupper() and here.isupper() and after.islower())):
+            parts.append(run[start:i])
+            start = i
+    parts.append(run[start:])
+    return parts
+
+
+def _variants(run: str) -> list[str]:
+    parts = split_run(run)
+    out = [run.lower(), *(part.lower() for part in parts)] if len(parts) > 1 else [run.lower()]
+    extra: list[str] = []
+    for token in out:
+        folded = unicodedata.normalize("NFKD", token).encode("ascii", "ignore").decode()
+        if folded and folded != token:
+            extra.append(folded)
+        if token.isdigit() and token.startswith("0") and token.strip("0"):
+            extra.append(token.lstrip("0"))
+        if len(token) > 3 and token.endswith("s") and not token.endswith("ss") and not token.isdigit():
+            extra.append(token[:-1])
+    return out + extra
+
+
+def _is_id(token: str) -> bool:
+    return _HEX_ID.fullmatch(token) is not None and any(c.isdigit() for c in token) \
+        and any(c.isalpha() for c in token)
+
+
+def relative_folder(folder: str, roots: Sequence[PurePath | str] = ()) -> str:
+    """`folder` relative to the deepest root that holds it (the whole path when none does)."""
+    return _relative_folder(folder, tuple(str(root) for root in roots))
+
+
+@lru_cache(maxsize=8192)
+def _relative_folder(folder: str, roots: tuple[str, ...]) -> str:
+    path = PurePath(folder)
+    best: PurePath | None = None
+    for root in map(PurePath, roots):
+        if path.is_relative_to(root) and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return str(path.relative_to(best)) if best is not None else str(path)
+
+
+def field_words(payload: dict[str, Any], roots: Sequence[PurePath | str] = ()) -> dict[str, list[str]]:
+    """The tokens of each field a photo's words come from (what the search reports as `matched`: folder,
+    filename, caption, camera, lens, format, date); an empty list for a field the payload lacks."""
+    folder = payload.get("folder")
+    stem, suffix = os.path.splitext(payload.get("filename") or "")
+    suffix = suffix.lstrip(".").lower()
+    formats = {payload.get("format") or "", suffix} - {""}
+    format_words = set().union(*(FORMAT_WORDS.get(name, {name}) for name in formats)) if formats else set()
+    camera = " ".join(str(payload.get(key) or "") for key in ("camera_make", "camera_model", "camera"))
+    return {
+        "folder": tokens(relative_folder(folder, roots)) if folder else [],
+        "filename": tokens(stem),
+        "caption": tokens(payload.get("caption")),
+        "camera": tokens(camera),
+        "lens": tokens(payload.get("lens")),
+        "format": sorted(format_words),
+        "date": date_words(payload.get("taken_at_ts")),
+    }
+
+
+def date_words(taken_at_ts: float | None) -> list[str]:
+    """The year and month name a photo was taken in (UTC, as the payload's timestamps are)."""
+    if not isinstance(taken_at_ts, (int, float)):
+        return []
+    try:
+        moment = datetime.fromtimestamp(taken_at_ts, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return []
+    return [str(moment.year), MONTHS[moment.month - 1]]
+
+
+def photo_words(payload: dict[str, Any], roots: Sequence[PurePath | str] = ()) -> str:
+    """The payload's `words` field: every field's tokens, unique, as one string."""
+    return join(token for words in field_words(payload, roots).values() for token in words)
+
+
+def join(words: Iterable[str]) -> str:
+    return " ".join(dict.fromkeys(words))
+

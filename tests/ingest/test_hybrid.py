@@ -1,0 +1,105 @@
+"""Text search through the real services (in-process ingest and ML apps, tiny models, the embedded store):
+words found where the model sees nothing, facts as filters, fusion by rank."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from sightline.ingest.hybrid import Candidates, rank, search_text, word_match
+from sightline.ingest.services import Services
+from sightline.ingest.words import token_groups
+from tests.ingest.api.helpers import create, ingested, running, settings_for
+from tests.samples import camera_like_jpeg, distinct_image
+
+# words no tiny caption can hold (its captions are drawn from tests' CAPTION_WORDS)
+LAYOUT = {
+    "2019 Kyoto trip/IMG_0001.jpg": None, "2019 Kyoto trip/IMG_0002.jpg": None,
+    "Grandma 80th birthday/DSC_0042.jpg": ("Canon", "Canon EOS R5", datetime(2021, 6, 5, 12)),
+    "Grandma 80th birthday/DSC_0043.jpg": ("NIKON CORPORATION", "NIKON D750", datetime(2021, 6, 5, 13)),
+    "misc/IMG_0005.png": None, "misc/IMG_0006.png": None, "misc/IMG_0007.png": None,
+}
+
+
+def sample(index: int, exif: tuple | None) -> bytes:
+    if exif is None:
+        return distinct_image(index, fmt="PNG" if index >= 4 else "JPEG")
+    make, model, taken = exif
+    return camera_like_jpeg(160, 120, seed=index, exif={"make": make, "model": model, "taken_at": taken})
+
+
+@pytest.fixture()
+async def services(ml_app, tmp_path, library) -> AsyncIterator[Services]:
+    for index, (name, exif) in enumerate(LAYOUT.items()):
+        (library / name).parent.mkdir(parents=True, exist_ok=True)
+        (library / name).write_bytes(sample(index, exif))
+    async with running(settings_for(tmp_path, library), ml_app) as (app, api):
+        await create(api)
+        job = await ingested(api, library)
+        assert job["counts"]["done"] == len(LAYOUT), job
+        yield app.state.services
+
+
+async def search(services: Services, text: str, **options):
+    info = await services.call(services.vectors.collection_info, "photos")
+    options.setdefault("limit", len(LAYOUT))
+    return await search_text(services, "photos", info, text, filters=options.pop("filters", None), **options)
+
+
+def names(results) -> list[str]:
+    return [Path(hit.payload["path"]).name for hit in results.hits]
+
+
+async def test_a_folder_name_is_found_where_the_model_sees_nothing(services):
+    results = await search(services, "kyoto")
+    assert sorted(names(results)[:2]) == ["IMG_0001.jpg", "IMG_0002.jpg"]
+    top = results.hits[0]
+    assert top.matched == ["folder"] and top.similarity is not None
+    assert results.understood == []
+
+
+async def test_the_photo_matching_every_word_ranks_first(services):
+    assert names(await search(services, "grandma birthday dsc 0043"))[0] == "DSC_0043.jpg"
+
+
+async def test_facts_filter_and_come_back_as_chips(services):
+    results = await search(services, "canon 2021")
+    assert names(results) == ["DSC_0042.jpg"]
+    assert [chip["kind"] for chip in results.understood] == ["date", "camera"]
+    assert results.understood[1]["filter"] == {"camera": "Canon EOS R5"}
+    assert names(await search(services, "png")) and set(names(await search(services, "png"))) == {
+        "IMG_0005.png", "IMG_0006.png", "IMG_0007.png"}
+
+
+async def test_paging_and_threshold(services):
+    everything = names(await search(services, "a photo"))
+    assert len(everything) == len(LAYOUT)
+    assert names(await search(services, "a photo", limit=3, offset=2)) == everything[2:5]
+    # no similarity reaches 2: only the photos whose words matched stay
+    assert sorted(names(await search(services, "kyoto", threshold=2.0))) == ["IMG_0001.jpg", "IMG_0002.jpg"]
+
+
+def candidates(similarity: dict[str, float], words: list[str], folders: dict[str, str]) -> Candidates:
+    return Candidates(vector=list(similarity), words=words, similarity=similarity,
+                      payloads={i: {"folder": f"/lib/{folders.get(i, 'misc')}"} for i in [*similarity, *words]})
+
+
+def test_a_photo_matching_meaning_and_every_word_ranks_first() -> None:
+    found = candidates({"a": 0.9, "b": 0.85, "c": 0.8, "d": 0.1}, ["c"], {"c": "Kyoto"})
+    assert [hit.id for hit in rank(found, token_groups("kyoto"), ["/lib"])] == ["c", "a", "b", "d"]
+
+
+def test_a_few_words_of_a_long_description_do_not_reorder_the_vector_ranking() -> None:
+    found = candidates({"a": 0.9, "b": 0.85, "c": 0.8, "d": 0.1}, ["b"], {"b": "Lake District"})
+    query = token_groups("a red car parked near the lake")
+    ranked = rank(found, query, ["/lib"])
+    assert [hit.id for hit in ranked] == ["a", "b", "c", "d"] and ranked[1].matched == ["folder"]
+
+
+def test_a_caption_word_counts_half_a_word() -> None:
+    fields = {"caption": ["goldfish"], "folder": ["aquarium"]}
+    assert [word_match(token_groups("goldfish aquarium"), fields), word_match(token_groups("goldfish"), fields),
+            word_match(token_groups("a photo"), fields)] == [0.75, 0.5, 0.0]

@@ -1,0 +1,43 @@
+"""The words of a photo: how names, captions and camera fields become search tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from sightline.ingest.words import field_words, photo_words, relative_folder, token_groups, tokens
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("IMG_4411.JPG", ["img", "4411", "jpg"]),
+    ("DSC-0042", ["dsc", "0042", "42"]),
+    ("grandmaBirthday80th", ["grandmabirthday80th", "grandma", "birthday", "80", "th"]),
+    ("ÉcoleMaternelle", ["écolematernelle", "école", "maternelle", "ecolematernelle", "ecole"]),
+    ("kids at the beach", ["kids", "kid", "beach"]),
+    ("a photo of a dog", ["dog"]),
+    ("9f86d081884c7d659a2f upload", ["upload"]),
+])
+def test_tokens_split_names_on_separators_case_and_digits(text: str, expected: list[str]) -> None:
+    assert tokens(text) == expected
+
+
+def test_the_folder_is_relative_to_the_deepest_root_that_holds_it() -> None:
+    assert [relative_folder("/srv/photos/2019 Kyoto/day 1", ["/srv", "/srv/photos"]),
+            relative_folder("/elsewhere/trip", ["/srv/photos"])] == ["2019 Kyoto/day 1", "/elsewhere/trip"]
+
+
+def test_a_photo_has_the_words_of_every_field() -> None:
+    payload = {"folder": "/lib/Grandma 80th birthday", "filename": "DSC_0042.HEIC", "format": "heif",
+               "caption": "a photo of a birthday cake", "camera_make": "Canon", "camera_model": "Canon EOS R5",
+               "camera": "Canon EOS R5", "lens": "RF50mm F1.8", "taken_at_ts": 1686787200.0}  # 2023-06-15
+    assert field_words(payload, ["/lib"]) == {
+        "folder": ["grandma", "80th", "80", "th", "birthday"], "filename": ["dsc", "0042", "42"],
+        "caption": ["birthday", "cake"], "camera": ["canon", "eos", "r5", "5"],
+        "lens": ["rf50mm", "rf", "50", "mm", "f1", "1", "8"], "format": ["heic", "heif", "hif"],
+        "date": ["2023", "june"],
+    }
+    words = photo_words(payload, ["/lib"]).split()
+    assert len(words) == len(set(words)) and words[:3] == ["grandma", "80th", "80"]
+
+
+def test_token_groups_keep_the_spellings_of_one_word_together() -> None:
+    assert token_groups("a photo of Kids_Party DSC_0100") == (("kids", "kid"), ("party",), ("dsc",), ("0100", "100"))
