@@ -446,6 +446,33 @@ def original_router(holder: Any) -> Any:
     return router
 
 
+def legacy_multipart_router(holder: Any) -> Any:
+    """``POST /api/v1/embed_images`` as it was before the streaming parser (for side-by-side runs):
+    Starlette's form parser (parts over 1 MB spooled to temporary files), the images read once the whole
+    body is in, then decoded and embedded as the service does now."""
+    from fastapi import APIRouter, File, Form, UploadFile
+
+    from sightline.inference.api.embed import check_batch_size, open_stream, respond, too_large
+
+    router = APIRouter()
+
+    async def embed_images(images=File(...), unique_ids=Form(None), caption=Form(True)):
+        settings = holder.settings
+        check_batch_size(len(images), settings)
+        runner = await holder.ready_runner()
+        stream = open_stream(runner, settings, caption)
+        for upload in images:
+            data = await upload.read(settings.max_image_bytes + 1)
+            await stream.add(too_large(settings.max_image_bytes) if len(data) > settings.max_image_bytes else data)
+        outcomes, timings = await stream.finish()
+        ids = unique_ids or [str(index) for index in range(len(images))]
+        return await respond(runner, outcomes, timings, ids, [upload.filename for upload in images], caption)
+
+    embed_images.__annotations__ = {"images": list[UploadFile], "unique_ids": list[str] | None, "caption": bool}
+    router.add_api_route("/api/v1/embed_images", embed_images, methods=["POST"])
+    return router
+
+
 def _original_models() -> tuple[type, type]:
     """The original service's request models (all three item fields required, as there)."""
     from pydantic import create_model
@@ -581,6 +608,7 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
         from sightline.inference.app import create_app
 
         bench_loader = settings.pop("bench_loader", None)
+        legacy_multipart = settings.pop("bench_legacy_multipart", False)
         if bench_loader == CLIP_ARCH:
             app = create_app(MLSettings(**settings), loader=build_clip_arch_backend)
         elif bench_loader is None:
@@ -588,11 +616,18 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
         else:
             raise SystemExit(f"unknown bench loader {bench_loader!r}")
         app.include_router(original_router(app.state.holder))
+        if legacy_multipart:  # in front of the service's own route of the same path
+            app.router.routes[:0] = legacy_multipart_router(app.state.holder).routes
     elif kind == "ingest":
         from sightline.config import IngestSettings
         from sightline.ingest.app import create_app as create_ingest_app
 
-        app = create_ingest_app(IngestSettings(**settings))
+        ingest_settings = IngestSettings(**settings)
+        if ingest_settings.ml_upload != "original":  # the setting, even where the app does not pass it on yet
+            from sightline.ingest.ml_client import MLClient
+
+            MLClient.__init__.__kwdefaults__["upload"] = ingest_settings.ml_upload
+        app = create_ingest_app(ingest_settings)
     else:
         raise SystemExit(f"unknown service {kind!r}")
     # proto=IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto says TCP,

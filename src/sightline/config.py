@@ -77,6 +77,11 @@ class IngestSettings(CommonSettings):
     ml_retries: int = Field(default=6, ge=0)
     ml_backoff: float = Field(default=0.5, ge=0, description="First retry delay in seconds; doubles.")
     ml_batch_size: int | None = Field(default=None, ge=1, description="Default: from ML capabilities.")
+    ml_upload: Literal["original", "reduced"] = Field(
+        default="original",
+        description="What is sent to the ML service: the original files, or each decoded and reduced here to the "
+                    "model's input size (for ML replicas on GPUs, whose CPUs should not decode; docs/scaling.md).",
+    )
     batches_in_flight: int = Field(default=2, ge=1)
     store_flush_seconds: float = Field(
         default=1.0, ge=0, description="Embedded store: flush segments at most this often (0: every write). "
@@ -90,6 +95,15 @@ class IngestSettings(CommonSettings):
     max_request_bytes: int = Field(default=8 * 1024**3, ge=1024, description="Largest upload request (all files).")
     max_image_pixels: int = Field(default=180_000_000, ge=1)
     thumbnail_size: int = Field(default=320, ge=32, le=2048)
+    source_settle_seconds: float = Field(default=3.0, gt=0, description="Watched sources: a file is ingested once "
+                                         "its size and modification time stayed the same this long.")
+    source_force_polling: bool = Field(default=False, description="Watch sources by polling (network mounts "
+                                       "where change notifications never arrive).")
+    source_poll_ms: int = Field(default=1000, ge=10, description="Polling interval when polling.")
+    source_offline_check_seconds: float = Field(default=30.0, gt=0, description="How often an offline source's "
+                                                "folder is looked for again.")
+    content_cache_entries: int = Field(default=1024, ge=0, description="Embeddings a job keeps in memory to "
+                                       "reuse for identical content (older ones are looked up in the store).")
 
     @property
     def ml_urls(self) -> list[str]:

@@ -189,3 +189,52 @@ async def test_a_person_asking_while_the_models_load_gets_ml_unavailable() -> No
     await ml.aclose()
     assert (caught.value.code, caught.value.status) == (ErrorCode.ML_UNAVAILABLE, 503)
     assert "still loading its models" in caught.value.message
+
+
+# --- sending images reduced to the model's input ------------------------------------------------------------
+
+class Recording(httpx.AsyncBaseTransport):
+    """The in-process ML app, remembering the size of each image request's body."""
+
+    def __init__(self, app):
+        self.inner = httpx.ASGITransport(app=app)
+        self.image_bodies: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/embed_images"):
+            self.image_bodies.append(len(await request.aread()))
+        return await self.inner.handle_async_request(request)
+
+
+async def embed_with(ml_app, upload: str, files) -> tuple[list[dict], list[int]]:
+    from tests.conftest import TEST_KEYS
+
+    transport = Recording(ml_app)
+    ml = MLClient(["http://ml"], TEST_KEYS[0], retries=0, transport=transport, upload=upload)
+    try:
+        return await ml.embed_files(files, caption=False), transport.image_bodies
+    finally:
+        await ml.aclose()
+
+
+async def test_reduced_uploads_send_small_images_and_embed_them_alike(ml_app) -> None:
+    import numpy as np
+
+    from tests.samples import camera_like_jpeg
+
+    files = [("a", "a.jpg", camera_like_jpeg(1600, 1200, seed=1)), ("b", "b.jpg", camera_like_jpeg(1600, 1200, seed=2))]
+    original, original_bytes = await embed_with(ml_app, "original", files)
+    reduced, reduced_bytes = await embed_with(ml_app, "reduced", files)
+    assert reduced_bytes[0] * 10 < original_bytes[0]
+    for full, small in zip(original, reduced):
+        assert small["error"] is None
+        assert float(np.dot(full["embedding"], small["embedding"])) > 0.98
+
+
+async def test_a_file_that_cannot_be_reduced_gets_the_ml_services_own_error(ml_app) -> None:
+    from tests.samples import distinct_image
+
+    files = [("bad", "bad.jpg", b"not an image at all" * 10), ("good", "good.png", distinct_image(2, fmt="PNG"))]
+    results, _ = await embed_with(ml_app, "reduced", files)
+    assert results[0]["error"]["code"] == "UNSUPPORTED_FORMAT"
+    assert results[1]["error"] is None

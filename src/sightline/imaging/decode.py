@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import simplejpeg
@@ -22,9 +24,12 @@ from sightline.imaging.budget import DecodeBudget, shared_budget
 from sightline.imaging.convert import TRANSPOSE, finish, orient, shrink, shrink_factor, to_rgb
 from sightline.imaging.errors import ImageDecodeError
 from sightline.imaging.formats import sniff_format
+from sightline.imaging.previews import heif_thumbnail, mpf_preview
 
 # LibRaw's `flip` to the EXIF orientation it came from (LibRaw maps orientation 1..8 to 0,1,3,2,4,6,7,5).
 FLIP_TO_ORIENTATION = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
+
+T = TypeVar("T")
 
 __all__ = ["FLIP_TO_ORIENTATION", "DecodedImage", "ImageDecodeError", "decode_image"]
 
@@ -59,6 +64,8 @@ def decode_image(
             image, size = _decode_jpeg(data, min_side, max_pixels, budget)
         elif fmt in ("dng", "raw"):
             image, size = _decode_raw(data, min_side, max_pixels, budget)
+        elif fmt in ("heif", "avif") and min_side:
+            image, size = _decode_heif(data, min_side, max_pixels, budget)
         else:
             image, size = _decode_pillow(data, min_side, max_pixels, budget)
     except ImageDecodeError:
@@ -109,15 +116,21 @@ def _what(fmt: str, mode: str, width: int, height: int) -> str:
 
 # --- JPEG -----------------------------------------------------------------------------------
 
-def _jpeg_header(data: bytes) -> tuple[int, bool]:
-    """EXIF orientation and whether the JPEG is progressive (Pillow parses markers up to the scan)."""
+def _jpeg_header(data: bytes, min_side: int | None = None) -> tuple[int, bool, bytes | None]:
+    """EXIF orientation, whether the JPEG is progressive (Pillow parses markers up to the scan) and, with
+    ``min_side``, an MPF preview that can stand in for the image (see previews.py)."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             value = im.getexif().get(274, 1)
             progressive = bool(im.info.get("progressive") or im.info.get("progression"))
-        return (int(value) if int(value) in TRANSPOSE else 1), progressive
+            orientation = int(value) if int(value) in TRANSPOSE else 1
+            try:
+                preview = mpf_preview(im, data, min_side) if min_side else None
+            except Exception:  # a broken preview is no reason to give up: decode the image itself
+                preview = None
+        return orientation, progressive, preview
     except Exception:
-        return 1, True
+        return 1, True, None
 
 
 def _decode_jpeg(
@@ -125,8 +138,12 @@ def _decode_jpeg(
 ) -> tuple[Image.Image, tuple[int, int]]:
     height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     _check_pixels(width, height, max_pixels)
-    orientation, progressive = _jpeg_header(data)
+    orientation, progressive, preview = _jpeg_header(data, min_side)
     size = _oriented_size(width, height, orientation)
+    if preview is not None and min_side:
+        found = _usable(_jpeg_preview, preview, min_side, budget)
+        if found is not None:  # the preview follows the image's orientation unless it has its own
+            return orient(found[0], found[1] if found[1] != 1 else orientation), size
     if colorspace in ("CMYK", "YCCK"):  # leave Adobe's inverted CMYK to Pillow
         return _decode_pillow(data, min_side, max_pixels, budget, orientation=orientation)[0], size
     components = 1 if colorspace == "Gray" else 3
@@ -168,13 +185,47 @@ def _decode_pillow(
         return finish(im, min_side, orientation), size
 
 
+def _heif_thumbnail(data: bytes, min_side: int, budget: DecodeBudget, orientation: int) -> Image.Image | None:
+    found = heif_thumbnail(data, min_side)
+    if found is None:
+        return None
+    (width, height), load = found
+    with budget.reserve(width * height * 8, _what("heif thumbnail", "RGBA", width, height)):
+        return finish(load(), min_side, orientation)
+
+
+def _decode_heif(
+    data: bytes, min_side: int, max_pixels: int, budget: DecodeBudget
+) -> tuple[Image.Image, tuple[int, int]]:
+    """From a thumbnail when one is big enough (oriented as the full image would be), else in full."""
+    with Image.open(io.BytesIO(data)) as im:  # the header: size and orientation
+        full = im.size
+        _check_pixels(*full, max_pixels)
+        orientation = _exif_orientation(im)
+    thumbnail = _usable(_heif_thumbnail, data, min_side, budget, orientation)
+    if thumbnail is not None:
+        return thumbnail, _oriented_size(*full, orientation)
+    return _decode_pillow(data, min_side, max_pixels, budget)
+
+
+def _usable(decode_preview: Callable[..., T | None], *args: Any) -> T | None:
+    """A preview decoded, or None when it is missing or broken (a broken preview is no reason to give up:
+    the caller decodes the image itself). Over the memory budget still raises."""
+    try:
+        return decode_preview(*args)
+    except ImageDecodeError:
+        raise
+    except Exception:
+        return None
+
+
 # --- DNG and camera RAW -----------------------------------------------------------------------
 
 def _jpeg_preview(jpeg: bytes, min_side: int, budget: DecodeBudget) -> tuple[Image.Image, int] | None:
     height, width, colorspace, _ = simplejpeg.decode_jpeg_header(jpeg)
     if min(width, height) < min_side:
         return None
-    own, progressive = _jpeg_header(jpeg)
+    own, progressive, _ = _jpeg_header(jpeg)
     need = mem.jpeg_decode_bytes(width, height, 3, progressive, min_side, 1)
     with budget.reserve(need, _what("jpeg preview", colorspace, width, height)):
         array = simplejpeg.decode_jpeg(jpeg, colorspace="RGB", min_height=min_side, min_width=min_side)
@@ -224,12 +275,7 @@ def _decode_raw(
         orientation = FLIP_TO_ORIENTATION.get(sizes.flip, 1)
         size = _oriented_size(sizes.width, sizes.height, orientation)
         if min_side:
-            try:
-                preview = _raw_preview(raw, min_side, orientation, sizes.width >= sizes.height, budget)
-            except ImageDecodeError:
-                raise
-            except Exception:  # a broken preview is no reason to give up: demosaic instead
-                preview = None
+            preview = _usable(_raw_preview, raw, min_side, orientation, sizes.width >= sizes.height, budget)
             if preview is not None:
                 return preview, size
         half = min_side is not None and min_side > 0 and min(sizes.width, sizes.height) // 2 >= min_side

@@ -102,23 +102,94 @@ class BatchRunner:
                 )
         return outcomes
 
-    async def run(self, inputs: list[ImageInput], caption: bool) -> tuple[list[ImageOutcome], BatchTimings]:
-        loop = asyncio.get_running_loop()
-        timings = BatchTimings()
-        started = time.perf_counter()
-        prepared = await asyncio.gather(
-            *(loop.run_in_executor(self.decode_pool, self._prepare_or_error, data) for data in inputs)
-        )
-        timings.preprocess_seconds = time.perf_counter() - started
-        good = [item for item in prepared if isinstance(item, PreparedImage)]
-        started = time.perf_counter()
-        inferred = iter(await loop.run_in_executor(self.model_thread, self._infer, good, caption) if good else [])
-        timings.model_seconds = time.perf_counter() - started
-        outcomes = [
-            ImageOutcome(error=item) if isinstance(item, ItemError) else next(inferred) for item in prepared
-        ]
-        return outcomes, timings
+    def stream(self, *, group: int, window: int, caption: bool | None, default_caption: bool = True) -> BatchStream:
+        """A request's images, fed one at a time as they arrive (see BatchStream)."""
+        return BatchStream(self, group=group, window=max(window, group), caption=caption,
+                           default_caption=default_caption)
+
+    def submit(self, data: ImageInput) -> asyncio.Future[PreparedImage | ItemError]:
+        """Decode ``data`` in the pool, starting now."""
+        return asyncio.get_running_loop().run_in_executor(self.decode_pool, self._prepare_or_error, data)
+
+    async def infer(self, prepared: list[PreparedImage], caption: bool) -> list[ImageOutcome]:
+        if not prepared:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self.model_thread, self._infer, prepared, caption)
 
     async def embed_texts(self, texts: list[str]) -> np.ndarray:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.model_thread, self.backend.embed_texts, texts)
+
+
+class BatchStream:
+    """One request's images through the runner while the request is still arriving: each image is decoded
+    as soon as it is added, and every ``group`` decoded images go through the model together. At most
+    ``window`` images are held decoded but not yet embedded; `add` waits for room (the upload waits with it).
+    The model waits for ``caption`` to be known (`set_caption`), but not forever: when the window is full,
+    or at `finish`, it goes on with ``default_caption`` (a multipart form may name `caption` after its
+    images; a later `set_caption(False)` then only drops the captions from the answer)."""
+
+    def __init__(self, runner: BatchRunner, *, group: int, window: int, caption: bool | None,
+                 default_caption: bool):
+        self.runner = runner
+        self.group = group
+        self.caption = default_caption if caption is None else caption
+        self.timings = BatchTimings()
+        self._room = asyncio.Semaphore(window)
+        self._caption_known = asyncio.Event()
+        if caption is not None:
+            self._caption_known.set()
+        self._pending: list[asyncio.Future[PreparedImage | ItemError]] = []
+        self._chunks: list[asyncio.Task[list[ImageOutcome]]] = []
+        self._first_added: float | None = None
+
+    def set_caption(self, caption: bool) -> None:
+        self.caption = caption
+        self._caption_known.set()
+
+    async def add(self, data: ImageInput) -> None:
+        if self._room.locked():  # the model must run to make room: with the default if still unknown
+            self._caption_known.set()
+        await self._room.acquire()
+        if self._first_added is None:
+            self._first_added = time.perf_counter()
+        self._pending.append(self.runner.submit(data))
+        if len(self._pending) >= self.group:
+            self._flush()
+
+    async def finish(self) -> tuple[list[ImageOutcome], BatchTimings]:
+        """Every added image's outcome, in order."""
+        self._flush()
+        self._caption_known.set()
+        try:
+            chunks = await asyncio.gather(*self._chunks)
+        finally:
+            self.cancel()
+        return [outcome for chunk in chunks for outcome in chunk], self.timings
+
+    def cancel(self) -> None:
+        """Drop the work not done yet (a request that failed half-way)."""
+        for task in self._chunks:
+            task.cancel()
+        for future in self._pending:
+            future.cancel()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._chunks.append(asyncio.create_task(self._embed(self._pending)))
+            self._pending = []
+
+    async def _embed(self, futures: list[asyncio.Future[PreparedImage | ItemError]]) -> list[ImageOutcome]:
+        try:
+            prepared = await asyncio.gather(*futures)
+            assert self._first_added is not None
+            self.timings.preprocess_seconds = time.perf_counter() - self._first_added  # the decoding's span
+            await self._caption_known.wait()
+            good = [item for item in prepared if isinstance(item, PreparedImage)]
+            started = time.perf_counter()
+            inferred = iter(await self.runner.infer(good, self.caption))
+            self.timings.model_seconds += time.perf_counter() - started
+            return [ImageOutcome(error=item) if isinstance(item, ItemError) else next(inferred) for item in prepared]
+        finally:
+            for _ in futures:
+                self._room.release()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.imaging import ImageDecodeError
+from sightline.imaging.reduce import reduced_jpeg
 from sightline.security import API_KEY_HEADER
 
 MAX_BACKOFF_SECONDS = 10.0
@@ -27,6 +29,9 @@ class MLError(SightlineError):
 
 
 _STATUS = {ErrorCode.ML_TIMEOUT: 504, ErrorCode.ML_UNAUTHORIZED: 502}
+# What embed_files sends: the files themselves, or each decoded and reduced here to the model's input size
+# (a small JPEG), so that an ML replica on a GPU spends no CPU on decoding (docs/scaling.md).
+Upload = Literal["original", "reduced"]
 CONNECT_TIMEOUT_SECONDS = 5.0
 
 
@@ -41,13 +46,16 @@ class MLClient:
         retries: int = 6,
         backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        upload: Upload = "original",
     ):
         """`timeout` bounds background work (batches); `interactive_timeout` a call a person waits on (a search,
         the status page), so a stuck ML service is an `ML_TIMEOUT` (504) in seconds, not minutes.
         `transport` (e.g. `httpx.ASGITransport(app=ml_app)`) carries every request when given; the URLs
-        stay the base URLs of the replicas."""
+        stay the base URLs of the replicas. `upload` says what `embed_files` sends (see `Upload`)."""
         if not urls:
             raise ValueError("at least one ML service URL is needed")
+        self.upload = upload
+        self._model_side: int | None = None
         self.urls = list(urls)
         self._next_url = itertools.cycle(range(len(self.urls)))
         self.retries = retries
@@ -83,6 +91,8 @@ class MLClient:
 
         Each result carries `embedding`, `caption`, `caption_kind`, `embedding_model`, `caption_model`,
         `device` and `error` (None, or {code, message} for that file only)."""
+        if self.upload == "reduced":
+            files = await self._reduced(files, interactive)
         multipart = [("images", (name, data, "application/octet-stream")) for _, name, data in files]
         form = {"unique_ids": [unique_id for unique_id, _, _ in files], "caption": "true" if caption else "false"}
         response = await self._request(
@@ -90,6 +100,25 @@ class MLClient:
         )
         return [{_RESULT_FIELDS.get(key, key): value for key, value in result.items()}
                 for result in response.json()["results"]]
+
+    async def _reduced(self, files: Sequence[tuple[str, str, bytes]], interactive: bool
+                       ) -> list[tuple[str, str, bytes]]:
+        """Each file reduced to the model's input size, in worker threads. A file that does not decode here
+        goes as it is: the ML service answers its error, in the same words as for any other file."""
+        if self._model_side is None:
+            self._model_side = (await self.capabilities(interactive)).get("min_image_side")
+        side = self._model_side
+        if not side:  # a replica too old to say: originals
+            return list(files)
+
+        def reduce(data: bytes) -> bytes:
+            try:
+                return reduced_jpeg(data, side)
+            except ImageDecodeError:
+                return data
+
+        reduced = await asyncio.gather(*(asyncio.to_thread(reduce, data) for _, _, data in files))
+        return [(unique_id, name, data) for (unique_id, name, _), data in zip(files, reduced)]
 
     async def embed_texts(self, texts: list[str], interactive: bool = False) -> tuple[list[list[float]], str]:
         """The embeddings and the name of the model that made them."""
