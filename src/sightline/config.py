@@ -95,6 +95,8 @@ class IngestSettings(CommonSettings):
     max_request_bytes: int = Field(default=8 * 1024**3, ge=1024, description="Largest upload request (all files).")
     max_image_pixels: int = Field(default=180_000_000, ge=1)
     thumbnail_size: int = Field(default=320, ge=32, le=2048)
+    index_min_points: int = Field(default=20_000, ge=1, description="Embedded store: build a collection's vector "
+                                  "index (HNSW) after a job once it holds this many points; below, search is exact.")
     source_settle_seconds: float = Field(default=3.0, gt=0, description="Watched sources: a file is ingested once "
                                          "its size and modification time stayed the same this long.")
     source_force_polling: bool = Field(default=False, description="Watch sources by polling (network mounts "

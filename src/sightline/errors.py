@@ -14,6 +14,7 @@ structured answer at the edge. Its `ErrorCode` says where in this tree it belong
     │   ├── ML service   ML_UNAVAILABLE (r), ML_TIMEOUT (r), ML_UNAUTHORIZED
     │   ├── MODEL_MISMATCH: the collection was built with another model than the ML service runs
     │   ├── ALL_FILES_FAILED: not one file could be stored; each file's own error is in the job's errors
+    │   ├── SOURCE_OFFLINE: a sync's folder is missing, unreadable or empty; its points are kept
     │   └── INTERNAL_ERROR: a bug
     ├── per request: the HTTP answer `{"error": {"code", "message", "where"}}`
     │   UNAUTHORIZED 401, TOO_MANY_ATTEMPTS 429 (repeated wrong admin tokens: wait Retry-After),
@@ -52,6 +53,7 @@ class ErrorCode(StrEnum):
     ML_UNAUTHORIZED = "ML_UNAUTHORIZED"
     MODEL_MISMATCH = "MODEL_MISMATCH"
     ALL_FILES_FAILED = "ALL_FILES_FAILED"
+    SOURCE_OFFLINE = "SOURCE_OFFLINE"  # a sync's folder is missing, unreadable or empty: nothing is removed
     CANCELLED = "CANCELLED"
     # Per request.
     UNAUTHORIZED = "UNAUTHORIZED"

@@ -10,7 +10,7 @@ from rich.console import Console
 from sightline.cli.render import job_table, jobs_table, log_line, outcome_line, run_time
 from sightline.humanize import plural
 
-COUNTS = {"total": 5, "done": 2, "cached": 1, "skipped": 1, "failed": 1, "pending": 0}
+COUNTS = {"total": 5, "done": 2, "cached": 1, "skipped": 1, "failed": 1, "moved": 0, "removed": 0, "pending": 0}
 JOB = {"job_id": "j1", "collection": "c", "source": "/photos", "state": "completed_with_errors", "counts": COUNTS,
        "processed": 5, "images_per_second": None, "eta_seconds": None, "created_at": "2026-01-01T10:00:00Z",
        "started_at": "2026-01-01T10:00:00+00:00", "finished_at": "2026-01-01T10:03:05+00:00", "error": None}
@@ -80,3 +80,9 @@ def test_jobs_table_fits_80_columns_with_the_short_ids_the_ui_shows():
     rows = [line for line in lines if re.search(r"\b(a{8}|b{8})\b", line)]
     assert len(rows) == 2 and "a" * 9 not in "".join(lines)  # one line per job, its id cut to 8 as in the UI
     assert "completed_with_errors" in rows[0] and "12000/12345" in rows[0] and "2026-01-01" in rows[0]
+
+
+def test_outcome_line_names_moves_and_removals_only_when_a_sync_had_them():
+    synced = {**JOB, "state": "completed", "counts": {**COUNTS, "moved": 3, "removed": 1}}
+    assert plain(outcome_line(synced, None)).rstrip().endswith("1 failed, 3 moved, 1 removed")
+    assert plain(outcome_line(JOB, None)).rstrip().endswith("1 failed")

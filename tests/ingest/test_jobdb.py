@@ -503,7 +503,8 @@ def test_to_dict_shapes_are_json(store: JobStore, clock: FakeClock) -> None:
         "job_id", "collection", "kind", "source", "options", "state", "is_terminal", "counts", "processed",
         "percent", "images_per_second", "eta_seconds", "created_at", "started_at", "finished_at", "error",
     ]
-    assert data["counts"] == {"total": 2, "done": 1, "cached": 0, "skipped": 0, "failed": 0, "pending": 1}
+    assert data["counts"] == {"total": 2, "done": 1, "cached": 0, "skipped": 0, "failed": 0, "moved": 0,
+                              "removed": 0, "pending": 1}
     assert (data["is_terminal"], data["processed"], data["percent"]) == (True, 1, 50)
     assert data["options"] == {"recursive": True, "caption": False}
     assert data["error"] == {"code": "ML_UNAUTHORIZED", "message": "bad key"}
@@ -582,3 +583,37 @@ def test_an_ambiguous_job_id_prefix_is_a_conflict_naming_the_matches(two_jobs: J
         two_jobs.resolve_job_id("fa01dc")
     assert (info.value.code, info.value.status, info.value.where) == ("CONFLICT", 409, "job_id")
     assert "fa01dc24" in info.value.message and "fa01dc99" in info.value.message
+
+
+def test_moved_and_removed_files_are_counted_and_processed(store: JobStore) -> None:
+    job = store.create_job("c", "sync", "/x")
+    paths = add(store, job.job_id, 3)
+    store.mark_files(job.job_id, [(paths[0], "moved", "p", "h"), (paths[1], "removed", None, "h2")])
+    counts = store.counts(job.job_id)
+    assert (counts.moved, counts.removed, counts.pending, counts.processed, counts.total) == (1, 1, 1, 2, 3)
+
+
+def test_unchanged_files_of_a_sync_count_as_skipped_without_rows(store: JobStore) -> None:
+    job = store.create_job("c", "sync", "/x")
+    add(store, job.job_id, 1)
+    store.set_unchanged(job.job_id, 20_000)
+    counts = store.get_job(job.job_id).counts
+    assert (counts.skipped, counts.total, counts.pending) == (20_000, 20_001, 1)
+    assert len(store.files(job.job_id, limit=-1)) == 1
+
+
+def test_a_version_1_file_is_migrated(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    with sqlite3.connect(db_path) as conn:  # the version-1 jobs table, with one job in it
+        conn.execute("CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL UNIQUE, "
+                     "collection TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL, options TEXT NOT NULL, "
+                     "state TEXT NOT NULL, created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, error TEXT, "
+                     "run_started_at TEXT, run_base INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL DEFAULT 0)")
+        conn.execute("INSERT INTO jobs (job_id, collection, kind, source, options, state, created_at) "
+                     "VALUES ('old', 'c', 'scan', '/x', '{}', 'completed', '2026-01-01T00:00:00Z')")
+        conn.execute("PRAGMA user_version=1")
+    with JobStore(db_path) as store:
+        assert store.get_job("old").counts.skipped == 0
+        with store.reading() as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert conn.execute("SELECT COUNT(*) FROM sources").fetchone()[0] == 0

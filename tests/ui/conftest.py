@@ -1,12 +1,13 @@
 """Browser tests of the admin UI: Debian's Chromium through Playwright, against the ingestion service as users
 run it (`sightline.server.create_app`) on 127.0.0.1, with the tiny ML models.
 
-Screenshots go to a temporary folder; run with SIGHTLINE_UPDATE_SCREENSHOTS=1 to refresh docs/screenshots/.
+Screenshots go to a temporary folder (see `shots`).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -140,9 +141,36 @@ def page(open_page, ingest):
 
 
 @pytest.fixture(scope="session")
-def shots(tmp_path_factory) -> Path:
-    if os.environ.get("SIGHTLINE_UPDATE_SCREENSHOTS"):
-        folder = REPO / "docs" / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    return tmp_path_factory.mktemp("screenshots")
+def shots(tmp_path_factory) -> Iterator[Path]:
+    """Where the tests' screenshots go. The README's come from bench/screenshots.py (real photos, `lite`
+    models); only the login page's is the tests' (copied into docs/ with SIGHTLINE_UPDATE_SCREENSHOTS=1)."""
+    folder = tmp_path_factory.mktemp("screenshots")
+    yield folder
+    if os.environ.get("SIGHTLINE_UPDATE_SCREENSHOTS") and (folder / "login.png").is_file():
+        shutil.copyfile(folder / "login.png", REPO / "docs" / "screenshots" / "login.png")
+
+
+LIBRARY_FOLDERS = {"trips/alps": "JPEG", "family": "JPEG", "scans": "PNG"}
+LIBRARY_PER_FOLDER = 80
+LIBRARY_START = 1_640_995_200  # 2022-01-01 UTC; photo i of the library is dated i × 3 days later
+
+
+@pytest.fixture(scope="session")
+def library(api, photos) -> dict:
+    """The collection 'library': 240 photos without EXIF in three folders (80 PNG scans), their file dates
+    three days apart over two years — photo i (name `pNNN`) is the i-th oldest. Its finished job."""
+    index = 0
+    for folder, fmt in LIBRARY_FOLDERS.items():
+        place = photos / "library" / folder
+        place.mkdir(parents=True)
+        for _ in range(LIBRARY_PER_FOLDER):
+            path = place / f"p{index:03d}.{'png' if fmt == 'PNG' else 'jpg'}"
+            path.write_bytes(distinct_image(index, size=(64, 48), fmt=fmt))
+            moment = LIBRARY_START + index * 3 * 86400
+            os.utime(path, (moment, moment))
+            index += 1
+    assert api.post("/api/v1/collections", json={"name": "library"}).status_code == 201
+    answer = api.post("/api/v1/ingest/scan", json={"collection": "library", "directory_path": str(photos / "library")})
+    job = wait_for_job(api, answer.json()["job_id"])
+    assert job["state"] == "completed", job
+    return job

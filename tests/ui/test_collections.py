@@ -25,6 +25,9 @@ def test_create_checks_in_the_page_then_in_the_api(serve, open_page, shots):
 
     # Checked by the API: its `where` puts the error next to the field.
     page.fill("#name", "holiday")
+    expect(page.locator("#model-fact")).to_contain_text("tiny")  # the name and the model first ...
+    expect(page.locator("#hnsw_m")).to_be_hidden()  # ... storage parameters folded under "Advanced"
+    page.get_by_text("Advanced: how the vectors are stored").click()
     expect(page.locator("#vector_size")).to_have_attribute("placeholder", "64")
     page.fill("#vector_size", "3")
     page.get_by_role("button", name="Create collection").click()
@@ -47,7 +50,11 @@ def test_number_out_of_range_is_refused_in_the_page(serve, open_page):
     page = open_page(ingest.url)
     page.goto("/collections")
     page.fill("#name", "ranged")
+    advanced = page.get_by_text("Advanced: how the vectors are stored")
+    advanced.click()
     page.fill("#hnsw_ef_construct", "3")
+    advanced.click()  # folded again: the error unfolds it
+    expect(page.locator("#hnsw_ef_construct")).to_be_hidden()
     page.get_by_role("button", name="Create collection").click()
     expect(page.locator("#hnsw_ef_construct-error")).to_have_text("Enter a whole number from 4 to 4096.")
     expect(page.locator("#hnsw_ef_construct")).to_be_focused()

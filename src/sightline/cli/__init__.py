@@ -14,6 +14,8 @@ from sightline.cli.commands.images import images_app
 from sightline.cli.commands.ingest import ingest
 from sightline.cli.commands.jobs import jobs_app
 from sightline.cli.commands.search import search
+from sightline.cli.commands.sources import sources_app
+from sightline.cli.commands import review
 from sightline.cli.launcher import up
 from sightline.cli.serve import serve_app
 
@@ -25,5 +27,9 @@ app.command("ingest")(ingest)
 app.command("search")(search)
 app.add_typer(collections_app, name="collections")
 app.add_typer(images_app, name="images")
+app.add_typer(sources_app, name="sources")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(serve_app, name="serve")
+app.command("duplicates")(review.duplicates)
+app.command("merge")(review.merge)
+app.command("random")(review.random_images)

@@ -118,25 +118,50 @@ class IngestClient:
 
     # --- search ---
 
-    def search(self, collection: str, text: str, *, limit: int = 10, min_score: float | None = None,
-               filters: Json | None = None) -> Json:
-        body: Json = {"collection": collection, "text": text, "limit": limit}
-        if min_score is not None:
-            body["score_threshold"] = min_score
-        if filters:
-            body["filters"] = filters
+    def search(self, collection: str, text: str | None = None, *, limit: int = 10, min_score: float | None = None,
+               filters: Json | None = None, cursor: str | None = None, order: str | None = None) -> Json:
+        """A page of results for `text`; without text, a page of the collection newest (or `order`) first."""
+        body: Json = {"collection": collection, "limit": limit}
+        optional = {"text": text, "score_threshold": min_score, "filters": filters or None, "cursor": cursor,
+                    "order": order}
+        body.update({key: value for key, value in optional.items() if value is not None})
         return self._call("POST", "/api/v1/search", json=body)
 
     def search_image(self, collection: str, image: Path, *, limit: int = 10, min_score: float | None = None,
-                     filters: Json | None = None) -> Json:
+                     filters: Json | None = None, cursor: str | None = None) -> Json:
         form = {"collection": collection, "limit": str(limit)}
         if min_score is not None:
             form["score_threshold"] = str(min_score)
         if filters:
             form["filters"] = json.dumps(filters)
+        if cursor:
+            form["cursor"] = cursor
         mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
         with image.open("rb") as handle:
             return self._call("POST", "/api/v1/search/image", data=form, files={"image": (image.name, handle, mime)})
+
+    def point(self, collection: str, point_id: str) -> Json:
+        """One image: its payload, `facts` in words and `technical` details."""
+        return self._call("GET", f"/api/v1/collections/{collection}/points/{point_id}")
+
+    # --- review: duplicates, merge, random ---
+
+    def duplicates(self, collection: str, *, kind: str = "exact", threshold: float | None = None,
+                   limit: int = 50) -> Json:
+        """`{"state": "ready"|"scanning", "groups": [...], "task"?}` (see the API's duplicates route)."""
+        params: Json = {"kind": kind, "limit": limit}
+        if threshold is not None:
+            params["threshold"] = threshold
+        return self._call("GET", f"/api/v1/collections/{collection}/duplicates", params=params)
+
+    def review_task(self, task_id: str) -> Json:
+        return self._call("GET", f"/api/v1/review/tasks/{task_id}")
+
+    def merge(self, collection: str, into: str) -> Json:
+        return self._call("POST", f"/api/v1/collections/{collection}/merge", json={"into": into})
+
+    def random(self, collection: str, *, limit: int = 1) -> Json:
+        return self._call("GET", f"/api/v1/collections/{collection}/random", params={"limit": limit})
 
     # --- the one place that talks HTTP ---
 
@@ -158,3 +183,23 @@ class IngestClient:
             return response.json()
         except ValueError:
             raise ApiError(f"{self.url}{path} did not answer JSON: is this a Sightline service?") from None
+
+    # --- sources (folders a collection follows) ---
+
+    def sources(self, collection: str) -> Json:
+        """`{"sources": [source, ...]}`."""
+        return self._call("GET", f"/api/v1/collections/{collection}/sources")
+
+    def add_source(self, collection: str, path: str, **fields: Any) -> Json:
+        """`fields`: watch, exclude, rescan_minutes. The answer carries the first sync's `job_id`."""
+        return self._call("POST", f"/api/v1/collections/{collection}/sources", json={"path": path, **fields})
+
+    def edit_source(self, collection: str, source_id: str, **fields: Any) -> Json:
+        return self._call("PATCH", f"/api/v1/collections/{collection}/sources/{source_id}", json=fields)
+
+    def remove_source(self, collection: str, source_id: str, *, remove_points: bool = False) -> None:
+        self._call("DELETE", f"/api/v1/collections/{collection}/sources/{source_id}",
+                   params={"remove_points": "true" if remove_points else "false"})
+
+    def sync_source(self, collection: str, source_id: str) -> Json:
+        return self._call("POST", f"/api/v1/collections/{collection}/sources/{source_id}/sync")

@@ -6,20 +6,21 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import typer
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sightline.humanize import duration, plural
 
 __all__ = [
-    "Output", "collection_table", "collections_table", "errors_table", "job_table", "jobs_table", "log_line",
-    "outcome_line", "plural", "results_table", "retry_line", "run_time",
+    "Output", "collection_table", "collections_table", "errors_table", "facts_table", "job_table", "jobs_table", "log_line",
+    "outcome_line", "plural", "results_table", "results_view", "retry_line", "run_time",
 ]
 
 METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
@@ -30,7 +31,7 @@ FLEXIBLE_COLUMNS = {"collection": 1, "source": 2}  # share what the others leave
 SHORT_ID = 8  # the job id characters the UI shows (ui/templates/_macros.html job_link); the API takes them
 # The words for the API's counts, as the UI and the job log say them.
 COUNT_WORDS = {"total": "total", "done": "embedded", "cached": "reused", "skipped": "unchanged", "failed": "failed",
-               "pending": "pending"}
+               "moved": "moved", "removed": "removed", "pending": "pending"}
 
 
 class Output:
@@ -170,7 +171,8 @@ def outcome_line(job: dict, seconds: float | None) -> str:
     took = f" in {duration(seconds)}" if seconds is not None else ""
     return (f"[{color}]{state}[/{color}]{took}: {plural(counts['total'], 'file')} — {counts['done']} embedded, "
             f"{counts['cached']} reused (duplicate content), {counts['skipped']} unchanged, "
-            f"{counts['failed']} failed")
+            f"{counts['failed']} failed" + "".join(f", {counts[key]} {key}" for key in ("moved", "removed")
+                                                   if counts.get(key)))
 
 
 def retry_line(answer: dict) -> str:
@@ -184,15 +186,62 @@ def retry_line(answer: dict) -> str:
 # --- search ---
 
 
-def results_table(answer: dict) -> RenderableType:
+def facts_table(detail: dict, *, technical: bool = False) -> Table:
+    """One image's details in words (and its technical ones with `technical`)."""
+    facts = detail.get("facts", []) + (detail.get("technical", []) if technical else [])
+    title = (detail.get("payload") or {}).get("filename") or detail["id"]
+    return _key_value_table(title, [(fact["label"], fact["value"]) for fact in facts])
+
+
+def results_view(answer: dict) -> RenderableType:
+    """A page of results (or of the collection): the facts read from the query, the table, the --cursor that
+    continues it."""
+    lines: list[RenderableType] = []
+    if answer.get("understood"):
+        facts = ", ".join(f"{fact['kind']} {fact['text']}" for fact in answer["understood"])
+        lines.append(f"Understood: {escape(facts)} (searched as filters)")
     if not answer["results"]:
-        return "No results."
+        lines.append("This collection is empty." if answer.get("collection_empty") else "No results.")
+        return Group(*lines)
+    table = listing_table(answer["results"]) if answer.get("mode") == "browse" else results_table(answer["results"])
+    if answer.get("total") is not None:
+        table.caption = "; ".join(filter(None, [f"{plural(answer['total'], 'image')} in all", table.caption]))
+    lines.append(table)
+    if answer.get("next_cursor"):
+        # never wrapped: the cursor is copied as one piece
+        lines.append(Text(f"More: add --cursor {answer['next_cursor']}", no_wrap=True, overflow="ignore"))
+    return Group(*lines)
+
+
+def results_table(results: list[dict]) -> Table:
+    """Search hits, the strong matches first, then a line before the weaker ones."""
     table = Table()
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("path", overflow="fold")
-    table.add_column("caption", overflow="fold")
-    for hit in answer["results"]:
+    table.add_column("path", overflow="fold", ratio=3)
+    table.add_column("caption", overflow="fold", ratio=2)
+    shown_weak = False
+    for hit in results:
+        if hit.get("weak") and not shown_weak:
+            table.add_section()
+            table.add_row("", "[dim]weaker matches:[/dim]", "")
+            shown_weak = True
         payload = hit.get("payload") or {}
-        table.add_row(f"{hit['score']:.4f}", escape(str(payload.get("path", hit["id"]))),
+        table.add_row(f"{hit['score']:.3f}", escape(str(payload.get("path", hit["id"]))),
                       escape(str(payload.get("caption") or "")))
+    return table
+
+
+def listing_table(results: list[dict]) -> Table:
+    """The collection newest first: the date (a file date marked `~`), the path."""
+    table = Table()
+    table.add_column("date", no_wrap=True)
+    table.add_column("path", overflow="fold")
+    for hit in results:
+        payload = hit.get("payload") or {}
+        stamp = payload.get("sort_ts")
+        day = datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%d") if stamp is not None else "-"
+        marked = f"~{day}" if payload.get("date_source") == "file" else f" {day}"
+        table.add_row(marked, escape(str(payload.get("path", hit["id"]))))
+    if any((hit.get("payload") or {}).get("date_source") == "file" for hit in results):
+        table.caption = "~ the file's date: the photo has none"
     return table

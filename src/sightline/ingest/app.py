@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -15,9 +16,13 @@ from sightline.config import IngestSettings
 from sightline.guards import HostPolicy
 from sightline.http import BodySizeLimit, install_error_handlers
 from sightline.ingest.api import browse, collections, images, jobs, search, session, system
+from sightline.ingest.api import sources
+from sightline.ingest.api import review
+from sightline.ingest.api import indexing
 from sightline.ingest.auth import AdminAuth, AdminTokenGuard
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
+from sightline.ingest.payload_upgrade import upgrade_all
 from sightline.ingest.pipeline import JobRunner
 from sightline.ingest.services import Services
 from sightline.ingest.uploads import discard_unfinished
@@ -26,6 +31,9 @@ from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 ROUTERS = (system.router, browse.router, session.router, collections.router, jobs.router, search.router,
            images.router, images.batch_router)
+ROUTERS += (sources.router, sources.image_router)
+ROUTERS += (review.router,)
+ROUTERS += (indexing.router,)
 
 
 def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTransport | None = None) -> Services:
@@ -39,7 +47,7 @@ def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTra
     api_key = settings.api_keys[0] if settings.api_keys else None
     ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout,
                   interactive_timeout=settings.ml_interactive_timeout, retries=settings.ml_retries,
-                  backoff=settings.ml_backoff, transport=ml_transport)
+                  backoff=settings.ml_backoff, transport=ml_transport, upload=settings.ml_upload)
     runner = JobRunner(jobdb, vectors, ml, settings)
     return Services(settings, vectors, jobdb, ml, runner)
 
@@ -55,9 +63,13 @@ def create_app(
         services = build_services(settings, ml_transport=ml_transport)
         app.state.services = services
         await services.runner.start()
+        # points stored before `words` and `sort_ts`
+        app.state.payload_upgrade = upgrade = asyncio.create_task(upgrade_all(services))
         try:
             yield
         finally:
+            upgrade.cancel()
+            await asyncio.gather(upgrade, return_exceptions=True)
             await services.runner.stop()
             await services.ml.aclose()
             services.jobdb.close()

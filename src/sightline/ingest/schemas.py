@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timezone
+from typing import Annotated, Literal
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from sightline.imaging.formats import SUPPORTED_FORMATS
@@ -95,14 +95,35 @@ class Filters(Strict):
     format: Annotated[str | None, BeforeValidator(format_name)] = Field(
         default=None, max_length=20, description="jpeg, png, heif, dng, ... (any case; jpg, tif, heic too)")
 
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Filters:
+        after, before = self.taken_after, self.taken_before
+        if after is not None and before is not None and as_utc(after) > as_utc(before):
+            raise PydanticCustomError("date_range", "taken_after is later than taken_before")
+        return self
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Times without a zone are UTC, as EXIF times without an offset are stored."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+Order = Literal["newest", "oldest"]
+CURSOR_MAX_LENGTH = 2000
+
 
 class SearchRequest(Strict):
     collection: str = Field(min_length=1, max_length=COLLECTION_NAME_MAX_LENGTH)
-    text: str | None = Field(default=None, min_length=1, max_length=2000, description="Search by meaning.")
+    text: str | None = Field(default=None, min_length=1, max_length=2000,
+                             description="Search by meaning; with neither text nor point_id, list the collection.")
     point_id: str | None = Field(default=None, description='"More like this" point.')
     limit: int = Field(default=20, ge=1, le=500)
     score_threshold: float | None = Field(default=None, ge=-SCORE_BOUND, le=SCORE_BOUND)
     filters: Filters | None = None
+    cursor: str | None = Field(default=None, min_length=1, max_length=CURSOR_MAX_LENGTH,
+                               description="The `next_cursor` of the previous page.")
+    order: Order = Field(default="newest", description="Listing order (without text or point_id): by date taken, "
+                                                       "else the file's time.")
 
 
 class ScanRequest(Strict):

@@ -39,7 +39,7 @@ PAGES = (
     ("collections", "/collections", "Collections"),
     ("ingest", "/ingest", "Ingest"),
     ("jobs", "/jobs", "Jobs"),
-    ("search", "/search", "Search"),
+    ("search", "/search", "Photos"),
 )
 
 

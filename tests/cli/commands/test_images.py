@@ -48,3 +48,13 @@ def test_missing_ids_are_named_and_exit_1(service, pruned, sightline):
 def test_a_bad_id_is_the_services_error(pruned, sightline):
     bad = sightline("images", "delete", "nope", "-c", pruned, "--yes")
     assert bad.exit_code == 2 and "VALIDATION_ERROR" in bad.output
+
+
+def test_show_prints_the_details_in_words(service, pruned, sightline):
+    point_id = point_id_for(pruned, str(service.clean / "img0.jpg"))
+    shown = sightline("images", "show", point_id, "-c", pruned)
+    assert shown.exit_code == 0 and "File date" in shown.output
+    assert "SHA-256" not in shown.output
+    assert "SHA-256" in sightline("images", "show", point_id, "-c", pruned, "--technical").output
+    detail = json.loads(sightline("images", "show", point_id, "-c", pruned, "--json").stdout)
+    assert detail["id"] == point_id and detail["facts"]

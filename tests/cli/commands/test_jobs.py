@@ -121,3 +121,26 @@ def test_retry_of_a_cancelled_job_says_it_resumes_its_unprocessed_files(service,
     retried = sightline("jobs", "retry", job_id, "--follow")
     assert retried.output.startswith(f"Job {job_id}: queued again — 4 files not processed yet.\n"), retried.output
     assert re.search(r"completed in \d+ s: 4 files — 4 embedded", retried.output), retried.output
+
+
+def test_json_of_the_commands_that_act(service, sightline):
+    ingest = sightline("ingest", str(service.mixed), "-c", "acting", "--create", "--json")
+    started = json.loads(ingest.stdout)
+    assert (ingest.exit_code, started["state"], started["counts"]["failed"]) == (1, "completed_with_errors", 1)
+    logs = [json.loads(line) for line in sightline("jobs", "logs", started["job_id"], "--json").stdout.splitlines()]
+    assert logs and all({"id", "level", "message"} <= set(line) for line in logs)
+    retried = json.loads(sightline("jobs", "retry", started["job_id"], "--json").stdout)
+    assert retried["job_id"] == started["job_id"]
+    deleted = json.loads(sightline("collections", "delete", "acting", "--yes", "--json").stdout)
+    assert deleted == {"deleted": "acting"}
+
+
+def test_cancel_json_is_the_job_in_the_state_it_ends_in():
+    answers = iter(["running", "cancelled"])
+
+    def server(request: httpx.Request) -> httpx.Response:
+        state = next(answers)
+        return httpx.Response(200, json={"job_id": "abc", "state": state, "is_terminal": state == "cancelled"})
+
+    shown = json.loads(invoke(httpx.MockTransport(server), "jobs", "cancel", "abc", "--json").stdout)
+    assert shown == {"job_id": "abc", "state": "cancelled", "is_terminal": True}

@@ -37,10 +37,42 @@ def test_an_image_finds_itself_first(service, searchable, sightline):
     assert json.loads(by_image.stdout)["results"][0]["payload"]["path"] == str(image)
 
 
-def test_neither_text_nor_image_is_a_usage_error(searchable, sightline):
-    neither = sightline("search", "-c", searchable)
-    assert neither.exit_code == 2
-    assert "give a TEXT query or --image FILE" in neither.output
+def test_text_and_image_together_is_a_usage_error(service, searchable, sightline):
+    both = sightline("search", "x", "-c", searchable, "--image", str(service.clean / "img2.jpg"))
+    assert both.exit_code == 2
+    assert "give a TEXT query or --image FILE, not both" in both.output
+
+
+def test_without_a_query_it_lists_the_collection_a_page_at_a_time(service, searchable, sightline):
+    first = sightline("search", "-c", searchable, "--limit", "3")
+    assert first.exit_code == 0, first.output
+    assert first.output.count(str(service.clean)) == 3 and "4 images in all" in first.output
+    cursor = re.search(r"More: add --cursor (\S+)", first.output).group(1)
+    rest = json.loads(sightline("search", "-c", searchable, "--limit", "3", "--cursor", cursor, "--json").stdout)
+    assert (len(rest["results"]), rest["next_cursor"], rest["mode"]) == (1, None, "browse")
+    listed = re.findall(r"img\d\.jpg", first.output) + [hit["payload"]["filename"] for hit in rest["results"]]
+    assert sorted(listed) == sorted(path.name for path in service.clean.iterdir())
+
+
+def test_tables_fit_80_columns(searchable, service):
+    from typer.testing import CliRunner
+
+    from sightline.cli import app
+    from tests.cli.conftest import ENV, URL
+
+    point_id = service.http.post("/api/v1/search", json={"collection": searchable}).json()["results"][0]["id"]
+    for args in (["search", "-c", searchable], ["search", "a photo", "-c", searchable], ["collections", "list"],
+                 ["collections", "info", searchable], ["jobs", "list"], ["images", "show", point_id, "-c", searchable,
+                                                                          "--technical"]):
+        result = CliRunner().invoke(app, [*args, "--url", URL], env={**ENV, "COLUMNS": "80"}, obj=service.transport)
+        assert result.exit_code == 0, result.output
+        assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+
+
+def test_an_empty_collection_says_so(service, sightline):
+    assert sightline("collections", "create", "nothing-yet").exit_code == 0
+    assert sightline("search", "-c", "nothing-yet").output == "This collection is empty.\n"
+    service.http.delete("/api/v1/collections/nothing-yet")
 
 
 def test_an_empty_answer_says_no_results(searchable, sightline):
@@ -72,3 +104,8 @@ def test_a_relative_folder_is_taken_from_the_current_directory(service, searchab
     found = json.loads(sightline("search", "a photo", "-c", searchable, "--folder", "clean", "--json").stdout)
     assert sorted(hit["payload"]["path"] for hit in found["results"]) == sorted(
         str(path) for path in service.clean.iterdir())
+
+
+def test_facts_read_from_the_query_are_shown(searchable, sightline):
+    found = sightline("search", "a photo in 2020", "-c", searchable)
+    assert found.exit_code == 0 and "Understood: date 2020 (searched as filters)" in found.output

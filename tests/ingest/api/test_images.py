@@ -76,3 +76,61 @@ async def test_a_bomb_thumbnail_is_image_too_large(api, library, services):
     assert response.status_code == 413 and response.json()["error"]["code"] == "IMAGE_TOO_LARGE"
     ok = await api.get(f"/api/v1/collections/photos/points/{point_id}")  # the service is fine
     assert ok.status_code == 200
+
+
+def photo_with_exposure() -> bytes:
+    """A JPEG whose EXIF says what a photographer looks for: ISO 400, f/2.8, 1/250 s, 50 mm (75 mm equiv.)."""
+    from PIL.ExifTags import IFD, Base
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[Base.Make], exif[Base.Model], exif[Base.Orientation] = "Canon", "Canon EOS R5", 6
+    sub = exif.get_ifd(IFD.Exif)
+    sub.update({Base.ISOSpeedRatings: 400, Base.FNumber: IFDRational(28, 10), Base.ExposureTime: IFDRational(1, 250),
+                Base.FocalLength: IFDRational(50, 1), Base.FocalLengthIn35mmFilm: 75,
+                Base.DateTimeOriginal: "2023:06:01 10:20:30", Base.LensModel: "RF50mm F1.8 STM"})
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 80), (200, 120, 40)).save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+async def test_details_read_as_a_photographer_reads_them(api, library):
+    (library / "r5.jpg").write_bytes(photo_with_exposure())
+    (library / "plain.png").write_bytes(distinct_image(3, fmt="PNG"))
+    await create(api)
+    await ingested(api, library)
+    detail = (await api.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / 'r5.jpg'))}"
+                            )).json()
+    facts = {fact["label"]: fact["value"] for fact in detail["facts"]}
+    assert {key: facts[key] for key in ("Camera", "Lens", "ISO", "Aperture", "Shutter", "Focal length", "Taken")} == {
+        "Camera": "Canon EOS R5", "Lens": "RF50mm F1.8 STM", "ISO": "400", "Aperture": "f/2.8", "Shutter": "1/250 s",
+        "Focal length": "50 mm (75 mm in 35 mm terms)", "Taken": "2023-06-01 10:20:30"}
+    technical = {fact["label"]: fact["value"] for fact in detail["technical"]}
+    assert (technical["EXIF orientation"], technical["Point id"]) == ("6", detail["id"])
+    assert "SHA-256" not in facts and "Orientation" not in facts
+    plain = (await api.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / 'plain.png'))}"
+                           )).json()
+    assert "(the photo has no date of its own)" in {f["label"]: f["value"] for f in plain["facts"]}["File date"]
+
+
+async def test_the_view_shows_heic_and_tiff_as_jpeg_and_the_rest_as_they_are(api, library):
+    from tests.samples import heic_image
+
+    (library / "phone.heic").write_bytes(heic_image(size=(300, 200)))
+    tiff = io.BytesIO()
+    Image.new("RGB", (5000, 100), (10, 200, 30)).save(tiff, "TIFF")
+    (library / "scan.tif").write_bytes(tiff.getvalue())
+    (library / "web.png").write_bytes(distinct_image(4, fmt="PNG"))
+    await create(api)
+    await ingested(api, library)
+    for name, size in (("phone.heic", (300, 200)), ("scan.tif", (4096, 82))):
+        detail = (await api.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / name))}"
+                                )).json()
+        view = await api.get(detail["view_url"])
+        assert (view.status_code, view.headers["content-type"]) == (200, "image/jpeg"), view.text
+        assert Image.open(io.BytesIO(view.content)).size == size
+    png = (await api.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / 'web.png'))}"
+                         )).json()
+    view = await api.get(png["view_url"])
+    assert view.content == (library / "web.png").read_bytes()
+    assert view.headers["content-disposition"].startswith("inline")

@@ -31,7 +31,8 @@ async def test_ingest_mixed_folder_counts_errors_and_payloads(api, library, serv
     good = len(expected["done"]) + len(expected["cached"])
     assert job["counts"] == {
         "total": good + len(expected["failed"]), "done": len(expected["done"]),
-        "cached": len(expected["cached"]), "skipped": 0, "failed": len(expected["failed"]), "pending": 0,
+        "cached": len(expected["cached"]), "skipped": 0, "failed": len(expected["failed"]), "moved": 0, "removed": 0,
+        "pending": 0,
     }
     assert (job["processed"], job["percent"]) == (job["counts"]["total"], 100)
     errors = await errors_of(api, job["job_id"])

@@ -65,8 +65,9 @@ async def test_search_filters_and_threshold(api, library):
 
 
 @pytest.mark.parametrize("body", [
-    {"collection": "photos"},
     {"collection": "photos", "text": "x", "point_id": "1"},
+    {"collection": "photos", "cursor": "not a cursor"},
+    {"collection": "photos", "text": "x", "filters": {"taken_after": "2024-02-01", "taken_before": "2024-01-01"}},
     {"collection": "photos", "point_id": "not-a-uuid"},
     {"collection": "photos", "text": "x", "limit": 0},
     {"collection": "photos", "text": "x", "filters": {"taken_after": "yesterday"}},
@@ -121,3 +122,57 @@ async def test_a_stuck_ml_service_is_a_quick_ml_timeout(tmp_path, library):
         assert response.json()["error"]["code"] == "ML_TIMEOUT"
     assert status.status_code == 200
     assert status.json()["ml"]["replicas"][0]["status"] == "unreachable"
+
+
+async def test_text_results_are_pages_with_strong_matches_marked(api, library):
+    for index in range(12):
+        (library / f"{index}.png").write_bytes(distinct_image(index, fmt="PNG"))
+    await create(api)
+    await ingested(api, library)
+    first = (await api.post("/api/v1/search", json={"collection": "photos", "text": "stripes", "limit": 5})).json()
+    assert (first["mode"], first["collection_empty"], len(first["results"])) == ("text", False, 5)
+    assert isinstance(first["understood"], list)
+    hit = first["results"][0]
+    assert hit["similarity"] is not None and hit["weak"] is False and isinstance(hit["matched"], list)
+    weak = [r["weak"] for r in first["results"]]
+    assert weak == sorted(weak)  # the strong ones first, then the weaker ones
+
+    seen = [r["id"] for r in first["results"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = (await api.post("/api/v1/search", json={"collection": "photos", "text": "stripes", "limit": 5,
+                                                        "cursor": cursor})).json()
+        seen += [r["id"] for r in page["results"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 12
+
+
+async def test_a_cursor_only_continues_its_own_kind_of_search(api, library):
+    for index in range(3):
+        (library / f"{index}.png").write_bytes(distinct_image(index, fmt="PNG"))
+    await create(api)
+    await ingested(api, library)
+    text = (await api.post("/api/v1/search", json={"collection": "photos", "text": "x", "limit": 1})).json()
+    listing = await api.post("/api/v1/search", json={"collection": "photos", "cursor": text["next_cursor"]})
+    assert listing.status_code == 422
+    assert (listing.json()["error"]["code"], listing.json()["error"]["where"]) == ("VALIDATION_ERROR", "cursor")
+
+
+async def test_a_reversed_date_range_says_which_way_round(api):
+    await create(api)
+    response = await api.post("/api/v1/search", json={"collection": "photos", "filters": {
+        "taken_after": "2024-02-01T00:00:00Z", "taken_before": "2024-01-01T00:00:00Z"}})
+    assert response.status_code == 422
+    assert response.json()["error"]["where"] == "filters"
+    assert "taken_after is later than taken_before" in response.json()["error"]["message"]
+    image = await api.post("/api/v1/search/image", files={"image": ("q.jpg", distinct_image(1), "image/jpeg")},
+                           data={"collection": "photos", "filters": '{"taken_after": "2024-02-01", '
+                                                                     '"taken_before": "2024-01-01"}'})
+    assert image.status_code == 422 and "later than" in image.json()["error"]["message"]
+
+
+async def test_searching_an_empty_collection_says_it_is_empty(api):
+    await create(api)
+    for body in ({"text": "a cat"}, {}):
+        answer = (await api.post("/api/v1/search", json={"collection": "photos", **body})).json()
+        assert (answer["results"], answer["next_cursor"], answer["collection_empty"]) == ([], None, True)

@@ -56,7 +56,8 @@ async def test_a_scan_job_embeds_reuses_and_reports(
     assert [(e.path, e.code, e.retriable) for e in jobdb.errors(run.job_id)] == [
         (str(tmp_path / "photos" / "broken.jpg"), "UNSUPPORTED_FORMAT", False)
     ]
-    assert jobdb.logs(run.job_id)[-1].message == "finished: 3 embedded, 1 reused, 0 unchanged, 1 failed"
+    assert jobdb.logs(run.job_id)[-1].message == (
+        "finished: 3 embedded, 1 reused, 0 unchanged, 0 moved, 0 removed, 1 failed")
 
 
 @pytest.mark.usefixtures("collection")
@@ -154,3 +155,18 @@ async def test_a_name_that_is_not_utf8_is_ingested_with_the_others(
     text = str(folder / "bad\\xfe.jpg")  # the path's text form (see sightline.ingest.paths)
     [point] = vectors.retrieve(COLLECTION, [point_id_for(COLLECTION, text)])
     assert (point.payload["path"], point.payload["filename"]) == (text, "bad\\xfe.jpg")
+
+
+@pytest.mark.usefixtures("collection")
+async def test_pending_files_are_read_page_by_page(
+    jobdb: JobStore, vectors: VectorStore, ml: MLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sightline.ingest.pipeline import run as run_module
+
+    monkeypatch.setattr(run_module, "PENDING_PAGE", 2)
+    run = await run_scan(library(tmp_path / "photos", 140), jobdb, vectors, ml, tmp_path, ml_batch_size=1,
+                         batches_in_flight=2)
+    job = jobdb.get_job(run.job_id)
+    assert (job.counts.done + job.counts.cached, job.counts.failed, job.counts.pending) == (4, 1, 0)
+    assert [line.message for line in jobdb.logs(run.job_id) if line.message.startswith("batch ")][-1].startswith(
+        "batch 5:")

@@ -32,3 +32,15 @@ def test_a_reused_file_is_cached_and_ready() -> None:
     work = FileWork(record("/a.jpg"), "id", data=b"bytes")
     work.reuse(embedding)
     assert (work.state, work.embedding, work.data, work.ready) == ("cached", embedding, None, True)
+
+
+def test_recent_content_keeps_only_the_latest_entries() -> None:
+    from sightline.ingest.pipeline.work import RecentContent
+
+    recent = RecentContent(2)
+    for key in "abc":
+        recent[key] = Embedding([0.0], None, {})
+    assert list(recent) == ["b", "c"]
+    recent["b"] = Embedding([1.0], None, {})  # written again: the newest
+    recent["d"] = Embedding([0.0], None, {})
+    assert list(recent) == ["b", "d"]

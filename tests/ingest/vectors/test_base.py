@@ -100,14 +100,14 @@ def test_filter_conditions():
         taken_after=1, taken_before=2.5, camera="c", folder="/f", format="png", sha256="s", path="/p"
     )
     assert filters.conditions() == [
-        ("range", "taken_at_ts", (1.0, 2.5)),
+        ("range", "sort_ts", (1.0, 2.5)),
         ("match", "camera", "c"),
         ("match", "folder_prefixes", "/f"),
         ("match", "format", "png"),
         ("match", "sha256", "s"),
         ("match", "path", "/p"),
     ]
-    assert SearchFilters(taken_before=3).conditions() == [("range", "taken_at_ts", (None, 3.0))]
+    assert SearchFilters(taken_before=3).conditions() == [("range", "sort_ts", (None, 3.0))]
     assert SearchFilters().conditions() == []
 
 

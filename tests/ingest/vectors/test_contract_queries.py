@@ -56,11 +56,12 @@ def test_score_threshold(shared: VectorStore):
 
 
 FILTER_CASES = [
-    (SearchFilters(taken_after=T0 + DAY * 5), lambda p: p["taken_at_ts"] >= T0 + DAY * 5),
-    (SearchFilters(taken_before=T0 + DAY * 3), lambda p: p["taken_at_ts"] <= T0 + DAY * 3),
+    # date filters match "sort_ts" (the taken date, else the file's time); points without one never match
+    (SearchFilters(taken_after=T0 + DAY * 5), lambda p: p.get("sort_ts", -1) >= T0 + DAY * 5),
+    (SearchFilters(taken_before=T0 + DAY * 3), lambda p: T0 <= p.get("sort_ts", -1) <= T0 + DAY * 3),
     (
         SearchFilters(taken_after=T0 + DAY * 4, taken_before=T0 + DAY * 9),
-        lambda p: T0 + DAY * 4 <= p["taken_at_ts"] <= T0 + DAY * 9,
+        lambda p: T0 + DAY * 4 <= p.get("sort_ts", -1) <= T0 + DAY * 9,
     ),
     (SearchFilters(camera="Nikon Z6"), lambda p: p["camera"] == "Nikon Z6"),
     (SearchFilters(camera="Nikon"), lambda p: False),  # exact, not a prefix
@@ -75,7 +76,7 @@ FILTER_CASES = [
         SearchFilters(camera="Canon EOS R5", folder="/photos", taken_before=T0 + DAY * 15),
         lambda p: p["camera"] == "Canon EOS R5"
         and p["folder"].startswith("/photos/")
-        and p["taken_at_ts"] <= T0 + DAY * 15,
+        and T0 <= p.get("sort_ts", -1) <= T0 + DAY * 15,
     ),
     (SearchFilters(), lambda p: True),
 ]
@@ -133,6 +134,24 @@ def test_scroll_with_vectors_and_filter(shared: VectorStore):
     by_id = {p.id: p for p in POINTS}
     for p in points:
         assert p.vector == pytest.approx(by_id[p.id].vector, abs=1e-6)
+
+
+def test_scroll_only_the_payload_keys_asked(shared: VectorStore):
+    keys = ["path", "folder_prefixes", "sort_ts", "no_such_key"]
+    points, _ = scroll_all(shared, limit=10, filters=SearchFilters(folder="/photos/2021"), payload_keys=keys)
+    expected = {pid(i): payload(i) for i in range(N) if payload(i)["folder"].startswith("/photos/2021")}
+    assert {p.id: p.payload for p in points} == {
+        point_id: {key: value for key, value in whole.items() if key in keys} for point_id, whole in expected.items()
+    }  # a key the payload lacks ("sort_ts" of some, "no_such_key") is left out
+    bare, _ = shared.scroll("photos", limit=3, payload_keys=[])
+    assert [p.payload for p in bare] == [{}, {}, {}]
+
+
+@pytest.mark.parametrize("keys", ["path", [1], ("path", None)], ids=["string", "int", "none"])
+def test_scroll_refuses_bad_payload_keys(shared: VectorStore, keys):
+    with pytest.raises(SightlineError) as exc:
+        shared.scroll("photos", payload_keys=keys)
+    assert exc.value.status == 422 and exc.value.where == "payload_keys"
 
 
 def test_count(shared: VectorStore):

@@ -72,7 +72,7 @@ def collection_info(api: IngestClient, out: Output, name: NameArgument) -> None:
 
 
 @collections_app.command("delete")
-@api_command()
+@api_command(json_flag=True)
 def delete_collection(
     api: IngestClient,
     out: Output,
@@ -84,4 +84,4 @@ def delete_collection(
         points = api.collection(name)["points_count"]
         typer.confirm(f"Delete collection {name} and its {points} points?", abort=True)
     api.delete_collection(name)
-    out.print(f"Deleted collection [bold]{escape(name)}[/bold].")
+    out.show({"deleted": name}, lambda answer: f"Deleted collection [bold]{escape(answer['deleted'])}[/bold].")

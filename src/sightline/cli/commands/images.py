@@ -1,4 +1,5 @@
-"""`sightline images delete`: remove images from the index (the originals on disk are never touched)."""
+"""`sightline images show | delete`: one image's details; remove images from the index (the originals on disk are
+never touched)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ from rich.markup import escape
 
 from sightline.cli.client import IngestClient
 from sightline.cli.command import CollectionOption, api_command
-from sightline.cli.render import Output
+from sightline.cli.render import Output, facts_table
 
 __all__ = ["images_app"]
 
-images_app = typer.Typer(help="Remove images from the index.", no_args_is_help=True)
+images_app = typer.Typer(help="Look at one image's details; remove images from the index.", no_args_is_help=True)
 EXIT_SOME_MISSING = 1
+
+
+@images_app.command("show")
+@api_command(json_flag=True)
+def show_image(
+    api: IngestClient,
+    out: Output,
+    point_id: Annotated[str, typer.Argument(help="Point id (as search results and `--json` show them).")],
+    collection: CollectionOption,
+    technical: Annotated[bool, typer.Option("--technical", help="Also the hashes, ids and models.")] = False,
+) -> None:
+    """What a photographer reads about one image: when, camera, lens, exposure, place."""
+    out.show(api.point(collection, point_id), lambda detail: facts_table(detail, technical=technical))
 
 
 @images_app.command("delete")

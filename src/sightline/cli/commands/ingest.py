@@ -3,6 +3,7 @@ server) and follow the job."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +11,16 @@ import typer
 from rich.markup import escape
 
 from sightline.cli.client import ApiError, IngestClient
-from sightline.cli.command import CollectionOption, api_command
-from sightline.cli.follow import finish_following
+from sightline.cli.command import EXIT_JOB_NOT_CLEAN, CollectionOption, api_command
+from sightline.cli import follow as following
 from sightline.cli.render import Output
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "show_job_json"]
 
 FolderArgument = Annotated[Path, typer.Argument(help="Folder on the server's machine, inside its ingest roots.")]
 
 
-@api_command()
+@api_command(json_flag=True)
 def ingest(
     api: IngestClient,
     out: Output,
@@ -40,11 +41,25 @@ def ingest(
         if exc.code == "NOT_FOUND" and exc.where == "collection":
             raise ApiError(f"{exc} (add --create to create it)") from None
         raise
+    if out.as_json:
+        show_job_json(api, job_id, out, follow=follow)
+        return
     out.print(f"Job [bold]{job_id}[/bold]: ingesting {escape(folder)} into [bold]{escape(collection)}[/bold]")
     if follow:
-        finish_following(api, job_id, out)
+        following.finish_following(api, job_id, out)
     else:
         out.print(f"Follow it with `sightline jobs show {job_id} --follow`.")
+
+
+def show_job_json(api: IngestClient, job_id: str, out: Output, *, follow: bool) -> None:
+    """`--json`: the job as the API has it, once it has ended when `follow` (exit 1 unless `completed`)."""
+    job = api.job(job_id)
+    while follow and not job["is_terminal"]:
+        time.sleep(following.POLL_SECONDS)
+        job = api.job(job_id)
+    out.show(job, str)
+    if follow and job["state"] != "completed":
+        raise typer.Exit(EXIT_JOB_NOT_CLEAN)
 
 
 def ensure_collection(api: IngestClient, name: str, out: Output) -> None:
@@ -61,4 +76,6 @@ def ensure_collection(api: IngestClient, name: str, out: Output) -> None:
         if exc.code == "CONFLICT":
             return  # made meanwhile by someone else
         raise
-    out.print(f"Created collection [bold]{escape(name)}[/bold] ({params['vector_size']}-d, {params['distance']}).")
+    if not out.as_json:
+        out.print(f"Created collection [bold]{escape(name)}[/bold] ({params['vector_size']}-d, "
+                  f"{params['distance']}).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from sightline.cli import follow as following
 from sightline.cli.client import IngestClient
 from sightline.cli.command import EXIT_INTERRUPTED, api_command
+from sightline.cli.commands.ingest import show_job_json
 from sightline.cli.render import Output, errors_table, job_table, jobs_table, log_line, retry_line
 
 __all__ = ["jobs_app"]
@@ -56,7 +58,7 @@ def job_errors(api: IngestClient, out: Output, job_id: JobArgument) -> None:
 
 
 @jobs_app.command("logs")
-@api_command()
+@api_command(json_flag=True)
 def job_logs(
     api: IngestClient,
     out: Output,
@@ -69,7 +71,10 @@ def job_logs(
         lines = api.job_logs(job_id, after_id=last, limit=LOG_PAGE)["logs"]
         for line in lines:
             last = line["id"]
-            out.print(log_line(line))
+            if out.as_json:
+                typer.echo(json.dumps(line, ensure_ascii=False))  # one JSON object a line
+            else:
+                out.print(log_line(line))
         if not follow or (not lines and api.job(job_id)["is_terminal"]):
             return
         try:
@@ -79,7 +84,7 @@ def job_logs(
 
 
 @jobs_app.command("cancel")
-@api_command()
+@api_command(json_flag=True)
 def cancel_job(api: IngestClient, out: Output, job_id: JobArgument) -> None:
     """Stop a job after the batches in flight (their results are kept); print the state it ends in."""
     job = api.cancel(job_id)
@@ -88,11 +93,11 @@ def cancel_job(api: IngestClient, out: Output, job_id: JobArgument) -> None:
         time.sleep(following.POLL_SECONDS)
         job = api.job(job_id)
     ending = "" if job.get("is_terminal", True) else " — cancel requested; it stops after the batches in flight"
-    out.print(f"Job {job['job_id']}: {job['state']}{ending}.")
+    out.show(job, lambda job: f"Job {job['job_id']}: {job['state']}{ending}.")
 
 
 @jobs_app.command("retry")
-@api_command()
+@api_command(json_flag=True)
 def retry_job(
     api: IngestClient,
     out: Output,
@@ -100,6 +105,13 @@ def retry_job(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the retried job to its end.")] = False,
 ) -> None:
     """Queue a finished job again for its failed files and those it did not reach."""
-    out.print(retry_line(api.retry(job_id)))
+    answer = api.retry(job_id)
+    if out.as_json:
+        if follow:
+            show_job_json(api, answer["job_id"], out, follow=True)
+        else:
+            out.show(answer, str)
+        return
+    out.print(retry_line(answer))
     if follow:
         following.finish_following(api, job_id, out, time_following=True)

@@ -1,4 +1,5 @@
-"""The server-side folder browser: sub-folders and image counts, only inside the ingest roots.
+"""The server-side folder browser: sub-folders and image counts, only inside the ingest roots; and, for browsing
+a collection, its folder tree and its months (both kept until the collection changes, see `ingest.timeline`).
 
 Names and paths are answered in their text form (`ingest.paths.path_text`: a byte that is not UTF-8 reads
 `\\xfe`), and a path sent back in that form leads to the same folder."""
@@ -6,18 +7,74 @@ Names and paths are answered in their text form (`ingest.paths.path_text`: a byt
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import IMAGE_EXTENSIONS
 from sightline.ingest.api import ServicesDep
+from sightline.ingest.api.search import store_filters
 from sightline.ingest.paths import confine, path_text
+from sightline.ingest.schemas import CollectionName, Filters
+from sightline.ingest.services import Services
+from sightline.ingest.timeline import ViewCache, change_marker, months
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 MAX_BROWSE_ENTRIES = 2000
+MAX_TREE_FOLDERS = 5000
+
+
+@router.get("/collections/{name}/folders", tags=["collections"])
+async def folder_tree(name: CollectionName, services: ServicesDep, request: Request) -> dict:
+    """The folders of the collection's photos as a tree, each with the number of photos in it and under it
+    (`count`), from the deepest folder that holds them all (`root`; null for an empty collection)."""
+    def tree() -> dict:
+        counts = services.vectors.facet(name, "folder_prefixes", MAX_TREE_FOLDERS)
+        return {"root": build_tree({path: count for path, count in counts if count > 0})}
+    return await _cached(request, services, "folders", name, tree)
+
+
+@router.get("/collections/{name}/months", tags=["collections"])
+async def collection_months(name: CollectionName, services: ServicesDep, request: Request,
+                            filters: Annotated[Filters, Query()]) -> dict:
+    """The years and months (UTC, of the taken date, else the file's time) that hold photos the filters keep
+    (those of `/search`), newest first, each with its number of photos (`count`); a listing with
+    `filters.taken_before` at a month's end starts there."""
+    chosen = store_filters(filters)
+    what = f"months {filters.model_dump_json(exclude_none=True)}"
+    return await _cached(request, services, what, name, lambda: months(services.vectors, name, chosen))
+
+
+async def _cached(request: Request, services: Services, what: str, name: str,
+                  compute: Callable[[], dict]) -> dict:
+    """`compute()`'s answer, worked out again only when the collection has changed since it last was."""
+    state = request.app.state
+    if getattr(state, "view_cache", None) is None:
+        state.view_cache = ViewCache()
+    cache: ViewCache = state.view_cache
+
+    def answer() -> dict:
+        return cache.get(what, name, change_marker(services.vectors, services.jobdb, name), compute)
+    return await services.call(answer)
+
+
+def build_tree(counts: dict[str, int]) -> dict | None:
+    """`counts` by folder path (every ancestor included, as `folder_prefixes` has them) → the nested tree."""
+    if not counts:
+        return None
+    everything = max(counts.values())
+    root = max((path for path, count in counts.items() if count == everything), key=lambda p: len(Path(p).parts))
+    nodes: dict[str, dict[str, Any]] = {
+        path: {"path": path, "name": Path(path).name or path, "count": count, "children": []}
+        for path, count in counts.items() if path == root or Path(root) in Path(path).parents}
+    for path in sorted(nodes, key=str.lower):
+        if path != root:
+            parent = str(Path(path).parent)
+            nodes.get(parent, nodes[root])["children"].append(nodes[path])
+    return nodes[root]
 
 
 @router.get("/browse")

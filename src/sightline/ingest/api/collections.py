@@ -1,21 +1,23 @@
-"""Collections: list, create with custom parameters, info, delete."""
+"""Collections: list, create with custom parameters (or from another collection's points), info, delete."""
 
 from __future__ import annotations
 
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
-from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.jobdb import Job
 from sightline.ingest.model_match import check_vector_size, collection_metadata
+from sightline.ingest.review.context import ReviewDep
+from sightline.ingest.review.merge import collection_from_points, selected_points
+from sightline.ingest.review.schemas import CollectionCreateFrom, FromPoints
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services
-from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionParams, SearchFilters
+from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionParams
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
 CollectionName = Annotated[
@@ -30,22 +32,36 @@ async def list_collections(services: ServicesDep) -> dict:
 
 
 @router.post("", status_code=201)
-async def create_collection(body: CollectionCreate, services: ServicesDep) -> dict:
-    """Create a collection bound to the ML service's current model (its dimension by default)."""
+async def create_collection(body: CollectionCreateFrom, services: ServicesDep) -> dict:
+    """Create a collection bound to the ML service's current model (its dimension by default); with
+    `from_points`, bound to their collection's model and holding copies of them (vectors not re-embedded)."""
     if body.name in {info.name for info in await services.call(services.vectors.list_collections)}:
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
+    if body.from_points is not None:
+        return await _from_points(body, body.from_points, services)
     capabilities = await services.ml.capabilities(interactive=True)
-    params = CollectionParams(
-        vector_size=check_vector_size(body.vector_size, capabilities),
-        distance=body.distance,
-        on_disk=body.on_disk,
-        hnsw_m=body.hnsw.m,
-        hnsw_ef_construct=body.hnsw.ef_construct,
-        quantization=body.quantization,
-        metadata=collection_metadata(capabilities),
-    )
+    params = _params(body, check_vector_size(body.vector_size, capabilities), collection_metadata(capabilities))
     info = await services.call(services.vectors.create_collection, body.name, params.validate())
+    return info.to_dict()
+
+
+def _params(body: CollectionCreate, vector_size: int, metadata: dict) -> CollectionParams:
+    return CollectionParams(vector_size=vector_size, distance=body.distance, on_disk=body.on_disk,
+                            hnsw_m=body.hnsw.m, hnsw_ef_construct=body.hnsw.ef_construct,
+                            quantization=body.quantization, metadata=metadata)
+
+
+async def _from_points(body: CollectionCreate, selection: FromPoints, services: Services) -> dict:
+    source = (await services.call(services.vectors.collection_info, selection.collection)).params
+    if body.vector_size is not None and body.vector_size != source.vector_size:
+        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"vector_size {body.vector_size} differs from "
+                             f"{selection.collection!r} ({source.vector_size}-d).", where="vector_size", status=422)
+    params = _params(body, source.vector_size, dict(source.metadata))
+    params.distance = source.distance
+    points = await services.call(selected_points, services.vectors, selection.collection, selection.point_ids)
+    info = await services.call(collection_from_points, services.vectors, services.settings, body.name,
+                               params.validate(), points)
     return info.to_dict()
 
 
@@ -65,33 +81,17 @@ async def collection_facets(name: CollectionName, services: ServicesDep) -> dict
     return facets
 
 
-@router.get("/{name}/duplicates")
-async def exact_duplicates(
-    name: CollectionName, services: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
-) -> dict:
-    """Groups of files with identical content (same SHA-256), largest groups first."""
-    counts = await services.call(services.vectors.facet, name, "sha256", limit)
-    groups = []
-    for sha256, count in counts:
-        if count < 2:
-            break
-        points, _ = await services.call(services.vectors.scroll, name, limit=min(count, 100),
-                                        filters=SearchFilters(sha256=sha256))
-        groups.append({"sha256": sha256, "count": count, "points": [
-            {"id": point.id, "path": point.payload.get("path"),
-             "thumbnail_url": thumbnail_url(name, point.id)} for point in points]})
-    return {"groups": groups}
-
-
 @router.delete("/{name}", status_code=204)
-async def delete_collection(name: CollectionName, services: ServicesDep) -> Response:
+async def delete_collection(name: CollectionName, services: ServicesDep, review: ReviewDep) -> Response:
     """Delete the collection, its points and its jobs' records. Its jobs are cancelled first, and the delete
     waits for a running one to stop, so nothing of it lands in a collection re-created under the same name."""
     await services.call(services.vectors.collection_info, name)  # 404 first
+    await services.runner.sources.drop_collection(name)  # no sync may start for it any more
     await services.runner.stop_collection(name)
     uploads = [services.settings.uploads_dir / job.job_id for job in await _all_jobs(services, name)
                if job.kind == "upload"]
     await services.call(services.vectors.delete_collection, name)
+    await services.call(review.state.forget_collection, name)
     await services.call(services.jobdb.delete_jobs_for_collection, name)
     for folder in [services.settings.data_dir / "thumbnails" / name, *uploads]:
         await services.call(shutil.rmtree, folder, True)

@@ -17,6 +17,7 @@ from sightline.imaging import make_thumbnail, shared_budget, thumbnail_size
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.disk import check_free
 from sightline.ingest.paths import confine, open_confined
+from sightline.ingest.photo_facts import photo_facts, read_exposure, technical_facts
 from sightline.ingest.removal import ImagesDelete, remove_points
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point, canonical_id
@@ -24,6 +25,8 @@ from sightline.ingest.vectors import Point, canonical_id
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
 batch_router = APIRouter(prefix="/api/v1/images", tags=["images"])
 CACHE_SECONDS = 7 * 24 * 3600
+BROWSER_FORMATS = frozenset({"jpeg", "png", "webp", "gif", "avif", "bmp"})  # shown as they are
+VIEW_SIZE = 4096  # the long side of a rendition of a format browsers cannot show
 
 
 def thumbnail_url(collection: str, point_id: str) -> str:
@@ -47,11 +50,15 @@ def original_path(services: Services, point: Point) -> Path:
 
 @router.get("/{point_id}")
 async def point_detail(name: str, point_id: str, services: ServicesDep) -> dict:
-    """The point's payload: file, EXIF, caption and models."""
+    """The point's payload, and its details in words: `facts` as a photographer reads them (exposure read
+    from the original's EXIF), `technical` ones (hashes, ids, models) apart."""
     point = await get_point(services, name, point_id)
+    exposure = await asyncio.to_thread(_exposure, point.payload.get("path", ""), services.settings.roots)
+    base = f"/api/v1/collections/{name}/points/{point.id}"
     return {"id": point.id, "payload": point.payload,
-            "thumbnail_url": thumbnail_url(name, point.id),
-            "original_url": f"/api/v1/collections/{name}/points/{point.id}/original"}
+            "facts": photo_facts(point.payload, exposure), "technical": technical_facts(point.id, point.payload),
+            "thumbnail_url": thumbnail_url(name, point.id), "view_url": f"{base}/view",
+            "original_url": f"{base}/original"}
 
 
 @router.get("/{point_id}/thumbnail")
@@ -63,7 +70,20 @@ async def thumbnail(
     640, 1280): any other ``size`` is served the next larger one (1280 at most), so every request can
     hit the cache."""
     point = await get_point(services, name, point_id)
-    size = thumbnail_size(size or services.settings.thumbnail_size)
+    return await _cached_jpeg(services, request, name, point, thumbnail_size(size or services.settings.thumbnail_size))
+
+
+@router.get("/{point_id}/view")
+async def view(name: str, point_id: str, request: Request, services: ServicesDep) -> Response:
+    """The photo as a browser shows it, full size: the original when browsers can show its format, else
+    (HEIC, RAW, DNG, TIFF, ...) a JPEG rendition of at most VIEW_SIZE pixels a side, made once and cached."""
+    point = await get_point(services, name, point_id)
+    if point.payload.get("format") in BROWSER_FORMATS:
+        return await _send_original(services, point, "inline")
+    return await _cached_jpeg(services, request, name, point, VIEW_SIZE)
+
+
+async def _cached_jpeg(services: Services, request: Request, name: str, point: Point, size: int) -> Response:
     etag = f'"{(point.payload.get("sha256") or point.id)[:16]}-{size}"'
     headers = {"Cache-Control": f"private, max-age={CACHE_SECONDS}", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
@@ -81,15 +101,19 @@ async def thumbnail(
 
 
 @router.get("/{point_id}/original")
-async def original(name: str, point_id: str, services: ServicesDep) -> FileResponse:
-    """The original file, served only from inside the ingest roots."""
-    point = await get_point(services, name, point_id)
+async def original(name: str, point_id: str, services: ServicesDep) -> StreamingResponse:
+    """The original file (as a download), served only from inside the ingest roots."""
+    return await _send_original(services, await get_point(services, name, point_id), "attachment")
+
+
+async def _send_original(services: Services, point: Point, disposition: str) -> StreamingResponse:
     path = original_path(services, point)
     stream = await asyncio.to_thread(_open_original, point.payload["path"], services.settings.roots)
     size = os.fstat(stream.fileno()).st_size
+    shown = FileResponse(path, filename=path.name, content_disposition_type=disposition)
     return StreamingResponse(_chunks(stream), media_type=_media_type(path), headers={
         "Cache-Control": "private, max-age=3600", "Content-Length": str(size),
-        "Content-Disposition": FileResponse(path, filename=path.name).headers["content-disposition"]})
+        "Content-Disposition": shown.headers["content-disposition"]})
 
 
 @router.delete("/{point_id}", status_code=204)
@@ -132,6 +156,15 @@ def _chunks(stream: BinaryIO, size: int = 1024 * 1024) -> Iterator[bytes]:
 
 def _media_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _exposure(path_text: str, roots: list[Path]) -> dict[str, float]:
+    """The original's exposure facts; {} when it cannot be read (the rest of the details still show)."""
+    try:
+        with open_confined(path_text, roots) as stream:
+            return read_exposure(stream.read())
+    except (OSError, SightlineError):
+        return {}
 
 
 def _render_thumbnail(source: str, size: int, settings: IngestSettings) -> bytes:

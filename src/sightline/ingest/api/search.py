@@ -1,28 +1,30 @@
-"""Search by text, by an uploaded image, or "more like this" point, with payload filters."""
+"""Search by text, by an uploaded image, or "more like this" point, with payload filters; with no query, the
+collection itself, newest first. Every answer is one page: `next_cursor` (null at the end) asks for the next."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import ValidationError
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest import hybrid
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
+from sightline.ingest.listing import Cursor, decode_cursor, strong_cut, weak_flags
 from sightline.ingest.model_match import check_query_dimension, check_query_model
-from sightline.ingest.schemas import SCORE_BOUND, Filters, SearchRequest
+from sightline.ingest.schemas import CURSOR_MAX_LENGTH, SCORE_BOUND, Filters, SearchRequest, as_utc
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionInfo, SearchFilters, StoreError, canonical_id
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
+MAX_SEARCH_DEPTH = 2000  # hits a search pages through; far past the strong matches of any query
 
 
 def unix_seconds(moment: datetime | None) -> float | None:
-    """Times without a zone are UTC, as EXIF times without an offset are stored."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return None if moment is None else as_utc(moment).timestamp()
 
 
 def store_filters(filters: Filters | None) -> SearchFilters | None:
@@ -37,19 +39,33 @@ def store_filters(filters: Filters | None) -> SearchFilters | None:
     )
 
 
-async def run_search(
-    services: Services, collection: str, vector: list[float], limit: int, threshold: float | None,
-    filters: Filters | None, exclude: str | None = None,
-) -> dict[str, Any]:
-    hits = await services.call(
-        services.vectors.search, collection, vector, limit=limit + (1 if exclude else 0),
-        score_threshold=threshold, filters=store_filters(filters),
-    )
-    results = [
-        {"id": hit.id, "score": hit.score, "payload": hit.payload, "thumbnail_url": thumbnail_url(collection, hit.id)}
-        for hit in hits if hit.id != exclude
-    ][:limit]
-    return {"results": results}
+def result(collection: str, point_id: str, payload: dict, *, score: float | None = None,
+           similarity: float | None = None, matched: list[str] | None = None, weak: bool = False) -> dict[str, Any]:
+    return {"id": point_id, "score": score, "similarity": similarity, "matched": matched or [], "weak": weak,
+            "payload": payload, "thumbnail_url": thumbnail_url(collection, point_id)}
+
+
+def answer(info: CollectionInfo, mode: str, results: list[dict], next_cursor: str | None, **extra: Any) -> dict:
+    """One page; `collection_empty` tells "nothing matches" apart from "nothing is there yet"."""
+    return {"mode": mode, "results": results, "next_cursor": next_cursor, "understood": [],
+            "collection_empty": info.points_count == 0, **extra}
+
+
+def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], limit: int,
+                cursor: Cursor | None) -> dict:
+    """`hits` from the cursor's offset on (one more than `limit` when there are more): the page, each hit
+    marked strong or weak against the best similarity of the query's first page."""
+    offset = cursor.offset if cursor else 0
+    best = cursor.best if cursor else max((h.similarity for h in hits if h.similarity is not None), default=None)
+    cut = strong_cut(info.params.metadata.get("backend"), best)
+    page = hits[:limit]
+    weak = weak_flags([(hit.similarity, hit.matched) for hit in page], cut, bool(cursor and cursor.weak))
+    results = [result(info.name, hit.id, hit.payload, score=hit.score, similarity=hit.similarity,
+                      matched=hit.matched, weak=flag) for hit, flag in zip(page, weak)]
+    more = len(hits) > limit and offset + limit < MAX_SEARCH_DEPTH
+    begun = bool(weak and weak[-1]) or bool(cursor and cursor.weak)
+    next_cursor = Cursor(mode, offset=offset + limit, best=best, weak=begun).encode() if more else None
+    return answer(info, mode, results, next_cursor, strong_from=cut)
 
 
 async def _searchable(services: Services, name: str) -> CollectionInfo:
@@ -60,27 +76,66 @@ async def _searchable(services: Services, name: str) -> CollectionInfo:
     return info
 
 
+async def vector_page(services: Services, info: CollectionInfo, vector: list[float], mode: str, *, limit: int,
+                      cursor: Cursor | None, threshold: float | None, filters: SearchFilters | None,
+                      exclude: str | None = None) -> dict:
+    check_query_dimension(vector, info.params.vector_size)
+    offset = cursor.offset if cursor else 0
+    hits = await services.call(services.vectors.search, info.name, vector, limit=offset + limit + 2,
+                               score_threshold=threshold, filters=filters)
+    kept = [hybrid.TextHit(h.id, h.score, h.payload, similarity=h.score) for h in hits if h.id != exclude]
+    return scored_page(info, mode, kept[offset:offset + limit + 1], limit, cursor)
+
+
+async def text_page(services: Services, info: CollectionInfo, body: SearchRequest,
+                    filters: SearchFilters | None) -> dict:
+    assert body.text is not None
+    cursor = decode_cursor(body.cursor, "text")
+    found = await hybrid.search_text(services, info.name, info, body.text, filters=filters, limit=body.limit + 1,
+                                     offset=cursor.offset if cursor else 0, threshold=body.score_threshold)
+    page = scored_page(info, "text", found.hits, body.limit, cursor)
+    return {**page, "understood": found.understood}
+
+
+async def similar_page(services: Services, info: CollectionInfo, body: SearchRequest,
+                       filters: SearchFilters | None) -> dict:
+    point_id = canonical_id(body.point_id)
+    points = await services.call(services.vectors.retrieve, info.name, [point_id], True)
+    if not points or points[0].vector is None:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {body.point_id} in {info.name}.",
+                             where="point_id", status=404)
+    return await vector_page(services, info, points[0].vector, "similar", limit=body.limit,
+                             cursor=decode_cursor(body.cursor, "similar"), threshold=body.score_threshold,
+                             filters=filters, exclude=point_id)
+
+
+async def browse_page(services: Services, info: CollectionInfo, body: SearchRequest,
+                      filters: SearchFilters | None) -> dict:
+    """The collection in date order (taken, else the file's time), the filters applied."""
+    cursor = decode_cursor(body.cursor, "browse", body.order)
+    points, store_next = await services.call(
+        services.vectors.scroll_ordered, info.name, order_key="sort_ts", descending=body.order == "newest",
+        limit=body.limit, cursor=cursor.store if cursor else None, filters=filters)
+    total = None if cursor else await services.call(services.vectors.count, info.name, filters)
+    next_cursor = Cursor("browse", store=store_next, order=body.order).encode() if store_next else None
+    return answer(info, "browse", [result(info.name, p.id, p.payload) for p in points], next_cursor, total=total)
+
+
 @router.post("/search")
 async def search(body: SearchRequest, services: ServicesDep) -> dict:
-    """Give exactly one of `text` (search by meaning) or `point_id` (more like this point)."""
-    if (body.text is None) == (body.point_id is None):
-        raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give exactly one of "text" or "point_id" '
-                             "(use /api/v1/search/image to search by an image).", where="text", status=422)
+    """`text` searches by meaning (and words); `point_id` finds more like that point; neither lists the
+    collection (`order`: newest or oldest first). `filters` apply to all three; pass the answer's `next_cursor`
+    as `cursor` for the next page. Results below the strong matches carry `weak: true`."""
+    if body.text is not None and body.point_id is not None:
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give "text" or "point_id", not both.', where="text",
+                             status=422)
     info = await _searchable(services, body.collection)
+    filters = store_filters(body.filters)
     if body.text is not None:
-        vectors, model = await services.ml.embed_texts([body.text], interactive=True)
-        check_query_model(info.params.metadata, model)
-        vector, exclude = vectors[0], None
-    else:
-        exclude = canonical_id(body.point_id)
-        points = await services.call(services.vectors.retrieve, body.collection, [exclude], True)
-        if not points or points[0].vector is None:
-            raise SightlineError(ErrorCode.NOT_FOUND, f"No point {body.point_id} in {body.collection}.",
-                                 where="point_id", status=404)
-        vector = points[0].vector
-    check_query_dimension(vector, info.params.vector_size)
-    return await run_search(services, body.collection, vector, body.limit, body.score_threshold,
-                            body.filters, exclude)
+        return await text_page(services, info, body, filters)
+    if body.point_id is not None:
+        return await similar_page(services, info, body, filters)
+    return await browse_page(services, info, body, filters)
 
 
 @router.post("/search/image")
@@ -91,22 +146,24 @@ async def search_by_image(
     limit: Annotated[int, Form(ge=1, le=500)] = 20,
     score_threshold: Annotated[float | None, Form(ge=-SCORE_BOUND, le=SCORE_BOUND)] = None,
     filters: Annotated[str | None, Form(description="JSON object with the same filters as /search.")] = None,
+    cursor: Annotated[str | None, Form(min_length=1, max_length=CURSOR_MAX_LENGTH)] = None,
 ) -> dict:
-    """Search by an uploaded image (multipart)."""
+    """Search by an uploaded image (multipart); the next page sends the image again with `cursor`."""
     info = await _searchable(services, collection)
     parsed_filters = _parse_filters(filters)
+    page_cursor = decode_cursor(cursor, "image")
     data = await image.read(services.settings.max_upload_bytes + 1)
     if len(data) > services.settings.max_upload_bytes:
         raise SightlineError(ErrorCode.FILE_TOO_LARGE, "The query image is too large.", where="image", status=413)
     query = [("query", image.filename or "query", data)]
-    result = (await services.ml.embed_files(query, caption=False, interactive=True))[0]
-    if result.get("error"):
-        error = result["error"]
+    embedded = (await services.ml.embed_files(query, caption=False, interactive=True))[0]
+    if embedded.get("error"):
+        error = embedded["error"]
         raise SightlineError(ErrorCode(error["code"]) if error["code"] in ErrorCode.__members__ else
                              ErrorCode.DECODE_FAILED, error["message"], where="image", status=422)
-    check_query_model(info.params.metadata, result.get("embedding_model"))
-    check_query_dimension(result["embedding"], info.params.vector_size)
-    return await run_search(services, collection, result["embedding"], limit, score_threshold, parsed_filters)
+    check_query_model(info.params.metadata, embedded.get("embedding_model"))
+    return await vector_page(services, info, embedded["embedding"], "image", limit=limit, cursor=page_cursor,
+                             threshold=score_threshold, filters=store_filters(parsed_filters))
 
 
 def _parse_filters(raw: str | None) -> Filters | None:
@@ -114,6 +171,8 @@ def _parse_filters(raw: str | None) -> Filters | None:
         return None
     try:
         return Filters.model_validate_json(raw)
-    except ValueError as exc:
-        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"filters: {exc}".splitlines()[0], where="filters",
-                             status=422) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, f"filters{'.' + where if where else ''}: {first['msg']}",
+                             where="filters", status=422) from None

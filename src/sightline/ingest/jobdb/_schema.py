@@ -1,10 +1,13 @@
-"""The SQLite schema of the job store (`PRAGMA user_version` holds SCHEMA_VERSION)."""
+"""The SQLite schema of the job store (`PRAGMA user_version` holds SCHEMA_VERSION).
+
+Version 2 added the `sources` table (watched folders, `ingest.sources`), `jobs.unchanged` and the file states
+"moved" and "removed"; opening a version-1 file migrates it (`create_schema`)."""
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -21,7 +24,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error          TEXT,
     run_started_at TEXT,                       -- start of the current (or last) running period
     run_base       INTEGER NOT NULL DEFAULT 0, -- files already processed when that period began
-    version        INTEGER NOT NULL DEFAULT 0  -- bumped by every write that touches the job
+    version        INTEGER NOT NULL DEFAULT 0, -- bumped by every write that touches the job
+    unchanged      INTEGER NOT NULL DEFAULT 0  -- files a sync found unchanged (counted "skipped", no row each)
 );
 CREATE INDEX IF NOT EXISTS jobs_collection ON jobs (collection);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state);
@@ -59,13 +63,28 @@ CREATE TABLE IF NOT EXISTS job_logs (
     message TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS job_logs_job ON job_logs (job, id);
+
+CREATE TABLE IF NOT EXISTS sources (
+    source_id      TEXT PRIMARY KEY,
+    collection     TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    watch          INTEGER NOT NULL,
+    exclude        TEXT NOT NULL,              -- JSON list of globs
+    rescan_minutes INTEGER NOT NULL,           -- 0: no periodic re-scan
+    offline        TEXT,                       -- why the folder cannot be read (NULL while it can)
+    created_at     TEXT NOT NULL,
+    last_sync_at   TEXT,
+    last_job_id    TEXT,
+    UNIQUE (collection, path)
+);
 """
 
-COUNTED_STATES = ("done", "cached", "skipped", "failed", "pending")
+COUNTED_STATES = ("done", "cached", "skipped", "failed", "moved", "removed", "pending")
 # One COUNT per state over the covering (job, state) index: about twice as fast as GROUP BY state.
+# The last column: the files a sync counted unchanged without a row each (added to "skipped").
 COUNTS_SQL = "SELECT " + ", ".join(
     f"(SELECT COUNT(*) FROM files WHERE job = :job AND state = '{state}')" for state in COUNTED_STATES
-)
+) + ", (SELECT unchanged FROM jobs WHERE seq = :job)"
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -73,4 +92,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if "unchanged" not in columns:  # a version-1 file
+        conn.execute("ALTER TABLE jobs ADD COLUMN unchanged INTEGER NOT NULL DEFAULT 0")
     conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -8,8 +8,8 @@ from typing import Literal, get_args
 from sightline.errors import ErrorCode, SightlineError
 
 JobState = Literal["queued", "running", "completed", "completed_with_errors", "failed", "cancelled"]
-FileState = Literal["pending", "done", "cached", "skipped", "failed"]
-JobKind = Literal["scan", "upload"]
+FileState = Literal["pending", "done", "cached", "skipped", "failed", "moved", "removed"]
+JobKind = Literal["scan", "upload", "sync"]  # sync: a source's folder brought in line with its points
 
 JOB_STATES: frozenset[str] = frozenset(get_args(JobState))
 FILE_STATES: frozenset[str] = frozenset(get_args(FileState))
@@ -21,18 +21,21 @@ ACTIVE_STATES = ("queued", "running")
 @dataclass
 class JobCounts:
     """done = newly embedded and stored; cached = stored by reusing an earlier result for identical content;
-    skipped = unchanged since the last ingest."""
+    skipped = unchanged since the last ingest; moved = a file found under a new path with the content of a point
+    whose file is gone (the point follows it, no embedding); removed = a file gone from its source (point removed)."""
 
     total: int = 0
     done: int = 0
     cached: int = 0
     skipped: int = 0
     failed: int = 0
+    moved: int = 0
+    removed: int = 0
     pending: int = 0
 
     @property
     def processed(self) -> int:
-        return self.done + self.cached + self.skipped + self.failed
+        return self.done + self.cached + self.skipped + self.failed + self.moved + self.removed
 
 
 @dataclass

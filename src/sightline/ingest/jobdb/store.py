@@ -64,7 +64,7 @@ class JobStore:
             # NORMAL in WAL mode loses nothing when the process dies; only an OS crash can drop the last commits.
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA cache_size=-32768")  # 32 MiB: bulk inserts into the indexes stay in memory
-            with self._write(check_disk=False) as conn:
+            with self.writing(check_disk=False) as conn:
                 create_schema(conn)
         except JobStoreBusy:
             self._conn.close()
@@ -107,14 +107,14 @@ class JobStore:
                     raise JobStoreBusy(self.db_path, exc) from None
                 raise
 
-    def _write(self, *, check_disk: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+    def writing(self, *, check_disk: bool = True) -> AbstractContextManager[sqlite3.Connection]:
         """A short write transaction, holding the database's write lock from its start. `DISK_FULL` (507) first
         when the disk is (nearly) full; the tiny writes of start-up skip that, so the service still starts."""
         if check_disk:
             check_free(self.db_path.parent)
         return self._transaction("BEGIN IMMEDIATE")
 
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
         """A consistent snapshot across several SELECTs."""
         return self._transaction("BEGIN")
 
@@ -133,14 +133,16 @@ class JobStore:
 
     def _rows_of_job(self, job_id: str, sql: str, *params: object) -> list[sqlite3.Row]:
         """`sql` run with the job's internal key as its first parameter; JobNotFound if there is no such job."""
-        with self._read() as conn:
+        with self.reading() as conn:
             return conn.execute(sql, (self._seq(conn, job_id), *params)).fetchall()
 
     @staticmethod
     def _counts_by_seq(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, JobCounts]:
         result = {}
         for seq in seqs:
-            by_state = dict(zip(COUNTED_STATES, conn.execute(COUNTS_SQL, {"job": seq}).fetchone()))
+            *counted, unchanged = conn.execute(COUNTS_SQL, {"job": seq}).fetchone()
+            by_state = dict(zip(COUNTED_STATES, counted))
+            by_state["skipped"] += unchanged or 0
             result[seq] = JobCounts(total=sum(by_state.values()), **by_state)
         return result
 
@@ -158,7 +160,7 @@ class JobStore:
     def create_job(self, collection: str, kind: str, source: str, options: dict | None = None) -> Job:
         check_value(kind, JOB_KINDS, "job kind")
         job_id = uuid.uuid4().hex
-        with self._write() as conn:
+        with self.writing() as conn:
             conn.execute(
                 "INSERT INTO jobs (job_id, collection, kind, source, options, state, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'queued', ?)",
@@ -167,7 +169,7 @@ class JobStore:
             return self._get(conn, job_id)  # type: ignore[return-value]
 
     def get_job(self, job_id: str) -> Job | None:
-        with self._read() as conn:
+        with self.reading() as conn:
             return self._get(conn, job_id)
 
     def resolve_job_id(self, job_id: str) -> str | None:
@@ -175,7 +177,7 @@ class JobStore:
         MIN_ID_PREFIX hex characters (the short ids the UI shows), any case. None when no job matches;
         CONFLICT (409) naming the matches when several do."""
         prefix = job_id.lower()
-        with self._read() as conn:
+        with self.reading() as conn:
             if conn.execute("SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)).fetchone():
                 return job_id
             if len(prefix) < MIN_ID_PREFIX or not set(prefix) <= HEX_DIGITS:
@@ -207,7 +209,7 @@ class JobStore:
             where.append(f"state IN ({_placeholders(len(state_list))})" if state_list else "0")
             params.extend(state_list)
         sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ? OFFSET ?"
-        with self._read() as conn:
+        with self.reading() as conn:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
             return self._jobs_from_rows(conn, rows)
 
@@ -220,7 +222,7 @@ class JobStore:
         """
         check_value(state, JOB_STATES, "job state")
         now = self._now()
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             old = conn.execute("SELECT state, finished_at FROM jobs WHERE seq = ?", (seq,)).fetchone()
             finished_at = old["finished_at"]
@@ -245,7 +247,7 @@ class JobStore:
 
     def unfinished_jobs(self) -> list[Job]:
         """Queued or running jobs, oldest first (to resume them on start-up)."""
-        with self._read() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 f"SELECT * FROM jobs WHERE state IN ({_placeholders(len(ACTIVE_STATES))}) ORDER BY seq",
                 ACTIVE_STATES,
@@ -255,7 +257,7 @@ class JobStore:
     def mark_interrupted_running_as_queued(self) -> int:
         """At start-up: jobs left "running" by a killed process go back to "queued". Returns how many."""
         now = self._now()
-        with self._write(check_disk=False) as conn:
+        with self.writing(check_disk=False) as conn:
             seqs = [r[0] for r in conn.execute("SELECT seq FROM jobs WHERE state = 'running'")]
             conn.executemany(
                 "UPDATE jobs SET state = 'queued', version = version + 1 WHERE seq = ?", [(s,) for s in seqs]
@@ -268,12 +270,17 @@ class JobStore:
 
     def delete_jobs_for_collection(self, collection: str) -> int:
         """Delete the collection's jobs with their files, errors and log lines. Returns how many jobs."""
-        with self._write() as conn:
+        with self.writing() as conn:
             seqs = [(r[0],) for r in conn.execute("SELECT seq FROM jobs WHERE collection = ?", (collection,))]
             for table in ("files", "job_errors", "job_logs"):
                 conn.executemany(f"DELETE FROM {table} WHERE job = ?", seqs)
             conn.executemany("DELETE FROM jobs WHERE seq = ?", seqs)
             return len(seqs)
+
+    def set_unchanged(self, job_id: str, count: int) -> None:
+        """How many files a sync found unchanged (counted "skipped" without a row each)."""
+        with self.writing() as conn:
+            conn.execute("UPDATE jobs SET unchanged = ? WHERE seq = ?", (count, self._touch(conn, job_id)))
 
     def change_counter(self, job_id: str) -> int:
         """A number that grows whenever the job's state, files, errors or log lines change."""
@@ -287,7 +294,7 @@ class JobStore:
 
     def add_files(self, job_id: str, files: Iterable[tuple[str, int | None, float | None]]) -> int:
         """Add (path, size, mtime) as "pending". Paths already in the job are ignored. Returns how many added."""
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             before = conn.total_changes
             conn.executemany(
@@ -319,7 +326,7 @@ class JobStore:
         rows = list(updates)
         for _, state, _, _ in rows:
             check_value(state, FILE_STATES, "file state")
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             conn.executemany(
                 "UPDATE files SET state = ?, point_id = COALESCE(?, point_id), sha256 = COALESCE(?, sha256) "
@@ -328,7 +335,7 @@ class JobStore:
             )
 
     def counts(self, job_id: str) -> JobCounts:
-        with self._read() as conn:
+        with self.reading() as conn:
             seq = self._seq(conn, job_id)
             return self._counts_by_seq(conn, [seq])[seq]
 
@@ -336,7 +343,7 @@ class JobStore:
         """Failed files go back to pending and lose their errors; a finished job goes back to "queued"
         (finished_at and the job-level error cleared). A queued or running job keeps its state.
         Returns how many files were reset."""
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             conn.execute(
                 "DELETE FROM job_errors WHERE job = ? AND path IN "
@@ -358,7 +365,7 @@ class JobStore:
     def record_errors(self, job_id: str, errors: Iterable[tuple[str, str, str, str]]) -> None:
         """Record (path, stage, code, message) per-file errors; their code says whether they are retriable."""
         at = self._now()
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             conn.executemany(
                 "INSERT INTO job_errors (job, path, stage, code, message, retriable, at) "
@@ -378,7 +385,7 @@ class JobStore:
     def log(self, job_id: str, message: str, level: str = "info") -> LogLine:
         """Append a line to the job's log (the one the API and UI show)."""
         at = self._now()
-        with self._write() as conn:
+        with self.writing() as conn:
             seq = self._touch(conn, job_id)
             cursor = conn.execute(
                 "INSERT INTO job_logs (job, at, level, message) VALUES (?, ?, ?, ?)", (seq, at, level, message)

@@ -25,11 +25,13 @@ from sightline.ingest.pipeline.embed import copy_to_same_content, embed
 from sightline.ingest.pipeline.fingerprint import Fingerprinter
 from sightline.ingest.pipeline.patience import STORE_PATIENCE_S, patiently
 from sightline.ingest.pipeline.scan import scan_into_job
-from sightline.ingest.pipeline.work import Embedding, FileWork
+from sightline.ingest.pipeline.work import FileWork, RecentContent
 from sightline.ingest.pipeline.write import record_outcomes, store_points
+from sightline.ingest.sources.sync import SourceSync
 from sightline.ingest.vectors import VectorStore
 
 logger = logging.getLogger("sightline.pipeline")
+PENDING_PAGE = 5000  # pending files read from the job store at once
 
 
 class JobRun:
@@ -41,10 +43,11 @@ class JobRun:
         self.settings = settings
         self.cancel_requested = False
         self.fatal: SightlineError | None = None
-        self.known: dict[str, Embedding] = {}  # content hash → embedding, for every file embedded in this run
+        self.known = RecentContent(settings.content_cache_entries)  # content hash → embedding, the latest ones
         self.capabilities: dict[str, Any] = {}
         self.store_patience_s = STORE_PATIENCE_S  # how long job-store writes wait out a locked database
         self.limits = BatchLimits(1, None, settings.max_upload_bytes)  # from the ML service's, once known
+        self.sync = SourceSync(job, jobdb, vectors, settings, self.log, self.persist) if job.kind == "sync" else None
 
     @property
     def job_id(self) -> str:
@@ -63,14 +66,23 @@ class JobRun:
         try:
             await self._prepare(rescan)
             await self._process_pending()
+            if self.sync is not None and not (self.fatal or self.cancel_requested):
+                await self.sync.settle()
         except SightlineError as exc:
             self.fatal = exc
         except Exception as exc:  # never leave a job "running" behind a bug
             logger.exception("job %s crashed", self.job_id)
             self.fatal = SightlineError(ErrorCode.INTERNAL_ERROR, f"Unexpected error: {type(exc).__name__}: {exc}")
         await self._finish()
+        if self.sync is not None:
+            await self.sync.finished(self.fatal is None and not self.cancel_requested)
 
     async def _prepare(self, rescan: bool) -> None:
+        if self.sync is not None:
+            if rescan:
+                await self.sync.prepare()
+            if not await self.persist(self.jobdb.pending_files, self.job_id, 1):
+                return  # nothing to read: a sync that only removes (or finds nothing) asks nothing of the ML service
         self.capabilities = await self.ml.capabilities()
         info = await asyncio.to_thread(self.vectors.collection_info, self.job.collection)
         check_model_matches(self.job.collection, info.params.metadata, self.capabilities)
@@ -78,28 +90,42 @@ class JobRun:
             await scan_into_job(self.job, self.jobdb, self.settings.roots, self.log, self.persist)
 
     async def _process_pending(self) -> None:
-        pending = await self.persist(self.jobdb.pending_files, self.job_id)
-        if not pending:
+        """The pending files page by page (memory stays flat over a job of any size); a page's batches all end
+        before the next page is read, so each page holds only files still to do."""
+        page = await self.persist(self.jobdb.pending_files, self.job_id, PENDING_PAGE)
+        if not page:
             return
         self.limits = BatchLimits.from_capabilities(self.capabilities, self.settings)
-        await self.log(f"{len(pending)} files to process in {self.limits.describe()}")
+        pending = (await self.persist(self.jobdb.counts, self.job_id)).pending
+        await self.log(f"{pending} files to process in {self.limits.describe()}")
         fingerprinter = Fingerprinter(self.vectors, self.job.collection, self.capabilities,
                                       self.limits.file_bytes, self.known, roots=self.settings.roots)
+        batches = 0
+        while page and not (self.cancel_requested or self.fatal):
+            batches = await self._process_page(page, fingerprinter, batches)
+            seen = {record.path for record in page}
+            page = await self.persist(self.jobdb.pending_files, self.job_id, PENDING_PAGE)
+            if any(record.path in seen for record in page):  # never loop on files a page left pending
+                break
+
+    async def _process_page(self, page: list[FileRecord], fingerprinter: Fingerprinter, batches: int) -> int:
+        """Runs the page's batches, up to `batches_in_flight` at once; returns the number of the last one."""
         slots = asyncio.Semaphore(self.settings.batches_in_flight)
         in_flight: set[asyncio.Task] = set()
-        for number, records in enumerate(self.limits.groups(pending, lambda record: record.size), start=1):
+        for batches, records in enumerate(self.limits.groups(page, lambda record: record.size), start=batches + 1):
             await slots.acquire()
             if self.cancel_requested or self.fatal:
                 slots.release()
                 break
             works = await asyncio.to_thread(fingerprinter.fingerprint, records)
-            task = asyncio.create_task(self._complete_batch(works, number))
+            task = asyncio.create_task(self._complete_batch(works, batches))
             task.add_done_callback(lambda _: slots.release())
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
             task.add_done_callback(self._collect_error)
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)  # their errors: _collect_error
+        return batches
 
     def _collect_error(self, task: asyncio.Task) -> None:
         """A batch that raised ends the run as failed (its files stay pending, to be retried)."""
@@ -124,7 +150,8 @@ class JobRun:
                 if error:
                     break
         copy_to_same_content(works)
-        await store_points(self.vectors, self.job.collection, self.job_id, works, self.persist)
+        await store_points(self.vectors, self.job.collection, self.job_id, works, self.persist,
+                           roots=self.settings.roots)
         await record_outcomes(self.jobdb, self.job_id, works, self.persist)
         tally = Counter(work.state for work in works)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(tally.items()))
@@ -148,7 +175,7 @@ class JobRun:
             await self.log(f"cancelled with {counts.pending} files not processed", "warning")
             await self.persist(self.jobdb.set_state, self.job_id, "cancelled")
             return
-        stored = counts.done + counts.cached + counts.skipped
+        stored = counts.done + counts.cached + counts.skipped + counts.moved
         if counts.failed and not stored:
             error = {"code": str(ErrorCode.ALL_FILES_FAILED),
                      "message": f"{_all_failed(counts.failed)}; see the errors"}
@@ -157,7 +184,7 @@ class JobRun:
             error, state = None, "completed_with_errors" if counts.failed else "completed"
         await self.log(
             f"finished: {counts.done} embedded, {counts.cached} reused, {counts.skipped} unchanged, "
-            f"{counts.failed} failed"
+            f"{counts.moved} moved, {counts.removed} removed, {counts.failed} failed"
         )
         await self.persist(self.jobdb.set_state, self.job_id, state, error=error)
 

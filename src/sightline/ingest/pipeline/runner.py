@@ -6,9 +6,11 @@ import asyncio
 import logging
 
 from sightline.config import IngestSettings
+from sightline.ingest.indexing import Indexer
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.pipeline.run import JobRun
+from sightline.ingest.sources.manager import SourceManager
 from sightline.ingest.vectors import VectorStore
 
 logger = logging.getLogger("sightline.pipeline")
@@ -25,6 +27,8 @@ class JobRunner:
         self._worker: asyncio.Task | None = None
         self._run_ended = asyncio.Event()  # set (and replaced) each time a job stops running
         self._claiming = asyncio.Lock()  # held from taking a job off the queue until it is `current` (or dropped)
+        self.indexer = Indexer(vectors, settings.index_min_points)  # vector index builds after big jobs
+        self.sources = SourceManager(jobdb, vectors, settings, self.enqueue)  # watched folders: they queue sync jobs
 
     async def start(self) -> None:
         """Queue the jobs a stopped or killed process left unfinished, then start working."""
@@ -34,8 +38,10 @@ class JobRunner:
         if resumed:
             logger.info("resuming %d interrupted job(s)", resumed)
         self._worker = asyncio.create_task(self._work())
+        await self.sources.start()
 
     async def stop(self) -> None:
+        await self.sources.stop()
         if self.current is not None:
             self.current.cancel_requested = True
         if self._worker is not None:
@@ -44,6 +50,7 @@ class JobRunner:
                 await self._worker
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.indexer.stop()
 
     def enqueue(self, job_id: str, rescan: bool = True) -> None:
         self.queue.put_nowait((job_id, rescan))
@@ -91,12 +98,15 @@ class JobRunner:
             job = await asyncio.to_thread(self.jobdb.get_job, job_id)
             if job is None or job.state != "queued":
                 return
-            self.current = JobRun(job, self.jobdb, self.vectors, self.ml, self.settings)
+            self.current = run = JobRun(job, self.jobdb, self.vectors, self.ml, self.settings)
         try:
-            await self.current.run(rescan)
+            await run.run(rescan)
         except Exception:  # e.g. its collection and records were deleted under it
             logger.exception("job %s ended abnormally", job_id)
         finally:
             self.current = None
             self._run_ended.set()
             self._run_ended = asyncio.Event()
+        await self.indexer.job_ended(job.collection)
+        if run.sync is not None and (ended := await asyncio.to_thread(self.jobdb.get_job, job_id)) is not None:
+            await self.sources.job_ended(ended, run.sync.young)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,21 @@ class Embedding:
     vector: list[float]
     caption: str | None
     provenance: dict[str, Any]  # the model fields of the payload (see payload.model_fields)
+
+
+class RecentContent(OrderedDict[str, Embedding]):
+    """content hash → embedding of the last `capacity` contents a job embedded: memory stays flat over a job of
+    any size (an older content is found in the store instead, `Fingerprinter._stored_embedding`)."""
+
+    def __init__(self, capacity: int):
+        super().__init__()
+        self.capacity = capacity
+
+    def __setitem__(self, key: str, value: Embedding) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
 
 
 @dataclass

@@ -6,6 +6,9 @@ nothing lost, and stable point ids mean nothing is duplicated.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from sightline.errors import ErrorCode, SightlineError, utc_now
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.pipeline.patience import Persist, patiently
@@ -15,13 +18,15 @@ from sightline.ingest.vectors import Point, VectorStore
 
 
 async def store_points(
-    vectors: VectorStore, collection: str, job_id: str, works: list[FileWork], persist: Persist = patiently
+    vectors: VectorStore, collection: str, job_id: str, works: list[FileWork], persist: Persist = patiently,
+    roots: Sequence[Path] = (),
 ) -> None:
+    """Upsert the ready files' points; `roots` are the ingest roots (a folder's words start below them)."""
     ready = [work for work in works if work.ready]
     if not ready:
         return
     now = utc_now()
-    points = [Point(work.point_id, work.embedding.vector, build_payload(work, collection, job_id, now))
+    points = [Point(work.point_id, work.embedding.vector, build_payload(work, collection, job_id, now, roots=roots))
               for work in ready if work.embedding is not None]
     try:
         await persist(vectors.upsert, collection, points)  # waits for space on a full disk

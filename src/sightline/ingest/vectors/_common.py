@@ -31,6 +31,15 @@ def check_limit(limit: int, where: str = "limit") -> int:
     return limit
 
 
+def checked_keys(keys: Any) -> list[str] | None:
+    """``payload_keys`` of a read: None (the whole payload) or a list of key names."""
+    if keys is None:
+        return None
+    if not isinstance(keys, (list, tuple)) or not all(isinstance(key, str) for key in keys):
+        raise validation_error("payload_keys must be a list of payload key names", "payload_keys")
+    return list(keys)
+
+
 def vector_as_list(vector: Any, size: int, where: str = "vector") -> list[float]:
     """A vector as a list of floats of the collection's size; a 422 ``VALIDATION_ERROR`` otherwise."""
     if vector is None:

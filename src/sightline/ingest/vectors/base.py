@@ -226,8 +226,9 @@ _MATCH_KEYS = {"camera": "camera", "folder": "folder_prefixes", "format": "forma
 
 @dataclass
 class SearchFilters:
-    taken_after: float | None = None  # unix seconds, payload "taken_at_ts" >= (inclusive)
-    taken_before: float | None = None  # payload "taken_at_ts" <= (inclusive)
+    # unix seconds, inclusive, on payload "sort_ts": the taken date, or the file's time when there is none
+    taken_after: float | None = None
+    taken_before: float | None = None
     camera: str | None = None  # exact match on payload "camera" ("Make Model")
     folder: str | None = None  # one of payload "folder_prefixes" (every ancestor folder: subfolders match)
     format: str | None = None  # exact match on payload "format"
@@ -241,7 +242,7 @@ class SearchFilters:
         if self.taken_after is not None or self.taken_before is not None:
             lo = None if self.taken_after is None else _finite(self.taken_after, "taken_after")
             hi = None if self.taken_before is None else _finite(self.taken_before, "taken_before")
-            out.append(("range", "taken_at_ts", (lo, hi)))
+            out.append(("range", "sort_ts", (lo, hi)))
         for attr, key in _MATCH_KEYS.items():
             value = getattr(self, attr)
             if value is not None:
@@ -317,8 +318,11 @@ class VectorStore(ABC):
         offset: str | None = None,
         filters: SearchFilters | None = None,
         with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
     ) -> tuple[list[Point], str | None]:
-        """A page of points in id order and the offset of the next page (None after the last)."""
+        """A page of points in id order and the offset of the next page (None after the last).
+        ``payload_keys``: only these keys of each payload (those it has), for readers of a few fields
+        (reading whole payloads back is most of a large scroll's cost); None: the whole payload."""
 
     @abstractmethod
     def count(self, name: str, filters: SearchFilters | None = None) -> int: ...

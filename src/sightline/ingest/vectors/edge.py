@@ -36,6 +36,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
     check_limit,
+    checked_keys,
     checked_points,
     facet_by_scroll,
     in_asked_order,
@@ -271,15 +272,17 @@ class EdgeStore(EdgeQueries, VectorStore):
         offset: str | None = None,
         filters: SearchFilters | None = None,
         with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
     ) -> tuple[list[Point], str | None]:
         check_limit(limit)
+        keys = checked_keys(payload_keys)
         with self._use(name) as col:
             records, next_offset = col.shard.scroll(
                 qe.ScrollRequest(
                     offset=None if offset is None else canonical_id(offset),
                     limit=limit,
                     filter=edge_filter(filters),
-                    with_payload=True,
+                    with_payload=True if keys is None else qe.PayloadSelector.Include(keys),
                     with_vector=with_vectors,
                 )
             )

@@ -28,6 +28,7 @@ from sightline.ingest.vectors._qdrant_queries import QdrantQueries, add_missing_
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
     check_limit,
+    checked_keys,
     checked_points,
     facet_by_scroll,
     in_asked_order,
@@ -258,8 +259,10 @@ class QdrantStore(QdrantQueries, VectorStore):
         offset: str | None = None,
         filters: SearchFilters | None = None,
         with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
     ) -> tuple[list[Point], str | None]:
         check_limit(limit)
+        keys = checked_keys(payload_keys)
         self._require(name)
         records, next_offset = self._call(
             name,
@@ -268,7 +271,7 @@ class QdrantStore(QdrantQueries, VectorStore):
             scroll_filter=qdrant_filter(filters),
             limit=limit,
             offset=None if offset is None else canonical_id(offset),
-            with_payload=True,
+            with_payload=True if keys is None else keys,
             with_vectors=with_vectors,
         )
         points = [to_point(r, with_vectors) for r in records]

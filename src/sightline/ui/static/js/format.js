@@ -43,9 +43,9 @@ export function rate(value) {
   return value === null || value === undefined ? "—" : value.toFixed(1);
 }
 
-// plural(1, "file") → "1 file"; plural(3, "file") → "3 files".
-export function plural(count, word) {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
+// plural(1, "file") → "1 file"; plural(3, "file") → "3 files"; plural(2, "match", "matches") → "2 matches".
+export function plural(count, word, many = `${word}s`) {
+  return `${count} ${count === 1 ? word : many}`;
 }
 
 // A job's `percent` as the pages show it: null while the total is not known yet.

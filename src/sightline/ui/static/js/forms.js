@@ -29,6 +29,8 @@ export function showError(form, where, message, aliases = {}) {
   const field = target.id ? $(`[aria-describedby~="${CSS.escape(target.id)}"]`) : null;
   if (field) {
     field.setAttribute("aria-invalid", "true");
+    const folded = field.closest("details");
+    if (folded) folded.open = true; // a field under "Advanced" is shown before it takes the focus
     field.focus();
   }
 }

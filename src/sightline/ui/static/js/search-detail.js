@@ -1,101 +1,133 @@
-// The search page's detail dialog: one image with its caption, metadata and original.
+// The photo viewer: the photo full size (a JPEG rendition for HEIC, RAW and TIFF), zoomable, ← → through the
+// results (loading more at the end), Esc closes; its details in words, the technical ones folded away.
 
 import { del, get } from "./api.js";
-import { $, el, openDialog } from "./dom.js";
-import { bytes, when } from "./format.js";
+import { $, el, openDialog, wireDialogClose } from "./dom.js";
 import { setBusy } from "./forms.js";
 import { api } from "./urls.js";
 
-// [label, payload → shown value (null, undefined or "" leaves the line out), wraps like a path].
-const FACTS = [
-  ["File", (p) => p.filename],
-  ["Folder", (p) => p.folder, true],
-  ["Taken", (p) => (p.taken_at ? p.taken_at.replace("T", " ") : null)],
-  ["Camera", (p) => p.camera],
-  ["Lens", (p) => p.lens],
-  ["Location", (p) => (p.gps_latitude != null && p.gps_longitude != null
-    ? `${p.gps_latitude.toFixed(5)}, ${p.gps_longitude.toFixed(5)}` : null)],
-  ["Format", (p) => p.format],
-  ["Size", (p) => (p.width && p.height ? `${p.width} × ${p.height} px` : null)],
-  ["File size", (p) => (p.bytes != null ? bytes(p.bytes) : null)],
-  ["Orientation", (p) => p.orientation],
-  ["Embedding model", (p) => p.embedding_model],
-  ["Caption model", (p) => p.caption_model],
-  ["Ingested", (p) => (p.ingested_at ? when(p.ingested_at) : null)],
-  ["SHA-256", (p) => p.sha256, true],
-];
+const ZOOMS = [1, 1.5, 2, 3, 4];
 
-function factNodes(detail, hit) {
-  const p = detail.payload || {};
-  const nodes = [];
-  if (hit) nodes.push(el("dt", { text: "Score" }), el("dd", { text: hit.score.toFixed(4) }));
-  for (const [label, pick, isPath] of FACTS) {
-    const value = pick(p);
-    if (value === null || value === undefined || value === "") continue;
-    nodes.push(el("dt", { text: label }), el("dd", { text: String(value), class: isPath ? "path" : null }));
+function factNodes(facts) {
+  return facts.flatMap(({ label, value }) => [el("dt", { text: label }), el("dd", { text: value })]);
+}
+
+export class Viewer {
+  // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, moreLikeThis(id, name), removed(name),
+  // shown(id or "")}: `shown` keeps the address in step with the photo on screen.
+  constructor(dialog, list, host) {
+    this.dialog = dialog;
+    this.list = list;
+    this.host = host;
+    this.index = -1;
+    this.current = null; // {id, name}
+    this.zoom = null; // null: fit the screen; else a scale of the full size
+    this.stage = $("#viewer-stage");
+    this.image = $("#detail-image");
   }
-  nodes.push(el("dt", { text: "Point id" }), el("dd", { class: "path", text: detail.id }));
-  return nodes;
-}
 
-function renderDetail(detail, hit) {
-  const p = detail.payload || {};
-  $("#detail-title").textContent = p.filename || detail.id;
-  const image = $("#detail-image");
-  image.src = `${detail.thumbnail_url}?size=1024`;
-  image.alt = p.caption || p.filename || "";
-  const caption = $("#detail-caption");
-  caption.replaceChildren(p.caption || "");
-  if (p.caption && p.caption_kind) {
-    caption.append(" ", el("span", { class: "muted", text: `(${p.caption_kind} caption)` }));
+  async open(id) {
+    this.index = this.list.indexOf(id);
+    await this.show(id);
+    if (!this.dialog.open) openDialog(this.dialog);
   }
-  $("#detail-original").href = detail.original_url;
-  $("#detail-facts").replaceChildren(...factNodes(detail, hit));
-}
 
-function showRemoveError(err) {
-  const line = $("#detail-error");
-  line.textContent = `Not removed: ${err.message}`;
-  line.dataset.code = err.code;
-  line.hidden = false;
-}
-
-// "Remove from index" asks first; once removed, the dialog closes and the result's tile goes.
-async function removePoint(dialog, collection, id, name) {
-  const yes = $("#detail-remove-yes");
-  setBusy(yes, true, "Removing…");
-  try {
-    await del(api.point(collection, id));
-  } catch (err) {
-    showRemoveError(err);
-    return;
-  } finally {
-    setBusy(yes, false);
+  async show(id) {
+    const detail = await get(api.point(this.host.collection(), id));
+    const p = detail.payload || {};
+    const name = p.filename || detail.id;
+    this.current = { id: detail.id, name };
+    this.host.shown(detail.id);
+    $("#detail-title").textContent = name;
+    $("#detail-position").textContent = this.index >= 0 ? `${this.index + 1} of ${this.list.length}` : "";
+    this.setZoom(null);
+    this.image.src = detail.view_url;
+    this.image.alt = p.caption || name;
+    $("#detail-caption").textContent = p.caption || "";
+    $("#detail-original").href = detail.original_url;
+    $("#detail-facts").replaceChildren(...factNodes(detail.facts || []));
+    $("#detail-technical").replaceChildren(...factNodes(detail.technical || []));
+    this.resetRemove();
   }
-  dialog.close();
-  const tile = $(`#results button[data-id="${CSS.escape(id)}"]`);
-  if (tile) tile.closest("li").remove();
-  $("#results-summary").textContent = `Removed ${name} from the index.`;
-}
 
-function wireRemove(dialog, collection, id, name) {
-  const ask = $("#detail-remove");
-  const confirmBox = $("#detail-remove-confirm");
-  const error = $("#detail-error");
-  confirmBox.hidden = true;
-  error.hidden = true;
-  ask.hidden = false;
-  ask.onclick = () => { ask.hidden = true; confirmBox.hidden = false; $("#detail-remove-no").focus(); };
-  $("#detail-remove-no").onclick = () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); };
-  $("#detail-remove-yes").onclick = () => removePoint(dialog, collection, id, name);
-}
+  async step(delta) {
+    let index = this.index + delta;
+    if (index >= this.list.length && !(await this.host.loadMore())) return;
+    if (index < 0 || index >= this.list.length) return;
+    this.index = index;
+    await this.show(this.list.hits[index].id);
+  }
 
-// Fetch and show point `id` of `collection`; `hit` (its search result, if shown) adds the score.
-// Returns {id, name} of the point shown.
-export async function showDetail(dialog, collection, id, hit) {
-  const detail = await get(api.point(collection, id));
-  renderDetail(detail, hit);
-  wireRemove(dialog, collection, id, (detail.payload || {}).filename || detail.id);
-  if (!dialog.open) openDialog(dialog);
-  return { id: detail.id, name: (detail.payload || {}).filename || detail.id };
+  setZoom(zoom) {
+    this.zoom = zoom;
+    this.stage.dataset.zoom = zoom === null ? "fit" : "scaled";
+    $("#viewer-zoom").textContent = zoom === null ? "Fit" : `${Math.round(zoom * 100)} %`;
+    this.image.style.width = zoom === null ? "" : `${Math.round(this.image.naturalWidth * zoom)}px`;
+  }
+
+  zoomBy(direction) {
+    if (this.zoom === null) return this.setZoom(direction > 0 ? 1 : null);
+    const at = ZOOMS.indexOf(this.zoom) + direction;
+    return this.setZoom(at < 0 ? null : ZOOMS[Math.min(at, ZOOMS.length - 1)]);
+  }
+
+  resetRemove() {
+    $("#detail-remove-confirm").hidden = true;
+    $("#detail-error").hidden = true;
+    $("#detail-remove").hidden = false;
+  }
+
+  async remove() {
+    const yes = $("#detail-remove-yes");
+    const { id, name } = this.current;
+    setBusy(yes, true, "Removing…");
+    try {
+      await del(api.point(this.host.collection(), id));
+    } catch (err) {
+      const line = $("#detail-error");
+      line.textContent = `Not removed: ${err.message}`;
+      line.dataset.code = err.code;
+      line.hidden = false;
+      return;
+    } finally {
+      setBusy(yes, false);
+    }
+    this.dialog.close();
+    this.list.remove(id);
+    this.host.removed(name);
+  }
+
+  keydown(event) {
+    const keys = { ArrowRight: () => this.step(1), ArrowLeft: () => this.step(-1), "+": () => this.zoomBy(1),
+      "=": () => this.zoomBy(1), "-": () => this.zoomBy(-1), 0: () => this.setZoom(null) };
+    const action = keys[event.key];
+    if (!action || event.target.closest("input, select, textarea")) return;
+    event.preventDefault();
+    action();
+  }
+
+  wire() {
+    wireDialogClose(this.dialog);
+    this.dialog.addEventListener("keydown", (event) => this.keydown(event));
+    this.dialog.addEventListener("close", () => this.host.shown(""));
+    this.stage.addEventListener("wheel", (event) => { // a pinch on a touchpad, or Ctrl + wheel
+      if (!event.ctrlKey) return;
+      event.preventDefault();
+      this.zoomBy(event.deltaY < 0 ? 1 : -1);
+    }, { passive: false });
+    $("#viewer-prev").addEventListener("click", () => this.step(-1));
+    $("#viewer-next").addEventListener("click", () => this.step(1));
+    $("#viewer-zoom-in").addEventListener("click", () => this.zoomBy(1));
+    $("#viewer-zoom-out").addEventListener("click", () => this.zoomBy(-1));
+    $("#viewer-zoom").addEventListener("click", () => this.setZoom(this.zoom === null ? 1 : null));
+    this.image.addEventListener("dblclick", () => this.setZoom(this.zoom === null ? 1 : null));
+    $("#more-like-this").addEventListener("click", () => {
+      this.dialog.close();
+      this.host.moreLikeThis(this.current.id, this.current.name);
+    });
+    const ask = $("#detail-remove");
+    ask.addEventListener("click", () => { ask.hidden = true; $("#detail-remove-confirm").hidden = false; $("#detail-remove-no").focus(); });
+    $("#detail-remove-no").addEventListener("click", () => { this.resetRemove(); ask.focus(); });
+    $("#detail-remove-yes").addEventListener("click", () => this.remove());
+  }
 }

@@ -1,116 +1,212 @@
-// Search page: by text, by image, or "more like this"; filters from the facets; a detail dialog per result.
-// The address keeps the text query, so a reload (or a shared link) runs it again.
+// The photos page: the whole collection newest first (grouped by month, a folder tree, every filter), or a
+// search by text, by image or "more like this" — one page at a time, more on scroll. The address describes
+// the view (see search-state.js), so a reload or a shared link shows the same.
 
 import { post } from "./api.js";
-import { $, dropZone, el, guardWindowDrops, wireDialogClose } from "./dom.js";
+import { $, $$, dropZone, el, guardWindowDrops } from "./dom.js";
 import { plural } from "./format.js";
-import { clearErrors, setBusy, showApiError, showError } from "./forms.js";
-import { showDetail } from "./search-detail.js";
-import { filtersOf, loadFacets, QueryImage } from "./search-query.js";
-import { api, pages } from "./urls.js";
+import { clearErrors, setBusy, showApiError } from "./forms.js";
+import { Viewer } from "./search-detail.js";
+import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./search-query.js";
+import { monthLabel, ResultList } from "./search-results.js";
+import { apiFilters, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact } from "./search-state.js";
+import { api } from "./urls.js";
 
-const DEFAULT_LIMIT = 24;
+const PAGE = { browse: 100, text: 30, similar: 30, image: 30 };
+const NEEDS_A_DATE = ["after", "before"];
 
-function resultItem(hit) {
-  const p = hit.payload || {};
-  const name = p.filename || hit.id;
-  const caption = p.caption || "";
-  return el("li", { class: "result" },
-    el("button", { type: "button", class: "result-button", "data-id": hit.id, "aria-label": `Details of ${name}` },
-      el("img", { src: hit.thumbnail_url, alt: caption || name, loading: "lazy", decoding: "async" }),
-      el("span", { class: "result-caption", text: caption || name }),
-      el("span", { class: "result-meta" },
-        el("span", { class: "result-name", text: name }),
-        el("span", { class: "score", text: hit.score.toFixed(3), title: "Similarity score" }))));
-}
-
-// {limit, threshold} from the form, or null once an error is shown next to its field.
-function searchOptions(form) {
-  const limit = Number(form.elements.limit.value || DEFAULT_LIMIT);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-    showError(form, "limit", "Enter a whole number from 1 to 500.");
-    return null;
-  }
-  const raw = form.elements.score_threshold.value.trim();
-  const threshold = raw === "" ? null : Number(raw);
-  if (threshold !== null && !Number.isFinite(threshold)) {
-    showError(form, "score_threshold", "Enter a number, or leave it empty.");
-    return null;
-  }
-  return { limit, threshold };
-}
-
-function imageSearch(form, collection, file, { limit, threshold }) {
-  const data = new FormData();
-  data.append("collection", collection);
-  data.append("image", file, file.name);
-  data.append("limit", String(limit));
-  if (threshold !== null) data.append("score_threshold", String(threshold));
-  const filters = filtersOf(form);
-  if (filters) data.append("filters", JSON.stringify(filters));
-  return post(api.searchImage, data);
-}
-
-// query: {text} or {point_id}, as the API takes them.
-function querySearch(form, collection, query, { limit, threshold }) {
-  const body = { collection, limit, filters: filtersOf(form), ...query };
-  if (threshold !== null) body.score_threshold = threshold;
-  return post(api.search, body);
-}
-
-class SearchPage {
+class PhotosPage {
   constructor(form) {
     this.form = form;
     this.collection = $("#search-collection");
     this.text = $("#search-text");
-    this.results = $("#results");
     this.summary = $("#results-summary");
-    this.dialog = $("#detail");
+    this.more = $("#load-more");
     this.image = new QueryImage();
-    this.shown = new Map(); // id → the result shown, for its score in the detail view
-    this.current = null; // {id, name} of the point in the detail dialog
+    this.list = new ResultList($("#results"));
+    this.hasMonths = false; // there are months to jump to
+    this.monthsOf = null; // the collection and filters the "Jump to" menu lists the months of
+    this.viewer = new Viewer($("#detail"), this.list, {
+      collection: () => this.state.collection,
+      loadMore: () => this.loadMore(),
+      moreLikeThis: (id, name) => this.go({ q: "", like: id, likeName: name }, { dropImage: true }),
+      removed: (name) => { this.summary.textContent = `Removed ${name} from the index.`; },
+      shown: (id) => {
+        this.state.open = id;
+        history.replaceState(null, "", urlOfState(this.state));
+      },
+    });
+    this.state = stateFromUrl(location.search);
+    this.cursor = null;
+    this.loading = null;
+    this.run = 0; // the latest query's number: pages of an older one are dropped
   }
 
-  showResults(list, label) {
-    this.shown = new Map(list.map((hit) => [hit.id, hit]));
-    this.summary.textContent = list.length ? `${plural(list.length, "image")} ${label}` : `No image matches ${label}.`;
-    this.results.replaceChildren(...list.map(resultItem));
+  // One page of the current query, from `this.cursor`.
+  request() {
+    const s = this.state;
+    const from = this.mode === "browse" ? s.from : "";
+    const body = { collection: s.collection, limit: PAGE[this.mode], filters: apiFilters(s.filters, from) };
+    if (this.cursor) body.cursor = this.cursor;
+    if (this.mode === "image") {
+      const data = new FormData();
+      data.append("collection", s.collection);
+      data.append("image", this.image.file, this.image.file.name);
+      data.append("limit", String(body.limit));
+      if (body.filters) data.append("filters", JSON.stringify(body.filters));
+      if (this.cursor) data.append("cursor", this.cursor);
+      return post(api.searchImage, data);
+    }
+    if (this.mode === "text") body.text = s.q;
+    if (this.mode === "similar") body.point_id = s.like;
+    return post(api.search, body);
   }
 
-  // kind: "image" (the query image), "text" ({text}) or "point" ({point_id, label}).
-  async run(kind, { label: pointName, ...query } = {}) {
+  // Show the view `this.state` describes, from its first page.
+  async start() {
+    const run = ++this.run;
     clearErrors(this.form);
-    const options = searchOptions(this.form);
-    if (!options) return;
+    this.mode = modeOf(this.state, Boolean(this.image.file));
+    this.cursor = null;
+    this.total = null;
+    this.loading = null; // a page of the previous view still on its way is dropped when it lands
+    this.list.clear(this.mode);
+    this.renderChips([]);
+    this.more.hidden = true;
+    this.summary.textContent = this.mode === "browse" ? "Loading…" : "Searching…";
+    this.loadMonths();
     const button = $("#search-submit");
     setBusy(button, true, "Searching…");
-    this.summary.textContent = "Searching…";
-    const collection = this.collection.value;
     try {
-      if (kind === "image") {
-        const answer = await imageSearch(this.form, collection, this.image.file, options);
-        this.showResults(answer.results, `like ${this.image.file.name}`);
-      } else {
-        const answer = await querySearch(this.form, collection, query, options);
-        this.showResults(answer.results, query.point_id ? `like ${pointName}` : `for “${query.text}”`);
-      }
-    } catch (err) {
-      this.summary.textContent = "";
-      showApiError(this.form, err, { filters: "_form" });
+      await this.loadPage(run);
     } finally {
       setBusy(button, false);
     }
   }
 
-  submit() {
-    const text = this.text.value.trim();
-    if (this.image.file) return this.run("image");
-    if (!text) {
-      clearErrors(this.form);
-      return showError(this.form, "text", "Type a description, or drop an image to search by.");
+  async loadPage(run) {
+    let answer;
+    try {
+      answer = await this.request();
+    } catch (err) {
+      if (run !== this.run) return;
+      this.summary.textContent = "";
+      showApiError(this.form, err, { filters: "filters", cursor: "_form", point_id: "_form" });
+      return;
     }
-    history.replaceState(null, "", pages.search({ collection: this.collection.value, q: text }));
-    return this.run("text", { text });
+    if (run !== this.run) return;
+    this.list.append(answer.results);
+    this.cursor = answer.next_cursor;
+    this.more.hidden = !this.cursor;
+    if (answer.total !== null && answer.total !== undefined) this.total = answer.total;
+    this.describe(answer);
+  }
+
+  // Next page: false when there is none.
+  async loadMore() {
+    if (!this.cursor) return false;
+    if (!this.loading) {
+      this.loading = this.loadPage(this.run).finally(() => { this.loading = null; });
+    }
+    await this.loading;
+    return true;
+  }
+
+  describe(answer) {
+    const s = this.state;
+    $("#jump-field").hidden = this.mode !== "browse" || !this.hasMonths;
+    $("#results-title").textContent = { browse: "All photos", text: `“${s.q}”`,
+      similar: `Like ${s.likeName || "this photo"}`, image: `Like ${this.image.file && this.image.file.name}` }[this.mode];
+    if (answer.understood) this.renderChips(answer.understood);
+    if (answer.collection_empty) {
+      this.summary.replaceChildren("This collection is empty: ",
+        el("a", { href: `/ingest?collection=${encodeURIComponent(s.collection)}`, text: "ingest photos" }), " into it.");
+    } else if (this.mode === "browse") {
+      const total = this.total ?? this.list.length;
+      const from = s.from ? ` from ${monthLabel(s.from)} back` : "";
+      this.summary.textContent = total ? `${plural(total, "photo")}, newest first${from}` : "No photo matches these filters.";
+    } else {
+      const strong = this.list.strongCount;
+      this.summary.textContent = this.list.length === 0 ? "No image matches."
+        : strong ? `${plural(strong, "strong match", "strong matches")}${this.list.length > strong ? ", then weaker ones" : ""}`
+          : "No strong match; the closest photos follow.";
+    }
+  }
+
+  renderChips(understood) {
+    const chips = filterChips(this.state.filters).map(({ key, label }) => ({ label,
+      drop: () => { delete this.state.filters[key]; } }));
+    if (this.state.from && this.mode === "browse") {
+      chips.push({ label: `From ${monthLabel(this.state.from)} back`, drop: () => { this.state.from = ""; } });
+    }
+    if (this.state.like) chips.push({ label: `Like ${this.state.likeName || "a photo"}`, drop: () => { this.state.like = ""; } });
+    for (const fact of understood) {
+      chips.push({ label: `${fact.kind}: ${fact.text}`, understood: true,
+        drop: () => { this.state.q = withoutFact(this.state.q, fact.text); } });
+    }
+    $("#chips").replaceChildren(...chips.map((chip) => el("li", { class: chip.understood ? "chip understood" : "chip" },
+      el("span", { text: chip.label }),
+      el("button", { type: "button", class: "chip-remove", "aria-label": `Remove ${chip.label}`,
+        "data-chip": chip.label }, "×"))));
+    this.chipActions = new Map(chips.map((chip) => [chip.label, chip.drop]));
+  }
+
+  // Change the view: `changes` to the state, then a new address and the first page.
+  go(changes, { dropImage = false, replace = false } = {}) {
+    Object.assign(this.state, { open: "" }, changes);
+    if (dropImage) this.image.set(null);
+    this.syncForm();
+    const url = urlOfState(this.state);
+    if (replace || url === location.pathname + location.search) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
+    return this.start();
+  }
+
+  formFilters() {
+    const e = this.form.elements;
+    const filters = { after: e.taken_after.value, before: e.taken_before.value, camera: e.camera.value,
+      format: e.format.value, folder: this.state.filters.folder || "" };
+    return Object.fromEntries(Object.entries(filters).filter(([, value]) => value));
+  }
+
+  syncForm() {
+    const e = this.form.elements;
+    this.text.value = this.state.q;
+    e.taken_after.value = this.state.filters.after || "";
+    e.taken_before.value = this.state.filters.before || "";
+    e.camera.value = this.state.filters.camera || "";
+    e.format.value = this.state.filters.format || "";
+    $("#filters").open = $("#filters").open || NEEDS_A_DATE.some((key) => this.state.filters[key]);
+    if ($$("#jump option").some((option) => option.value === this.state.from)) $("#jump").value = this.state.from;
+    markFolder(this.state.filters.folder || "");
+  }
+
+  submit() {
+    const q = this.text.value.trim();
+    return this.go({ q, like: q ? "" : this.state.like, from: q ? "" : this.state.from, filters: this.formFilters() },
+      { dropImage: Boolean(q) });
+  }
+
+  collectionChanged() {
+    this.state = { collection: this.collection.value, q: "", like: "", likeName: "", from: "", filters: {} };
+    this.image.set(null);
+    this.flagTestModels();
+    loadFacets(this.form, this.state.collection, {});
+    loadFolders($("#folders"), this.state.collection, "");
+    this.go({});
+  }
+
+  // The "Jump to" menu: every month with photos the filters keep (loaded again when they change).
+  async loadMonths() {
+    const filters = apiFilters(this.state.filters) || {};
+    const key = JSON.stringify([this.state.collection, filters]);
+    if (this.mode !== "browse" || !this.state.collection || key === this.monthsOf) return;
+    this.monthsOf = key;
+    const timeline = await fetchMonths(this.state.collection, filters);
+    if (key !== this.monthsOf) return; // the filters changed meanwhile
+    showMonths($("#jump"), timeline, this.state.from);
+    this.hasMonths = timeline.months.length > 0;
+    $("#jump-field").hidden = this.mode !== "browse" || !this.hasMonths;
   }
 
   flagTestModels() {
@@ -118,63 +214,79 @@ class SearchPage {
     $("#tiny-warning").hidden = !option || option.dataset.backend !== "tiny";
   }
 
-  collectionChanged() {
-    history.replaceState(null, "", pages.search({ collection: this.collection.value }));
-    this.results.replaceChildren();
-    this.summary.textContent = "";
-    this.flagTestModels();
-    loadFacets(this.form, this.collection.value);
-  }
-
-  async openDetail(id) {
-    try {
-      this.current = await showDetail(this.dialog, this.collection.value, id, this.shown.get(id));
-    } catch (err) {
-      showError(this.form, null, err.message);
+  wire() {
+    this.viewer.wire();
+    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
+    this.collection.addEventListener("change", () => this.collectionChanged());
+    for (const name of ["taken_after", "taken_before", "camera", "format"]) {
+      this.form.elements[name].addEventListener("change", () => this.submit());
     }
-  }
-
-  moreLikeThis() {
-    if (!this.current) return;
-    this.dialog.close();
-    this.image.set(null);
-    this.text.value = "";
-    this.run("point", { point_id: this.current.id, label: this.current.name });
+    $("#results").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-id]");
+      if (button) this.viewer.open(button.dataset.id).catch((err) => showApiError(this.form, err));
+    });
+    $("#chips").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-chip]");
+      if (!button) return;
+      this.chipActions.get(button.dataset.chip)();
+      this.go({});
+    });
+    $("#folders").addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-folder]");
+      if (button) this.go({ filters: { ...this.state.filters, folder: button.dataset.folder } });
+    });
+    $("#jump").addEventListener("change", (event) => {
+      this.go({ from: event.target.value }).then(() => $("#results-heading").scrollIntoView());
+    });
+    this.more.addEventListener("click", () => this.loadMore());
+    // More loads as the end comes into view; past the strong matches of a search, only on "Load more".
+    new IntersectionObserver((entries) => {
+      const weakShown = this.mode !== "browse" && this.list.length > this.list.strongCount;
+      if (entries.some((entry) => entry.isIntersecting) && this.list.length && !this.loading && !weakShown) {
+        this.loadMore();
+      }
+    }, { rootMargin: "300px" }).observe($("#results-end"));
+    window.addEventListener("popstate", () => { this.state = stateFromUrl(location.search); this.syncForm(); this.start(); });
+    this.wireImageInput();
   }
 
   wireImageInput() {
     const input = $("#search-image");
+    const chosen = (file) => { this.image.set(file); this.go({ q: "", like: "" }); };
     input.addEventListener("change", () => {
-      if (input.files.length) this.image.set(input.files[0]);
+      if (input.files.length) chosen(input.files[0]);
       input.value = "";
     });
-    dropZone($("#image-drop"), (files) => this.image.set(files[0]));
-    $("#query-clear").addEventListener("click", () => { this.image.set(null); input.focus(); });
+    dropZone($("#image-drop"), (files) => chosen(files[0]));
+    $("#query-clear").addEventListener("click", () => { this.image.set(null); this.go({}); input.focus(); });
   }
 
-  start() {
-    wireDialogClose(this.dialog);
-    this.form.addEventListener("submit", (event) => { event.preventDefault(); this.submit(); });
-    this.collection.addEventListener("change", () => this.collectionChanged());
-    this.wireImageInput();
-    this.results.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-id]");
-      if (button) this.openDetail(button.dataset.id);
-    });
-    $("#more-like-this").addEventListener("click", () => this.moreLikeThis());
+  async init() {
+    if (!this.state.collection) this.state.collection = this.collection.value;
+    this.collection.value = this.state.collection;
+    if (this.collection.value !== this.state.collection) this.state.collection = this.collection.value;
+    this.wire();
     this.flagTestModels();
-    loadFacets(this.form, this.collection.value);
-    const q = new URLSearchParams(location.search).get("q");
-    if (q) {
-      this.text.value = q;
-      this.run("text", { text: q });
-    }
+    await loadFacets(this.form, this.state.collection, this.state.filters);
+    loadFolders($("#folders"), this.state.collection, this.state.filters.folder || "");
+    this.syncForm();
+    history.replaceState(null, "", urlOfState(this.state));
+    const opened = this.state.open;
+    await this.start();
+    if (opened) this.viewer.open(opened).catch((err) => showApiError(this.form, err));
   }
+}
+
+// The selected folder of the tree, marked.
+function markFolder(selected) {
+  document.querySelectorAll("#folders button[data-folder]").forEach((button) => {
+    button.setAttribute("aria-pressed", button.dataset.folder === selected ? "true" : "false");
+  });
 }
 
 export function initSearch() {
   const form = $("#search-form");
   if (!form) return;
   guardWindowDrops();
-  new SearchPage(form).start();
+  new PhotosPage(form).init();
 }

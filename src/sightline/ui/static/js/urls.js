@@ -32,3 +32,26 @@ export const pages = {
   collections: (params) => `/collections?${query(params)}`,
   search: (params) => `/search?${query(params)}`,
 };
+
+// The photos page (issue 13).
+api.folders = (name) => `${collection(name)}/folders`;
+api.months = (name, filters = {}) => `${collection(name)}/months?${query(filters)}`;
+
+// The review pages and their API: duplicates, the map, collections from a selection, random images.
+export const review = {
+  duplicates: (name, params) => `${collection(name)}/duplicates?${query(params)}`,
+  dismiss: (name) => `${collection(name)}/duplicates/dismiss`,
+  keep: (name) => `${collection(name)}/duplicates/keep`,
+  map: (name) => `${collection(name)}/map`,
+  random: (name) => `${collection(name)}/random`,
+  task: (id) => `/api/v1/review/tasks/${enc(id)}`,
+  thumbnail: (name, id, size) => `${collection(name)}/points/${enc(id)}/thumbnail?${query({ size })}`,
+  duplicatesPage: (name) => `/collections/${enc(name)}/duplicates`,
+  mapPage: (name) => `/collections/${enc(name)}/map`,
+};
+
+// A collection's sources (folders it follows).
+api.sources = (name) => `${collection(name)}/sources`;
+api.source = (name, id) => `${api.sources(name)}/${enc(id)}`;
+api.sourceSync = (name, id) => `${api.source(name, id)}/sync`;
+api.sourceRemove = (name, id, removePoints) => `${api.source(name, id)}?${query({ remove_points: removePoints })}`;

@@ -1,0 +1,95 @@
+"""Where the strong matches of a text search end: the "weaker matches" line of the search API, measured per
+backend on bench/quality.py's real photos and queries.
+
+    python bench/strong_matches.py [--backends lite,tiny] [--cache-dir DIR]
+
+In-process (no services): each backend embeds the photos and the queries of bench/quality_queries.json; for
+each query, every photo's cosine similarity to it. A rule marks a hit strong when its similarity is at least
+``floor`` and at least ``ratio`` × the query's best similarity (`sightline.ingest.listing.StrongRule`). For a
+grid of rules it reports, over all queries: recall (the expected photo is strong), how many photos a query
+shows as strong on average, and precision (strong photos that are expected ones). Prints the figures of the
+rule in `listing.STRONG_RULES` and the best rules found, and one ``BENCH_JSON`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402  bench/common.py: the cache dir
+import quality  # noqa: E402  the photos and the queries
+
+from sightline.config import MLSettings  # noqa: E402
+from sightline.imaging import decode_image  # noqa: E402
+from sightline.inference.models.registry import load_backend  # noqa: E402
+from sightline.ingest.listing import DEFAULT_RULE, STRONG_RULES, StrongRule  # noqa: E402
+
+FLOORS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+RATIOS = [0.0, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
+
+
+def similarities(backend_name: str, cache_dir: Path, photos: dict[str, Path],
+                 queries: list[dict[str, Any]]) -> np.ndarray:
+    """(queries × photos) cosine similarities, photos in the order of `photos`."""
+    backend = load_backend(MLSettings(models=backend_name, data_dir=cache_dir / "ml-data", device="cpu"))
+    items = [backend.preprocess(decode_image(path.read_bytes(), min_side=backend.info.min_image_side).image)
+             for path in photos.values()]
+    images = backend.embed_images(items, caption=False).embeddings
+    texts = backend.embed_texts([query["text"] for query in queries])
+    return np.asarray(texts) @ np.asarray(images).T
+
+
+def score_rule(rule: StrongRule, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
+    found = shown = right = 0
+    for row, query in zip(sims, queries):
+        cut = rule.cut(float(row.max()))
+        strong = {names[i] for i in np.flatnonzero(row >= cut)}
+        found += bool(strong & set(query["expected"]))
+        shown += len(strong)
+        right += len(strong & set(query["expected"]))
+    return {"floor": rule.floor, "ratio": rule.ratio, "recall": found / len(queries),
+            "strong_per_query": shown / len(queries), "precision": right / shown if shown else 0.0}
+
+
+def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
+    expected_best = [max(row[names.index(n)] for n in q["expected"]) for row, q in zip(sims, queries)]
+    unrelated_best = [max(v for n, v in zip(names, row) if n not in q["expected"]) for row, q in zip(sims, queries)]
+    grid = [score_rule(StrongRule(f, r), sims, names, queries) for f, r in itertools.product(FLOORS, RATIOS)]
+    good = sorted(grid, key=lambda s: (-(s["recall"] >= 0.9), -s["precision"], -s["recall"]))[:5]
+    chosen = score_rule(STRONG_RULES.get(backend, DEFAULT_RULE), sims, names, queries)
+    print(f"\n== {backend}: {len(queries)} queries over {len(names)} photos")
+    print(f"expected photo's similarity: median {np.median(expected_best):.3f}, min {min(expected_best):.3f}; "
+          f"best unrelated: median {np.median(unrelated_best):.3f}, max {max(unrelated_best):.3f}")
+    print("floor ratio  recall  strong/query  precision")
+    for label, row in [("chosen", chosen)] + [("", row) for row in good]:
+        print(f"{row['floor']:5.2f} {row['ratio']:5.2f}  {row['recall']:6.2f}  {row['strong_per_query']:12.2f}  "
+              f"{row['precision']:9.2f}  {label}")
+    return {"backend": backend, "chosen": chosen, "best": good, "expected_median": float(np.median(expected_best)),
+            "unrelated_median": float(np.median(unrelated_best))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="lite,tiny")
+    parser.add_argument("--cache-dir", type=Path, default=common.DEFAULT_CACHE_DIR)
+    args = parser.parse_args(argv)
+    queries = quality.load_queries()
+    with tempfile.TemporaryDirectory() as folder:
+        photos = quality.save_photos(Path(folder))
+        names = list(photos)
+        results = [report(b, similarities(b, args.cache_dir, photos, queries), names, queries)
+                   for b in args.backends.split(",")]
+    print("BENCH_JSON " + json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""`sightline duplicates | merge | random`: the review tools of a collection from the command line."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.table import Table
+
+from sightline.cli import follow
+from sightline.cli.client import IngestClient, Json
+from sightline.cli.command import api_command
+from sightline.cli.render import Output
+
+__all__ = ["duplicates", "merge", "random_images"]
+
+NameArgument = Annotated[str, typer.Argument(help="Collection name.")]
+
+
+class Kind(str, Enum):
+    exact = "exact"
+    near = "near"
+    all = "all"
+
+
+@api_command(json_flag=True)
+def duplicates(
+    api: IngestClient,
+    out: Output,
+    name: NameArgument,
+    kind: Annotated[Kind, typer.Option(help="exact: same bytes; near: alike by their vectors; all: both.")] =
+    Kind.exact,
+    threshold: Annotated[float | None, typer.Option(min=0.5, max=1.0, help="Least similarity (near).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Groups shown, largest first.")] = 50,
+) -> None:
+    """Groups of duplicate images, each best first (the one to keep). A near scan is waited for."""
+    answer = api.duplicates(name, kind=kind.value, threshold=threshold, limit=limit)
+    while answer.get("state") == "scanning":
+        task = api.review_task(answer["task"]["task_id"])
+        if task["state"] == "failed":
+            out.error(f"the near-duplicate scan failed: {task['error'] and task['error'].get('message')}")
+            raise typer.Exit(1)
+        if task["state"] == "running":
+            time.sleep(follow.POLL_SECONDS)
+        answer = api.duplicates(name, kind=kind.value, threshold=threshold, limit=limit)
+    out.show(answer, groups_view)
+
+
+def groups_view(answer: Json) -> RenderableType:
+    groups = answer["groups"]
+    if not groups:
+        return "No duplicates."
+    table = Table(box=box.SIMPLE_HEAD, title=f"{answer['total_groups']} group(s)", title_justify="left")
+    for column in ("group", "kind", "similarity", "", "size", "format", "path"):
+        table.add_column(column, overflow="fold")
+    for number, group in enumerate(groups, 1):
+        for index, point in enumerate(group["points"]):
+            first = index == 0
+            table.add_row(str(number) if first else "", group["kind"] if first else "",
+                          f"{group['score']:.3f}" if first and group.get("score") is not None else "",
+                          "keep" if first else "", _size(point), point.get("format") or "-",
+                          escape(str(point.get("path"))), end_section=index == len(group["points"]) - 1)
+    return table
+
+
+def _size(point: dict[str, Any]) -> str:
+    width, height = point.get("width"), point.get("height")
+    return f"{width}×{height}" if width and height else "-"
+
+
+@api_command(json_flag=True)
+def merge(
+    api: IngestClient,
+    out: Output,
+    name: NameArgument,
+    into: Annotated[str, typer.Argument(help="The collection that receives the images.")],
+) -> None:
+    """Copy every image of a collection into another of the same model (vectors copied, not re-embedded)."""
+    answer = api.merge(name, into)
+    if not out.as_json:
+        out.print(f"Merged {answer['merged']} image(s) of [bold]{escape(name)}[/bold] into "
+                  f"[bold]{escape(into)}[/bold] (now {answer['points_count']}).")
+        return
+    out.show(answer, str)
+
+
+@api_command(json_flag=True)
+def random_images(
+    api: IngestClient,
+    out: Output,
+    name: NameArgument,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many.")] = 1,
+) -> None:
+    """Images picked at random from a collection (paths)."""
+    answer = api.random(name, limit=limit)
+    out.show(answer, lambda a: "\n".join(escape(str(point["path"])) for point in a["points"]))

@@ -1,0 +1,128 @@
+"""`sightline sources list | add | edit | remove | sync`: folders a collection follows (watched, re-scanned,
+synced), so that the index stays true to the disk."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from sightline.cli import follow as following
+from sightline.cli.client import IngestClient
+from sightline.cli.command import CollectionOption, api_command
+from sightline.cli.render import Output
+
+__all__ = ["sources_app"]
+
+sources_app = typer.Typer(help="Folders a collection follows: watched, re-scanned, kept in sync.",
+                          no_args_is_help=True)
+SourceArgument = Annotated[str, typer.Argument(help="Source id (as `sightline sources list` shows it).")]
+ExcludeOption = Annotated[list[str] | None, typer.Option(
+    "--exclude", "-x", help="A glob left out (repeatable): `*.tmp` or `@eaDir` match a name anywhere, "
+    "`**/@eaDir/**` or `/raw/*` a path below the folder.")]
+RescanOption = Annotated[int | None, typer.Option("--rescan-minutes", min=0, max=7 * 24 * 60,
+                                                  help="Full re-scan every this many minutes (0: never).")]
+FollowOption = Annotated[bool, typer.Option("--follow", "-f", help="Follow the sync job to its end.")]
+COUNT_WORDS = {"done": "embedded", "cached": "reused", "skipped": "unchanged", "moved": "moved",
+               "removed": "removed", "failed": "failed"}
+
+
+def sync_summary(source: dict[str, Any]) -> str:
+    last = source.get("last_sync")
+    if not last:
+        return "never"
+    counts = last["counts"]
+    words = ", ".join(f"{counts[key]} {word}" for key, word in COUNT_WORDS.items() if counts.get(key))
+    return f"{last['state']}" + (f": {words}" if words else "")
+
+
+def sources_table(answer: dict[str, Any]) -> Table | str:
+    if not answer["sources"]:
+        return "No sources: add one with `sightline sources add FOLDER -c COLLECTION`."
+    table = Table()
+    for column in ("id", "folder", "state", "images", "re-scan", "last sync", "at"):
+        table.add_column(column, overflow="fold")
+    for source in answer["sources"]:
+        state = source["state"] + (f" ({source['offline_reason']})" if source["offline_reason"] else "")
+        rescan = f"{source['rescan_minutes']} min" if source["rescan_minutes"] else "never"
+        table.add_row(source["source_id"], escape(source["path"]), escape(state), str(source["images"]), rescan,
+                      escape(sync_summary(source)), source["last_sync_at"] or "-")
+    return table
+
+
+def source_line(source: dict[str, Any]) -> str:
+    excluded = f", excluding {', '.join(source['exclude'])}" if source["exclude"] else ""
+    watch = "watched" if source["watch"] else "not watched"
+    return f"Source {source['source_id']}: {escape(source['path'])} ({watch}{escape(excluded)}): {source['state']}."
+
+
+@sources_app.command("list")
+@api_command(json_flag=True)
+def list_sources(api: IngestClient, out: Output, collection: CollectionOption) -> None:
+    """The collection's sources: state (watching, idle, syncing, offline), images, last sync."""
+    out.show(api.sources(collection), sources_table)
+
+
+@sources_app.command("add")
+@api_command(json_flag=True)
+def add_source(
+    api: IngestClient, out: Output,
+    folder: Annotated[str, typer.Argument(help="A folder on the service's machine, inside the ingest roots.")],
+    collection: CollectionOption,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", help="Ingest changes as they happen.")] = True,
+    exclude: ExcludeOption = None,
+    rescan_minutes: RescanOption = None,
+    follow: FollowOption = False,
+) -> None:
+    """Follow a folder; its first sync starts at once."""
+    fields: dict[str, Any] = {"watch": watch, "exclude": exclude or []}
+    if rescan_minutes is not None:
+        fields["rescan_minutes"] = rescan_minutes
+    source = api.add_source(collection, folder, **fields)
+    out.show(source, lambda source: f"{source_line(source)}\nFirst sync: job {source['job_id']}.")
+    if follow and not out.as_json:
+        following.finish_following(api, source["job_id"], out)
+
+
+@sources_app.command("edit")
+@api_command(json_flag=True)
+def edit_source(
+    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    watch: Annotated[bool | None, typer.Option("--watch/--no-watch", help="Watch it or not.")] = None,
+    exclude: ExcludeOption = None,
+    no_excludes: Annotated[bool, typer.Option("--no-excludes", help="Exclude nothing any more.")] = False,
+    rescan_minutes: RescanOption = None,
+) -> None:
+    """Change what is given; the source is synced again with it."""
+    fields = {"watch": watch, "rescan_minutes": rescan_minutes, "exclude": [] if no_excludes else exclude}
+    out.show(api.edit_source(collection, source_id, **{k: v for k, v in fields.items() if v is not None}),
+             source_line)
+
+
+@sources_app.command("remove")
+@api_command(json_flag=True)
+def remove_source(
+    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    remove_images: Annotated[bool, typer.Option("--remove-images", help="Also remove its images from the "
+                                                "index (the files on disk are never touched).")] = False,
+) -> None:
+    """Stop following a folder; its images stay in the index unless --remove-images."""
+    api.remove_source(collection, source_id, remove_points=remove_images)
+    kept = "removed from the index" if remove_images else "kept in the index"
+    out.show({"source_id": source_id, "removed": True, "images_removed": remove_images},
+             lambda _: f"Source {source_id} removed; its images are {kept}.")
+
+
+@sources_app.command("sync")
+@api_command(json_flag=True)
+def sync_source(
+    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    follow: FollowOption = False,
+) -> None:
+    """Bring the index in line with the folder now."""
+    answer = api.sync_source(collection, source_id)
+    out.show(answer, lambda answer: f"Sync of source {source_id}: job {answer['job_id']} ({answer['state']}).")
+    if follow and not out.as_json:
+        following.finish_following(api, answer["job_id"], out)

@@ -1,0 +1,162 @@
+"""Sources: folders a collection follows (watched, re-scanned, synced: the index stays true to the disk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.api import ServicesDep
+from sightline.ingest.paths import confine, is_inside, path_text
+from sightline.ingest.removal import remove_points
+from sightline.ingest.schemas import CollectionName, Strict
+from sightline.ingest.services import Services
+from sightline.ingest.sources.models import Source
+from sightline.ingest.sources.sync import stored_files
+from sightline.ingest.vectors import SearchFilters, canonical_id
+
+router = APIRouter(prefix="/api/v1/collections/{name}/sources", tags=["sources"])
+image_router = APIRouter(prefix="/api/v1/images", tags=["images"])
+MAX_RESCAN_MINUTES = 7 * 24 * 60
+Excludes = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(
+    max_length=100, description="Globs left out: `*.tmp` or `@eaDir` match a name anywhere; a pattern with '/' "
+    "matches the path below the folder (`**/@eaDir/**`, `/raw/*`).")]
+Rescan = Annotated[int, Field(ge=0, le=MAX_RESCAN_MINUTES, description="Full re-scan every this many minutes "
+                              "(0: never); catches changes no event reported.")]
+
+
+class SourceCreate(Strict):
+    path: str = Field(min_length=1, max_length=4096, description="A folder inside the ingest roots.")
+    watch: bool = Field(default=True, description="Ingest changes a few seconds after they settle.")
+    exclude: Excludes = []
+    rescan_minutes: Rescan = 60
+
+
+class SourceEdit(Strict):
+    watch: bool | None = None
+    exclude: Excludes | None = None
+    rescan_minutes: Rescan | None = None
+
+
+async def source_view(services: Services, source: Source) -> dict:
+    """The source as answered: state (syncing while a sync job of it is queued or running), its images, the
+    last sync job's counts."""
+    if source.last_job_id:
+        job = await services.call(services.jobdb.get_job, source.last_job_id)
+        if job is not None:
+            source.syncing = not job.is_terminal
+            source.last_sync = {"job_id": job.job_id, "state": job.state, "counts": job.to_dict()["counts"],
+                                "error": job.error}
+    source.images = await services.call(services.vectors.count, source.collection,
+                                        SearchFilters(folder=source.path))
+    return source.to_dict()
+
+
+async def source_or_404(services: Services, name: str, source_id: str) -> Source:
+    source = await services.call(services.runner.sources.store.get, source_id)
+    if source is None or source.collection != name:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No source {source_id!r} in {name}.", where="source_id",
+                             status=404)
+    return source
+
+
+async def _check_folder(services: Services, name: str, raw: str) -> str:
+    folder = confine(raw, services.settings.roots, where="path")
+    if not folder.is_dir():
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No folder {raw}.", where="path", status=404)
+    if is_inside(folder, [services.settings.uploads_dir.resolve()]):
+        raise SightlineError(ErrorCode.VALIDATION_ERROR, "Uploads are Sightline's own; add a folder of yours.",
+                             where="path", status=422)
+    for other in await services.call(services.runner.sources.store.list, name):
+        other_path = Path(other.path)
+        if is_inside(folder, [other_path]) or is_inside(other_path, [folder]):
+            raise SightlineError(ErrorCode.CONFLICT, f"{path_text(folder)} overlaps the source {other.path} "
+                                 f"({other.source_id}); edit that one instead.", where="path", status=409)
+    return path_text(folder)
+
+
+@router.post("", status_code=201)
+async def add_source(name: CollectionName, body: SourceCreate, services: ServicesDep) -> dict:
+    """Follow a folder; its first sync starts at once (`job_id`)."""
+    await services.call(services.vectors.collection_info, name)  # 404 for an unknown collection
+    path = await _check_folder(services, name, body.path)
+    manager = services.runner.sources
+    source = await services.call(manager.store.add, name, path, watch=body.watch,
+                                 exclude=[p.strip() for p in body.exclude], rescan_minutes=body.rescan_minutes)
+    job = await manager.request_sync(source.source_id, "source added", asked=True)
+    manager.follow(source.source_id, None)
+    answer = await source_view(services, await source_or_404(services, name, source.source_id))
+    return {**answer, "job_id": job.job_id if job else None}
+
+
+@router.get("")
+async def list_sources(name: CollectionName, services: ServicesDep) -> dict:
+    await services.call(services.vectors.collection_info, name)
+    sources = await services.call(services.runner.sources.store.list, name)
+    return {"sources": [await source_view(services, source) for source in sources]}
+
+
+@router.get("/{source_id}")
+async def get_source(name: CollectionName, source_id: str, services: ServicesDep) -> dict:
+    return await source_view(services, await source_or_404(services, name, source_id))
+
+
+@router.patch("/{source_id}")
+async def edit_source(name: CollectionName, source_id: str, body: SourceEdit, services: ServicesDep) -> dict:
+    """Change watch, exclude or rescan_minutes; the source is followed afresh (and synced) with them."""
+    await source_or_404(services, name, source_id)
+    changes = body.model_dump(exclude_none=True)
+    if "exclude" in changes:
+        changes["exclude"] = [p.strip() for p in changes["exclude"]]
+    manager = services.runner.sources
+    source = await services.call(manager.store.edit, source_id, changes)
+    manager.follow(source_id, "source edited")
+    return await source_view(services, source)
+
+
+@router.delete("/{source_id}", status_code=204)
+async def remove_source(
+    name: CollectionName, source_id: str, services: ServicesDep,
+    remove_points_too: Annotated[bool, Query(alias="remove_points", description="Also remove its images from "
+                                             "the index (the files on disk are never touched).")] = False,
+) -> Response:
+    source = await source_or_404(services, name, source_id)
+    manager = services.runner.sources
+    await manager.unfollow(source_id)
+    if source.last_job_id:
+        await services.runner.cancel(source.last_job_id)
+    await services.call(manager.store.remove, source_id)
+    if remove_points_too:
+        stored = await services.call(stored_files, services.vectors, name, source.path)
+        ids = [found.point_id for found in stored.values()]
+        if ids:
+            await services.call(remove_points, services.vectors, services.settings, name, ids)
+    return Response(status_code=204)
+
+
+@router.post("/{source_id}/sync", status_code=202)
+async def sync_source(name: CollectionName, source_id: str, services: ServicesDep) -> dict:
+    """Bring the index in line with the folder now (the queued sync, if one is waiting)."""
+    await source_or_404(services, name, source_id)
+    job = await services.runner.sources.request_sync(source_id, "sync asked for", asked=True)
+    if job is None:  # removed meanwhile
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No source {source_id!r} in {name}.", where="source_id",
+                             status=404)
+    return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
+
+
+@image_router.delete("/{point_id}", status_code=204)
+async def delete_image(
+    point_id: str, services: ServicesDep,
+    collection: Annotated[CollectionName, Query(description="Point ids are per collection.")],
+) -> Response:
+    """Remove one image from the index (as `DELETE /api/v1/collections/{name}/points/{point_id}`)."""
+    point_id = canonical_id(point_id)
+    removal = await services.call(remove_points, services.vectors, services.settings, collection, [point_id])
+    if not removal.deleted:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {point_id} in {collection}.", where="point_id",
+                             status=404)
+    return Response(status_code=204)

@@ -1,0 +1,53 @@
+"""Duplicate groups from pairs: transitive grouping (union-find) and the best-first order inside a group."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Set
+from typing import Any
+
+import numpy as np
+from scipy.cluster.hierarchy import DisjointSet
+
+# Formats cameras write, ahead of the ones copies are usually re-encoded to (lower is more original).
+FORMAT_RANK = {"dng": 0, "raw": 0, "heif": 1, "jpeg": 2, "tiff": 3, "png": 4, "webp": 5, "gif": 6}
+
+Pair = tuple[str, str]
+
+
+def ordered(a: str, b: str) -> Pair:
+    """A pair's one spelling: the smaller id first."""
+    return (a, b) if a < b else (b, a)
+
+
+def connected_groups(pairs: Iterable[Pair], dismissed: Set[Pair] = frozenset()) -> list[list[str]]:
+    """Groups of ids joined, directly or through others, by a pair that was not dismissed (2 ids or more)."""
+    forest = DisjointSet()
+    for a, b in pairs:
+        if ordered(a, b) in dismissed:
+            continue
+        forest.add(a)
+        forest.add(b)
+        forest.merge(a, b)
+    return [sorted(subset) for subset in forest.subsets() if len(subset) > 1]
+
+
+def best_first_key(payload: dict[str, Any]) -> tuple:
+    """Largest first (pixels), then the original over a re-encode (camera metadata kept, camera format),
+    then the earliest, then the largest file; the path breaks ties so the order is stable."""
+    pixels = (payload.get("width") or 0) * (payload.get("height") or 0)
+    has_camera = bool(payload.get("camera") or payload.get("taken_at_ts"))
+    format_rank = FORMAT_RANK.get(str(payload.get("format")), len(FORMAT_RANK))
+    earliest = payload.get("sort_ts")
+    return (-pixels, not has_camera, format_rank, earliest if earliest is not None else float("inf"),
+            -(payload.get("bytes") or 0), str(payload.get("path", "")))
+
+
+def best_first(payloads: dict[str, dict[str, Any]], ids: Iterable[str]) -> list[str]:
+    return sorted(ids, key=lambda point_id: best_first_key(payloads.get(point_id, {})))
+
+
+def group_pairs(ids: list[str], limit: int = 64) -> list[Pair]:
+    """Every pair among `ids` (what dismissing a group remembers); at most `limit` ids are paired."""
+    ids = sorted(set(ids))[:limit]
+    upper = np.triu_indices(len(ids), k=1)
+    return [(ids[i], ids[j]) for i, j in zip(*upper)]

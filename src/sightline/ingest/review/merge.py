@@ -1,0 +1,112 @@
+"""Collections from collections: merge one into another, or copy a selection of points into a new one. Vectors
+are copied, never re-embedded; each point gets the id the target would give its file (so it is there exactly
+once, however often it is copied); Sightline's own copies of uploaded files are linked into the uploads dir
+anew, so they stay when the source collection (and its uploads) is deleted. Blocking: run off the loop."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from sightline.config import IngestSettings
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.model_match import SIGNATURE_KEYS
+from sightline.ingest.pipeline.work import point_id_for
+from sightline.ingest.removal import uploaded_copy
+from sightline.ingest.vectors import CollectionInfo, CollectionParams, Point, VectorStore, canonical_id
+from sightline.ingest.vectors.base import validation_error
+
+COPY_PAGE = 500
+MAX_SELECTION = 100_000
+
+
+def check_compatible(source: CollectionInfo, target: CollectionInfo) -> None:
+    """Vectors may only meet vectors of the same model, dimension and distance."""
+    a, b = source.params, target.params
+    signature = [(key, a.metadata.get(key), b.metadata.get(key)) for key in SIGNATURE_KEYS]
+    differs = [key for key, x, y in signature if x is not None and y is not None and x != y]
+    if a.vector_size != b.vector_size or a.distance != b.distance or differs:
+        raise SightlineError(ErrorCode.MODEL_MISMATCH, f"{source.name!r} ({a.metadata.get('embedding_model')}, "
+                             f"{a.vector_size}-d, {a.distance}) and {target.name!r} ({b.metadata.get('embedding_model')}"
+                             f", {b.vector_size}-d, {b.distance}) hold vectors of different models: they cannot be "
+                             "merged.", where="into", status=409)
+
+
+class Copier:
+    """Copies points into `target`, linking uploaded files into one new folder under the uploads dir."""
+
+    def __init__(self, vectors: VectorStore, settings: IngestSettings, target: str):
+        self.vectors, self.settings, self.target = vectors, settings, target
+        self.uploads = settings.uploads_dir / f"copied-{uuid.uuid4().hex[:12]}"
+        self.copied = 0
+
+    def copy(self, points: list[Point]) -> None:
+        self.vectors.upsert(self.target, [self._moved(point) for point in points])
+        self.copied += len(points)
+
+    def _moved(self, point: Point) -> Point:
+        payload = dict(point.payload, collection=self.target)
+        uploaded = uploaded_copy(self.settings, payload.get("path"))
+        if uploaded is not None:
+            payload.update(_path_fields(self._link(uploaded)))
+        return Point(point_id_for(self.target, str(payload.get("path"))), point.vector, payload)
+
+    def _link(self, uploaded: Path) -> Path:
+        destination = self.uploads / uploaded.parent.name / uploaded.name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if not destination.exists():
+            try:
+                os.link(uploaded, destination)
+            except OSError:
+                shutil.copy2(uploaded, destination)
+        return destination
+
+
+def _path_fields(path: Path) -> dict:
+    folder = path.parent
+    return {"path": str(path), "folder": str(folder), "filename": path.name,
+            "folder_prefixes": [str(folder), *(str(parent) for parent in folder.parents)]}
+
+
+def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str) -> dict:
+    if source == into:
+        raise validation_error("a collection cannot be merged into itself", "into")
+    source_info = vectors.collection_info(source)
+    check_compatible(source_info, vectors.collection_info(into))
+    copier = Copier(vectors, settings, into)
+    offset = None
+    while True:
+        page, offset = vectors.scroll(source, limit=COPY_PAGE, offset=offset, with_vectors=True)
+        copier.copy(page)
+        if offset is None:
+            break
+    return {"merged": copier.copied, "from": source, "into": into,
+            "points_count": vectors.collection_info(into).points_count}
+
+
+def selected_points(vectors: VectorStore, source: str, point_ids: list[str]) -> list[Point]:
+    """The selection's points with their vectors; a 422 for an id that is not a UUID or one that is missing."""
+    try:
+        wanted = list(dict.fromkeys(canonical_id(point_id) for point_id in point_ids))
+    except SightlineError as exc:
+        raise validation_error(exc.message, "from_points.point_ids") from None
+    points = [p for start in range(0, len(wanted), COPY_PAGE)
+              for p in vectors.retrieve(source, wanted[start:start + COPY_PAGE], with_vectors=True)]
+    if len(points) < len(wanted):
+        found = {point.id for point in points}
+        missing = [point_id for point_id in wanted if point_id not in found]
+        raise validation_error(f"{len(missing)} selected point(s) are not in {source!r}, e.g. {missing[0]}",
+                               "from_points.point_ids")
+    return points
+
+
+def collection_from_points(vectors: VectorStore, settings: IngestSettings, name: str, params: CollectionParams,
+                           points: list[Point]) -> CollectionInfo:
+    """Create `name` with `params` and copy `points` into it."""
+    vectors.create_collection(name, params)
+    copier = Copier(vectors, settings, name)
+    for start in range(0, len(points), COPY_PAGE):
+        copier.copy(points[start:start + COPY_PAGE])
+    return vectors.collection_info(name)

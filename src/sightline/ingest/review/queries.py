@@ -1,0 +1,116 @@
+"""What the review routes and pages answer: duplicate groups, maps, random points. Blocking work runs off the
+event loop (`services.call`); scans and maps run as review tasks and are answered with their progress until
+they are ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sightline.errors import ErrorCode, SightlineError
+from sightline.ingest.api.images import thumbnail_url
+from sightline.ingest.review import duplicates
+from sightline.ingest.review.context import Review
+from sightline.ingest.review.groups import Pair
+from sightline.ingest.review.layout.map import compute_map
+from sightline.ingest.review.marker import collection_marker
+from sightline.ingest.review.tasks import Progress, Task
+from sightline.ingest.services import Services
+from sightline.ingest.vectors import Point
+
+RETRIEVE_PAGE = 1000
+POINT_FIELDS = ("path", "filename", "folder", "width", "height", "format", "bytes", "sort_ts", "date_source",
+                "sha256", "caption", "camera")
+
+
+def describe(collection: str, point: Point) -> dict[str, Any]:
+    return {"id": point.id, **{key: point.payload.get(key) for key in POINT_FIELDS},
+            "thumbnail_url": thumbnail_url(collection, point.id)}
+
+
+async def marker(services: Services, name: str) -> str:
+    return await services.call(collection_marker, services.vectors, services.jobdb, name)
+
+
+async def near_pairs(services: Services, review: Review, name: str, threshold: float) -> dict[Pair, float] | Task:
+    """The near pairs at `threshold`, or the task scanning for them (started when the last scan is missing,
+    older than the collection, or kept too few pairs)."""
+    current = await marker(services, name)
+    scan = await services.call(review.state.near_scan, name)
+    if review.tasks.running("near", name) is None and scan and scan[0] == current and scan[1] <= threshold:
+        return await services.call(review.state.near_pairs, name, threshold)
+    return start_near_scan(services, review, name, current, threshold)
+
+
+def start_near_scan(services: Services, review: Review, name: str, current: str, threshold: float) -> Task:
+    """The scan of `name` (at its marker `current`) keeping pairs down to `threshold` or `SCAN_FLOOR`; the
+    running one if there is one."""
+    floor = min(duplicates.SCAN_FLOOR, threshold)
+
+    def work(progress: Progress) -> int:
+        pairs = duplicates.scan_near(services.vectors, name, floor, progress)
+        review.state.save_near(name, current, floor, pairs)
+        return len(pairs)
+
+    return review.tasks.start("near", name, work)
+
+
+async def duplicate_groups(services: Services, review: Review, name: str, kind: duplicates.Kind,
+                           threshold: float, limit: int) -> tuple[int, dict[str, Any]]:
+    """(status, body): 200 with the groups, or 202 with the scan's task (and the exact groups) while the
+    near pairs are being found."""
+    exact = await services.call(duplicates.exact_id_groups, services.vectors, name, limit)
+    near: dict[Pair, float] | Task = {}
+    if kind != "exact":
+        near = await near_pairs(services, review, name, threshold)
+    if isinstance(near, Task):
+        body = await _groups_body(services, review, name, "exact", exact, {}, limit)
+        return 202, {**body, "state": "scanning", "task": near.to_dict()}
+    body = await _groups_body(services, review, name, kind, exact, near, limit)
+    return 200, {**body, "state": "ready", "threshold": threshold}
+
+
+async def _groups_body(services: Services, review: Review, name: str, kind: duplicates.Kind, exact: list,
+                       near: dict[Pair, float], limit: int) -> dict[str, Any]:
+    dismissed = await services.call(review.state.dismissed, name)
+    points = await retrieve(services, name, sorted(duplicates.member_ids(exact, near)))
+    payloads = {point.id: point.payload for point in points.values()}
+    groups = duplicates.build_groups(kind, exact, near, dismissed, payloads)
+    return {"kind": kind, "total_groups": len(groups), "groups": [
+        {"kind": group.kind, "point_ids": group.point_ids, "score": group.score, "sha256": group.sha256,
+         "count": group.count or len(group.point_ids),
+         "points": [describe(name, points[i]) for i in group.point_ids if i in points]}
+        for group in groups[:limit]]}
+
+
+async def retrieve(services: Services, name: str, ids: list[str]) -> dict[str, Point]:
+    found: dict[str, Point] = {}
+    for start in range(0, len(ids), RETRIEVE_PAGE):
+        page = await services.call(services.vectors.retrieve, name, ids[start:start + RETRIEVE_PAGE])
+        found.update((point.id, point) for point in page)
+    return found
+
+
+async def collection_map(services: Services, review: Review, name: str) -> tuple[int, dict[str, Any]]:
+    """(200, the cached map) while the collection is unchanged; else (202, the task computing it)."""
+    current = await marker(services, name)
+    cached = await services.call(review.state.cached_map, name, current)
+    if cached is not None:
+        return 200, {"state": "ready", **cached}
+
+    def work(progress: Progress) -> None:
+        review.state.save_map(name, current, compute_map(services.vectors, name, progress))
+
+    task = review.tasks.running("map", name) or review.tasks.start("map", name, work)
+    return 202, {"state": "computing", "task": task.to_dict()}
+
+
+async def random_points(services: Services, name: str, limit: int) -> list[dict[str, Any]]:
+    points = await services.call(services.vectors.sample, name, limit)
+    return [describe(name, point) for point in points]
+
+
+def task_or_404(review: Review, task_id: str) -> Task:
+    task = review.tasks.get(task_id)
+    if task is None:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No review task {task_id!r}.", where="task_id", status=404)
+    return task

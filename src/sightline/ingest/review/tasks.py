@@ -1,0 +1,106 @@
+"""Background review work (near-duplicate scans, maps) with visible progress: one task per (kind, collection)
+at a time, run on the review tools' own worker thread so they never hold the threads searches use."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sightline.errors import SightlineError
+
+log = logging.getLogger(__name__)
+
+TaskState = Literal["running", "completed", "failed"]
+KEEP_FINISHED = 100  # finished tasks remembered (their progress stays readable for a while)
+
+
+class Progress:
+    """What a task's work reports: `total` once known, then `advance(n)` as it goes."""
+
+    def __init__(self, task: Task):
+        self._task = task
+
+    def start(self, total: int, stage: str) -> None:
+        self._task.total, self._task.done, self._task.stage = total, 0, stage
+
+    def advance(self, done: int) -> None:
+        self._task.done = min(self._task.total, self._task.done + done)
+
+
+@dataclass
+class Task:
+    task_id: str
+    kind: str
+    collection: str
+    state: TaskState = "running"
+    stage: str = "starting"
+    done: int = 0
+    total: int = 0
+    error: dict | None = None
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    result: Any = None
+
+    def to_dict(self) -> dict:
+        percent = 100 if self.state == "completed" else (self.done * 100 // self.total if self.total else None)
+        return {"task_id": self.task_id, "kind": self.kind, "collection": self.collection, "state": self.state,
+                "stage": self.stage, "done": self.done, "total": self.total, "percent": percent,
+                "error": self.error, "started_at": self.started_at, "finished_at": self.finished_at}
+
+
+class ReviewTasks:
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._running: dict[tuple[str, str], Task] = {}
+        self._futures: set[asyncio.Future] = set()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-review")
+
+    def get(self, task_id: str) -> Task | None:
+        return self._tasks.get(task_id)
+
+    def running(self, kind: str, collection: str) -> Task | None:
+        return self._running.get((kind, collection))
+
+    def start(self, kind: str, collection: str, work: Callable[[Progress], Any]) -> Task:
+        """Run `work(progress)` on the worker thread, unless a task of this kind already runs for the
+        collection (then that one is returned)."""
+        if (task := self._running.get((kind, collection))) is not None:
+            return task
+        task = Task(uuid.uuid4().hex, kind, collection)
+        self._tasks[task.task_id] = task
+        self._running[(kind, collection)] = task
+        self._forget_old()
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._run, task, work)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return task
+
+    async def join(self) -> None:
+        """Wait for every task started so far (tests, shutdown)."""
+        while self._futures:
+            await asyncio.gather(*list(self._futures), return_exceptions=True)
+
+    def _run(self, task: Task, work: Callable[[Progress], Any]) -> None:
+        try:
+            task.result = work(Progress(task))
+            task.state = "completed"
+        except SightlineError as exc:
+            task.error = {"code": str(exc.code), "message": exc.message, "where": exc.where}
+            task.state = "failed"
+        except Exception as exc:  # noqa: BLE001 - a failed task is reported, never raised into the server
+            log.exception("review task %s (%s of %s) failed", task.task_id, task.kind, task.collection)
+            task.error, task.state = {"code": "INTERNAL_ERROR", "message": str(exc) or type(exc).__name__}, "failed"
+        finally:
+            task.finished_at = time.time()
+            self._running.pop((task.kind, task.collection), None)
+
+    def _forget_old(self) -> None:
+        finished = [t for t in self._tasks.values() if t.state != "running"]
+        for task in sorted(finished, key=lambda t: t.started_at)[:-KEEP_FINISHED or None]:
+            self._tasks.pop(task.task_id, None)

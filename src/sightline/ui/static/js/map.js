@@ -1,0 +1,248 @@
+// The map page: every photo of the collection as a dot on a canvas (colour: its cluster), pan and zoom,
+// thumbnails once few enough photos are in view, selection by area or cluster, and a new collection from the
+// selection. `window.sightlineMap.frames` keeps each frame's draw time (ms) for tests and benchmarks.
+
+import { ApiError, get, post } from "./api.js";
+import { $, el } from "./dom.js";
+import { api, review } from "./urls.js";
+import { collectionName, initSurprise, waitForTask } from "./review-common.js";
+
+const THUMBS_WHEN_VISIBLE = 120; // thumbnails replace dots when this few photos are in view
+const THUMB_PX = 56;
+const PAD = 16;
+const name = collectionName();
+const canvas = $("#map-canvas");
+const ctx = canvas.getContext("2d");
+const stats = { frames: [], visible: 0 };
+window.sightlineMap = stats;
+
+let map = null; // { ids, xs, ys, clusters, order (indices sorted by cluster), labels }
+let view = { scale: 1, x: 0, y: 0 };
+let selected = new Set();
+let drag = null; // { mode: "pan" | "select", x0, y0, x, y, view }
+let pending = false;
+const thumbs = new Map();
+
+const colour = (cluster) => (cluster < 0 ? "rgba(128,128,128,0.55)" : `hsl(${(cluster * 137.5) % 360} 70% 45%)`);
+
+function fromAnswer(answer) {
+  const n = answer.points.length;
+  const xs = new Float32Array(n), ys = new Float32Array(n), clusters = new Int32Array(n);
+  answer.points.forEach((p, i) => { xs[i] = p.x; ys[i] = p.y; clusters[i] = p.cluster; });
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => clusters[a] - clusters[b]);
+  return { ids: answer.points.map((p) => p.id), xs, ys, clusters, order, labels: answer.clusters };
+}
+
+function base() {
+  return Math.max(1, Math.min(canvas.clientWidth, canvas.clientHeight) - 2 * PAD);
+}
+
+// The screen transform of this frame: x = ox + map.xs[i] * k (the unit square centred at scale 1).
+function transform() {
+  const size = base(), k = size * view.scale;
+  return { k, ox: (canvas.clientWidth - size) / 2 + view.x, oy: (canvas.clientHeight - size) / 2 + view.y };
+}
+
+function resize() {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * dpr);
+  canvas.height = Math.round(canvas.clientHeight * dpr);
+  schedule();
+}
+
+function schedule() {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => { pending = false; draw(); });
+}
+
+// The photos in view (in cluster order) and their screen positions.
+function inView(w, h) {
+  const { k, ox, oy } = transform();
+  const indices = [], xs = [], ys = [];
+  for (const i of map.order) {
+    const x = ox + map.xs[i] * k, y = oy + map.ys[i] * k;
+    if (x >= -THUMB_PX && y >= -THUMB_PX && x <= w + THUMB_PX && y <= h + THUMB_PX) {
+      indices.push(i); xs.push(x); ys.push(y);
+    }
+  }
+  return { indices, xs, ys };
+}
+
+function draw() {
+  const started = performance.now();
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  if (!map) return;
+  const visible = inView(w, h);
+  stats.visible = visible.indices.length;
+  if (stats.visible <= THUMBS_WHEN_VISIBLE) drawThumbs(visible);
+  else drawDots(visible);
+  drawSelection(visible);
+  if (drag && drag.mode === "select") {
+    ctx.strokeStyle = "#1f5fbf";
+    ctx.setLineDash([6, 4]);
+    ctx.strokeRect(drag.x0, drag.y0, drag.x - drag.x0, drag.y - drag.y0);
+    ctx.setLineDash([]);
+  }
+  stats.frames.push(performance.now() - started);
+  canvas.dataset.frameMs = stats.frames[stats.frames.length - 1].toFixed(2);
+}
+
+// One path and one fill per cluster (the indices come in cluster order).
+function drawDots({ indices, xs, ys }) {
+  let current = null;
+  for (let j = 0; j < indices.length; j++) {
+    const cluster = map.clusters[indices[j]];
+    if (cluster !== current) {
+      if (current !== null) ctx.fill();
+      current = cluster;
+      ctx.fillStyle = colour(cluster);
+      ctx.beginPath();
+    }
+    ctx.rect(xs[j] - 1.5, ys[j] - 1.5, 3, 3);
+  }
+  if (current !== null) ctx.fill();
+}
+
+function drawThumbs({ indices, xs, ys }) {
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j], x = xs[j] - THUMB_PX / 2, y = ys[j] - THUMB_PX / 2;
+    const image = thumb(map.ids[i]);
+    ctx.fillStyle = colour(map.clusters[i]);
+    ctx.fillRect(x - 2, y - 2, THUMB_PX + 4, THUMB_PX + 4);
+    if (image.complete && image.naturalWidth) ctx.drawImage(image, x, y, THUMB_PX, THUMB_PX);
+  }
+}
+
+function thumb(id) {
+  let image = thumbs.get(id);
+  if (!image) {
+    image = new Image();
+    image.addEventListener("load", schedule);
+    image.src = review.thumbnail(name, id, 128);
+    thumbs.set(id, image);
+  }
+  return image;
+}
+
+function drawSelection({ indices, xs, ys }) {
+  if (!selected.size) return;
+  ctx.strokeStyle = "#ffbf47";
+  ctx.lineWidth = 2;
+  const r = stats.visible <= THUMBS_WHEN_VISIBLE ? THUMB_PX / 2 + 3 : 3;
+  ctx.beginPath();
+  for (let j = 0; j < indices.length; j++) if (selected.has(indices[j])) ctx.rect(xs[j] - r, ys[j] - r, 2 * r, 2 * r);
+  ctx.stroke();
+  ctx.lineWidth = 1;
+}
+
+function select(indices) {
+  selected = new Set(indices);
+  $("#map-selected").textContent = selected.size ? `${selected.size} photo(s) selected.` : "Nothing selected.";
+  $("#map-new-submit").disabled = !selected.size;
+  schedule();
+}
+
+function selectRect(a, b) {
+  const [x0, x1] = [Math.min(a.x, b.x), Math.max(a.x, b.x)], [y0, y1] = [Math.min(a.y, b.y), Math.max(a.y, b.y)];
+  const { k, ox, oy } = transform();
+  select(map.order.filter((i) => {
+    const x = ox + map.xs[i] * k, y = oy + map.ys[i] * k;
+    return x >= x0 && x <= x1 && y >= y0 && y <= y1;
+  }));
+}
+
+function point(event) {
+  const box = canvas.getBoundingClientRect();
+  return { x: event.clientX - box.left, y: event.clientY - box.top };
+}
+
+function wirePointer() {
+  const mode = $("#map-select-mode");
+  mode.addEventListener("click", () => {
+    const on = mode.getAttribute("aria-pressed") !== "true";
+    mode.setAttribute("aria-pressed", String(on));
+    canvas.classList.toggle("selecting", on);
+  });
+  canvas.addEventListener("pointerdown", (event) => {
+    const at = point(event);
+    const selecting = event.shiftKey || mode.getAttribute("aria-pressed") === "true";
+    drag = { mode: selecting ? "select" : "pan", x0: at.x, y0: at.y, x: at.x, y: at.y, view: { ...view } };
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const at = point(event);
+    drag.x = at.x; drag.y = at.y;
+    if (drag.mode === "pan") view = { ...drag.view, x: drag.view.x + at.x - drag.x0, y: drag.view.y + at.y - drag.y0 };
+    schedule();
+  });
+  canvas.addEventListener("pointerup", () => {
+    if (drag && drag.mode === "select" && map) selectRect({ x: drag.x0, y: drag.y0 }, drag);
+    drag = null;
+    schedule();
+  });
+  canvas.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const at = point(event), factor = Math.exp(-event.deltaY * 0.0015);
+    const scale = Math.min(400, Math.max(0.5, view.scale * factor)), k = scale / view.scale;
+    const { ox, oy } = transform(); // the point under the cursor stays there
+    view = { scale, x: view.x + (at.x - ox) * (1 - k), y: view.y + (at.y - oy) * (1 - k) };
+    schedule();
+  }, { passive: false });
+  $("#map-reset").addEventListener("click", () => { view = { scale: 1, x: 0, y: 0 }; schedule(); });
+}
+
+function showClusters() {
+  $("#map-clusters").replaceChildren(...map.labels.map((cluster) => {
+    const button = el("button", { type: "button", class: "button small", "data-cluster": cluster.id },
+      el("span", { class: "swatch" }), `${cluster.label} (${cluster.size})`);
+    button.firstChild.style.background = colour(cluster.id);
+    button.addEventListener("click", () => select(map.order.filter((i) => map.clusters[i] === cluster.id)));
+    return el("li", {}, button);
+  }));
+}
+
+async function createFromSelection(event) {
+  event.preventDefault();
+  const target = $("#map-new-name").value.trim();
+  const status = $("#map-new-status");
+  try {
+    const info = await post(api.collections, { name: target, from_points: {
+      collection: name, point_ids: Array.from(selected, (i) => map.ids[i]) } });
+    status.replaceChildren(`Created ${info.name} with ${info.points_count} photo(s). `,
+      el("a", { href: review.mapPage(info.name), text: "Its map" }));
+  } catch (err) {
+    status.textContent = err.message;
+  }
+}
+
+async function load() {
+  const status = $("#map-status");
+  try {
+    let answer = await get(review.map(name));
+    if (answer.state === "computing") {
+      const task = await waitForTask(answer.task, $("#map-progress"));
+      if (task.state === "failed") throw new ApiError(500, "MAP_FAILED", task.error.message, null);
+      answer = await get(review.map(name));
+    }
+    map = fromAnswer(answer);
+    showClusters();
+    status.textContent = `${map.ids.length} photo(s), ${map.labels.length} cluster(s).`;
+    canvas.dataset.state = "ready";
+    canvas.dataset.points = String(map.ids.length);
+    schedule();
+  } catch (err) {
+    status.textContent = err.message;
+    canvas.dataset.state = "failed";
+  }
+}
+
+initSurprise(name);
+wirePointer();
+$("#map-new").addEventListener("submit", createFromSelection);
+new ResizeObserver(resize).observe(canvas);
+load();

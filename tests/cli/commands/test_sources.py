@@ -1,0 +1,59 @@
+"""`sightline sources ...` against the in-process server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cli.conftest import Service, Sightline
+
+
+@pytest.fixture()
+def followed(service: Service, sightline: Sightline) -> Iterator[dict]:
+    """The clean folder as an unwatched source of a new collection (its first sync finished)."""
+    assert service.http.post("/api/v1/collections", json={"name": "followed"}).status_code == 201
+    added = sightline("sources", "add", str(service.clean), "-c", "followed", "--no-watch", "-x", "*.tmp",
+                      "--rescan-minutes", "0", "--follow")
+    assert added.exit_code == 0, added.output
+    source = service.http.get("/api/v1/collections/followed/sources").json()["sources"][0]
+    yield source
+    service.http.delete(f"/api/v1/collections/followed/sources/{source['source_id']}")
+    service.http.delete("/api/v1/collections/followed")
+
+
+def test_add_prints_the_source_and_its_first_sync(followed: dict, service: Service) -> None:
+    assert (followed["watch"], followed["exclude"], followed["rescan_minutes"]) == (False, ["*.tmp"], 0)
+    assert followed["last_sync"]["counts"]["done"] == 4
+
+
+def test_list_shows_state_images_and_last_sync(followed: dict, sightline: Sightline) -> None:
+    listed = sightline("sources", "list", "-c", "followed")
+    assert listed.exit_code == 0
+    row = next(line for line in listed.output.splitlines() if followed["source_id"] in line)
+    assert "idle" in row and " 4 " in row and "4 embedded" in row and "never" in row
+
+
+def test_list_json_is_the_api_answer(followed: dict, sightline: Sightline) -> None:
+    answer = json.loads(sightline("sources", "list", "-c", "followed", "--json").output)
+    assert [source["source_id"] for source in answer["sources"]] == [followed["source_id"]]
+
+
+def test_edit_and_sync(followed: dict, sightline: Sightline) -> None:
+    edited = sightline("sources", "edit", followed["source_id"], "-c", "followed", "--no-excludes", "--json")
+    assert json.loads(edited.output)["exclude"] == []
+    synced = sightline("sources", "sync", followed["source_id"], "-c", "followed", "--follow")
+    assert synced.exit_code == 0, synced.output
+    assert "4 unchanged" in synced.output
+
+
+def test_remove_keeps_the_images_unless_asked(followed: dict, service: Service, sightline: Sightline) -> None:
+    removed = sightline("sources", "remove", followed["source_id"], "-c", "followed")
+    assert removed.output == f"Source {followed['source_id']} removed; its images are kept in the index.\n"
+    assert service.http.get("/api/v1/collections/followed").json()["points_count"] == 4
+
+
+def test_an_unknown_source_is_an_error(followed: dict, sightline: Sightline) -> None:
+    failed = sightline("sources", "sync", "nope", "-c", "followed")
+    assert failed.exit_code == 2 and "No source 'nope'" in failed.output

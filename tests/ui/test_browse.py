@@ -1,0 +1,131 @@
+"""The photos page without a query: the whole collection newest first, by month and by folder, a page at a time;
+the viewer steps through it with the keyboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.conftest import LIBRARY_PER_FOLDER
+from tests.ui.helpers import images_loaded
+
+pytestmark = pytest.mark.ui
+TOTAL = 3 * LIBRARY_PER_FOLDER
+
+
+def test_the_library_is_a_timeline_newest_first_that_loads_as_it_scrolls(page, library, shots):
+    page.goto("/search?collection=library")
+    expect(page.locator("#results-summary")).to_have_text(f"{TOTAL} photos, newest first")
+    tiles = page.locator("#results button.result-button")
+    expect(tiles).to_have_count(100)
+    expect(page.locator("#results .result-name").first).to_have_text(f"p{TOTAL - 1:03d}.png")
+    expect(page.locator("#results .file-date").first).to_have_text("file date")
+    # photo 239 is dated 2022-01-01 + 717 days = 2023-12-19: the first month heading is December 2023
+    expect(page.locator("#results .group-heading").first).to_have_text("December 2023")
+    images_loaded(page, "#results .group:first-child img")
+    page.screenshot(path=shots / "browse.png")
+
+    page.locator("#results-end").scroll_into_view_if_needed()
+    expect(tiles).to_have_count(200)
+    page.locator("#results-end").scroll_into_view_if_needed()
+    expect(tiles).to_have_count(TOTAL)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    names = page.locator("#results .result-name").all_text_contents()
+    assert names == [f"p{i:03d}.{'png' if i >= 160 else 'jpg'}" for i in range(TOTAL - 1, -1, -1)]
+
+
+
+def test_the_jump_menu_lists_every_month_and_a_jump_lists_from_there_back(page, library):
+    page.goto("/search?collection=library")
+    expect(page.locator("#results button.result-button")).to_have_count(100)  # the first page: back to 2023-03
+    months = page.locator("#jump option")
+    expect(months).to_have_count(1 + 24)  # "Newest", then every month of 2022 and 2023, loaded or not
+    assert months.all_text_contents()[:3] == ["Newest", "December 2023 (7)", "November 2023 (10)"]
+    expect(page.locator("#jump optgroup").first).to_have_attribute("label", "2023 (118)")
+    page.select_option("#jump", label="March 2022 (10)")
+    # photos 20-29 are dated in March 2022: the listing starts with the newest of them and goes on to older ones
+    expect(page.locator("#results-summary")).to_have_text("30 photos, newest first from March 2022 back")
+    expect(page.locator("#results .group-heading").first).to_have_text("March 2022")
+    expect(page.locator("#results .result-name").first).to_have_text("p029.jpg")
+    expect(page.locator("#results button.result-button")).to_have_count(30)
+    assert "from=2022-03" in page.url
+    page.reload()
+    expect(page.locator("#results-summary")).to_have_text("30 photos, newest first from March 2022 back")
+    expect(page.locator("#jump")).to_have_value("2022-03")
+    page.get_by_role("button", name="Remove From March 2022 back").click()
+    expect(page.locator("#results-summary")).to_have_text(f"{TOTAL} photos, newest first")
+    assert "from=" not in page.url
+
+
+def test_the_folder_tree_browses_a_folder_and_the_address_keeps_it(page, library):
+    page.goto("/search?collection=library")
+    tree = page.locator("#folders")
+    expect(tree.get_by_role("button", name=re.compile(r"^All folders"))).to_contain_text(str(TOTAL))
+    tree.get_by_role("button", name=re.compile(r"^alps")).click()
+    expect(page.locator("#results-summary")).to_have_text(f"{LIBRARY_PER_FOLDER} photos, newest first")
+    assert "folder=" in page.url and page.url.endswith("alps")
+    expect(page.locator("#chips")).to_contain_text("Folder: alps")
+    expect(page.locator("#jump option")).to_have_count(1 + 8)  # its photos 0-79: January to August 2022
+    page.reload()
+    expect(page.locator("#results-summary")).to_have_text(f"{LIBRARY_PER_FOLDER} photos, newest first")
+    expect(tree.get_by_role("button", name=re.compile(r"^alps"))).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#results .result-name").first).to_have_text(f"p{LIBRARY_PER_FOLDER - 1:03d}.jpg")
+    page.get_by_role("button", name="Remove Folder: alps").click()
+    expect(page.locator("#results-summary")).to_have_text(f"{TOTAL} photos, newest first")
+
+
+def test_a_filter_without_a_query_lists_what_it_keeps(page, library):
+    page.goto("/search?collection=library")
+    page.locator("#filters summary").click()
+    page.select_option("#format", "png")
+    expect(page.locator("#results-summary")).to_have_text(f"{LIBRARY_PER_FOLDER} photos, newest first")
+    assert "format=png" in page.url
+    expect(page.locator("#results .result-name").first).to_have_text(f"p{TOTAL - 1:03d}.png")
+    page.fill("#taken_after", "2024-01-01")
+    page.fill("#taken_before", "2023-01-01")
+    page.locator("#taken_before").dispatch_event("change")
+    expect(page.locator("[data-error-for='filters']")).to_contain_text("taken_after is later than taken_before")
+
+
+def test_the_viewer_steps_through_with_the_keyboard(page, library, shots):
+    page.goto("/search?collection=library")
+    tiles = page.locator("#results button.result-button")
+    expect(tiles).to_have_count(100)
+    tiles.first.click()
+    viewer = page.locator("#detail")
+    expect(viewer).to_be_visible()
+    title = page.locator("#detail-title")
+    expect(title).to_have_text(f"p{TOTAL - 1:03d}.png")
+    expect(page.locator("#detail-position")).to_have_text("1 of 100")
+    images_loaded(page, "#detail-image")
+    expect(page.locator("#detail-facts")).to_contain_text("the photo has no date of its own")
+    expect(page.locator("#detail-technical")).to_be_hidden()  # folded away
+    page.keyboard.press("ArrowRight")
+    expect(title).to_have_text(f"p{TOTAL - 2:03d}.png")
+    page.keyboard.press("ArrowRight")
+    expect(title).to_have_text(f"p{TOTAL - 3:03d}.png")
+    page.keyboard.press("ArrowLeft")
+    expect(title).to_have_text(f"p{TOTAL - 2:03d}.png")
+    page.reload()  # the address names the photo on screen: a reload (or a shared link) shows it again
+    expect(viewer).to_be_visible()
+    expect(title).to_have_text(f"p{TOTAL - 2:03d}.png")
+    expect(page.locator("#detail-position")).to_have_text("2 of 100")
+    page.keyboard.press("+")
+    expect(page.locator("#viewer-stage")).to_have_attribute("data-zoom", "scaled")
+    page.keyboard.press("0")
+    expect(page.locator("#viewer-stage")).to_have_attribute("data-zoom", "fit")
+    page.get_by_text("Technical details").click()
+    expect(page.locator("#detail-technical")).to_contain_text("SHA-256")
+    page.screenshot(path=shots / "viewer.png")
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    assert "open=" not in page.url
+
+    # At the end of what is loaded, → loads the next page.
+    tiles.nth(99).click()
+    expect(title).to_have_text(f"p{TOTAL - 100:03d}.jpg")
+    page.keyboard.press("ArrowRight")
+    expect(title).to_have_text(f"p{TOTAL - 101:03d}.jpg")
+    expect(page.locator("#detail-position")).to_have_text(re.compile(r"^101 of (200|240)$"))

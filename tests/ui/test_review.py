@@ -1,0 +1,75 @@
+"""The review pages in Chromium: the map draws every photo and makes a collection from a selected area; the
+duplicates page shows an exact group and keeps the best copy."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
+
+pytestmark = pytest.mark.ui
+PHOTOS = 30
+
+
+@pytest.fixture(scope="module")
+def trip(serve) -> str:
+    """A service with the collection 'trip': 30 distinct photos and one byte-identical copy of the first."""
+    service = serve()
+    with httpx.Client(base_url=service.url, timeout=60) as client:
+        assert client.post("/api/v1/collections", json={"name": "trip"}).status_code == 201
+        files = [("files", (f"p{i}.jpg", distinct_image(i), "image/jpeg")) for i in range(PHOTOS)]
+        files.append(("files", ("copy-of-p0.jpg", distinct_image(0), "image/jpeg")))
+        job = wait_for_job(client, client.post("/api/v1/ingest/upload", data={"collection": "trip"},
+                                               files=files).json()["job_id"])
+        assert job["state"] == "completed", job
+    return service.url
+
+
+def test_the_map_draws_every_photo_and_an_area_becomes_a_collection(trip, open_page, shots):
+    page = open_page(trip)
+    page.goto("/collections/trip/map")
+    canvas = page.locator("#map-canvas")
+    expect(canvas).to_have_attribute("data-state", "ready", timeout=120_000)
+    expect(canvas).to_have_attribute("data-points", str(PHOTOS + 1))
+    drawn = page.evaluate("""() => { const c = document.querySelector('#map-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""")
+    assert drawn > 0
+    page.screenshot(path=shots / "map.png")
+
+    page.get_by_role("button", name="Select an area").click()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    page.mouse.up()
+    expect(page.locator("#map-selected")).to_have_text(f"{PHOTOS + 1} photo(s) selected.")
+    page.fill("#map-new-name", "picked")
+    page.get_by_role("button", name="Create collection").click()
+    expect(page.locator("#map-new-status")).to_contain_text(f"Created picked with {PHOTOS + 1} photo(s).")
+    assert httpx.get(f"{trip}/api/v1/collections/picked").json()["points_count"] == PHOTOS + 1
+    frames = page.evaluate("window.sightlineMap.frames")
+    assert frames and max(frames) < 200, frames
+
+
+def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
+    page = open_page(trip)
+    page.goto("/collections/trip/duplicates")
+    page.select_option("#dup-kind", "exact")
+    group = page.locator(".dup-group")
+    expect(group).to_have_count(1)
+    expect(group.locator(".dup-member")).to_have_count(2)
+    page.screenshot(path=shots / "duplicates.png")
+    before = httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"]
+    group.locator(".dup-member.best").get_by_role("button", name="Keep this one, remove the others").click()
+    expect(page.locator("#dup-status")).to_have_text("No duplicates found.")
+    assert httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"] == before - 1
+
+
+def test_an_unknown_collection_has_no_review_pages(trip):
+    for page in ("map", "duplicates"):
+        answer = httpx.get(f"{trip}/collections/nope/{page}")
+        assert answer.status_code == 404 and "does not exist" in answer.text

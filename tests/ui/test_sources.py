@@ -1,0 +1,64 @@
+"""The sources page in Chromium: add a folder (its first sync shows live), sync now, edit, remove with its
+images; a refused folder is shown next to its field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.helpers import IMAGES
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture()
+def followed(api) -> Iterator[str]:
+    assert api.post("/api/v1/collections", json={"name": "followed"}).status_code == 201
+    yield "followed"
+    for source in api.get("/api/v1/collections/followed/sources").json()["sources"]:
+        api.delete(f"/api/v1/collections/followed/sources/{source['source_id']}")
+    api.delete("/api/v1/collections/followed")
+
+
+def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
+    page.goto(f"/collections/{followed}/sources")
+    expect(page.locator("#no-sources")).to_be_visible()
+    form = page.locator("#add-source")
+    form.get_by_label("Folder on the server").fill(str(photos / "holiday"))
+    form.get_by_label("Watch for changes").uncheck()
+    form.get_by_role("button", name="Add folder").click()
+
+    row = page.locator("tr[data-source]")
+    expect(row).to_have_count(1)
+    expect(row.locator('[data-field="state"]')).to_have_text("idle", timeout=60_000)
+    expect(row.locator('[data-field="last-sync"]')).to_have_text(
+        f"completed with errors: {IMAGES + 1} embedded, 1 failed", timeout=60_000)
+    expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES + 1))
+
+    row.get_by_role("button", name="Sync").click()
+    expect(row.locator('[data-field="last-sync"]')).to_have_text(
+        f"completed with errors: {IMAGES + 1} unchanged, 1 failed", timeout=60_000)
+
+    row.get_by_role("button", name="Edit").click()
+    edit = page.locator("#edit-source")
+    edit.get_by_label("Full re-scan every (minutes, 0: never)").fill("0")
+    edit.get_by_label("Leave out (one pattern a line)").fill("camera.*")
+    edit.get_by_role("button", name="Save").click()
+    expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES), timeout=60_000)
+    source = api.get(f"/api/v1/collections/{followed}/sources").json()["sources"][0]
+    assert (source["rescan_minutes"], source["exclude"]) == (0, ["camera.*"])
+
+    row.get_by_role("button", name="Remove").click()
+    page.get_by_label("Also remove its images from the index").check()
+    page.locator("#remove-dialog").get_by_role("button", name="Remove").click()
+    expect(page.locator("#no-sources")).to_be_visible()
+    assert api.get(f"/api/v1/collections/{followed}").json()["points_count"] == 0
+
+
+def test_a_folder_outside_the_roots_is_refused_beside_its_field(page, followed):
+    page.goto(f"/collections/{followed}/sources")
+    page.get_by_label("Folder on the server").fill("/etc")
+    page.get_by_role("button", name="Add folder").click()
+    expect(page.locator('[data-error-for="path"]')).to_contain_text("outside the ingest roots")
