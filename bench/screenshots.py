@@ -90,6 +90,8 @@ def ingest(url: str, folder: Path) -> str:
                              ).json()["job_id"]
         while not (job := client.get(f"/api/v1/jobs/{job_id}").json())["is_terminal"]:
             time.sleep(0.2)
+        source = client.post("/api/v1/collections/photos/sources", json={"path": str(folder)})
+        assert source.status_code == 201, source.text  # watched from now on: its first sync finds nothing new
     common.log(f"ingested: {job['state']}, {job['counts']}")
     return job_id
 
@@ -123,11 +125,26 @@ def shoot(url: str, job_id: str, featured: str, out: Path) -> None:
             page.goto(path)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=out / f"{name}.png")
+        review_pages(page, out)
         phone = browser.new_context(base_url=url, viewport=PHONE).new_page()
         phone.goto("/search?collection=photos&q=a+hot+drink")
         loaded(phone, "#results img")
         phone.screenshot(path=out / "mobile-search.png")
         browser.close()
+
+
+def review_pages(page, out: Path) -> None:
+    """The sources page (the library watched), the duplicate review and the map."""
+    page.goto("/collections/photos/sources")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=out / "sources.png")
+    page.goto("/collections/photos/duplicates")
+    page.wait_for_function("/group|No duplicates/.test(document.querySelector('#dup-status').textContent)")
+    page.screenshot(path=out / "duplicates.png")
+    page.goto("/collections/photos/map")
+    page.wait_for_selector("#map-canvas[data-state=ready]", timeout=120_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=out / "map.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,3 +103,10 @@ def test_a_caption_word_counts_half_a_word() -> None:
     fields = {"caption": ["goldfish"], "folder": ["aquarium"]}
     assert [word_match(token_groups("goldfish aquarium"), fields), word_match(token_groups("goldfish"), fields),
             word_match(token_groups("a photo"), fields)] == [0.75, 0.5, 0.0]
+
+
+async def test_a_file_name_finds_that_file_not_every_file_of_its_camera(services):
+    results = await search(services, "IMG_0006")
+    assert names(results)[0] == "IMG_0006.png"
+    others = [hit for hit in results.hits[1:] if hit.payload["filename"].startswith("IMG_")]
+    assert others and all(hit.matched == [] for hit in others), [(h.payload["filename"], h.matched) for h in others]

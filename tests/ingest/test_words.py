@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sightline.ingest.words import field_words, photo_words, relative_folder, token_groups, tokens
+from sightline.ingest.words import distinctive, field_words, photo_words, relative_folder, token_groups, tokens
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -41,3 +41,9 @@ def test_a_photo_has_the_words_of_every_field() -> None:
 
 def test_token_groups_keep_the_spellings_of_one_word_together() -> None:
     assert token_groups("a photo of Kids_Party DSC_0100") == (("kids", "kid"), ("party",), ("dsc",), ("0100", "100"))
+
+
+def test_a_file_name_query_keeps_what_tells_the_file_apart():
+    assert distinctive(token_groups("IMG_0013")) == (("0013", "13"),)
+    assert distinctive(token_groups("DSC")) == (("dsc",),)  # nothing else: the prefix is the query
+    assert distinctive(token_groups("kyoto img")) == (("kyoto",),)

@@ -216,7 +216,7 @@ def results_view(answer: dict) -> RenderableType:
 def results_table(results: list[dict]) -> Table:
     """Search hits, the strong matches first, then a line before the weaker ones."""
     table = Table()
-    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("similarity", justify="right", no_wrap=True)
     table.add_column("path", overflow="fold", ratio=3)
     table.add_column("caption", overflow="fold", ratio=2)
     shown_weak = False
@@ -226,7 +226,8 @@ def results_table(results: list[dict]) -> Table:
             table.add_row("", "[dim]weaker matches:[/dim]", "")
             shown_weak = True
         payload = hit.get("payload") or {}
-        table.add_row(f"{hit['score']:.3f}", escape(str(payload.get("path", hit["id"]))),
+        similarity = hit.get("similarity")  # what the UI shows; `score` is the ranking's (it blends in words)
+        table.add_row("-" if similarity is None else f"{similarity:.3f}", escape(str(payload.get("path", hit["id"]))),
                       escape(str(payload.get("caption") or "")))
     return table
 

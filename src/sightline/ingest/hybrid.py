@@ -27,7 +27,7 @@ from sightline.ingest.model_match import check_query_dimension, check_query_mode
 from sightline.ingest.services import Services
 from sightline.ingest.understand import Understanding, understand
 from sightline.ingest.vectors import CollectionInfo, ScoredPoint, SearchFilters
-from sightline.ingest.words import field_words, token_groups, tokens
+from sightline.ingest.words import distinctive, field_words, token_groups, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ async def search_text(
                                                         CAMERA_FACET_LIMIT)]
     understanding = understand(text, cameras)
     found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
-    groups, roots = token_groups(text), services.settings.roots
+    groups, roots = distinctive(token_groups(text)), services.settings.roots
     hits = []
     for hit in rank(found, groups, roots, info.params.distance):
         if understanding.holds(hit.payload) and (

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
-from sightline.ingest.pipeline.payload import camera_name
+from sightline.ingest.pipeline.payload import camera_name, sort_seconds
 from sightline.ingest.services import Services
 from sightline.errors import SightlineError
 from sightline.ingest.vectors import Point, VectorStore
@@ -33,9 +33,9 @@ def upgraded_fields(payload: dict[str, Any], roots: Sequence[PurePath | str] = (
     fields: dict[str, Any] = {"camera": camera_name(payload.get("camera_make"), payload.get("camera_model"))
                               or payload.get("camera")}
     if taken is not None:
-        fields.update(sort_ts=taken, date_source="taken")
+        fields.update(sort_ts=sort_seconds(taken), date_source="taken")
     elif isinstance(mtime_ns, (int, float)):
-        fields.update(sort_ts=mtime_ns / 1e9, date_source="file")
+        fields.update(sort_ts=sort_seconds(mtime_ns / 1e9), date_source="file")
     fields["words"] = photo_words({**payload, **fields}, roots)
     return fields
 

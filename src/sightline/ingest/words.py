@@ -39,6 +39,17 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december")
 
 
+# What cameras and phones put before every file's number (IMG_4411, DSC_0042, PXL_2023...).
+FILE_NAME_PREFIXES = frozenset("img dsc dscn dscf pxl mvimg imag dji gopr gp mg sam wp vid".split())
+
+
+def distinctive(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """A query's word groups without file-name prefixes when something else is left: every photo of a
+    camera holds `img`, so for `IMG_0013` only `0013` tells the photo asked for from the others."""
+    kept = tuple(group for group in groups if not set(group) <= FILE_NAME_PREFIXES)
+    return kept or groups
+
+
 def tokens(text: str | None) -> list[str]:
     """The unique tokens of `text`, in order of first appearance (lower case, stop words left out)."""
     return list(dict.fromkeys(token for group in token_groups(text) for token in group))

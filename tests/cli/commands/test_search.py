@@ -21,9 +21,9 @@ def test_text_search_prints_a_table_of_the_best_hits(service, searchable, sightl
     assert table.output.count(str(service.clean)) == 3
 
 
-def test_the_table_has_score_path_and_caption_columns(searchable, sightline):
+def test_the_table_has_similarity_path_and_caption_columns(searchable, sightline):
     output = sightline("search", "a photo", "-c", searchable).output
-    assert re.search(r"┃\s*score\s*┃\s*path\s*┃\s*caption\s*┃", output), output
+    assert re.search(r"┃\s*similarity\s*┃\s*path\s*┃\s*caption\s*┃", output), output
 
 
 def test_json_prints_every_hit_of_the_collection(service, searchable, sightline):
@@ -47,7 +47,9 @@ def test_without_a_query_it_lists_the_collection_a_page_at_a_time(service, searc
     first = sightline("search", "-c", searchable, "--limit", "3")
     assert first.exit_code == 0, first.output
     assert first.output.count(str(service.clean)) == 3 and "4 images in all" in first.output
-    cursor = re.search(r"More: add --cursor (\S+)", first.output).group(1)
+    found = re.search(r"More: add --cursor (\S+)", first.output)
+    assert found, first.output
+    cursor = found.group(1)
     rest = json.loads(sightline("search", "-c", searchable, "--limit", "3", "--cursor", cursor, "--json").stdout)
     assert (len(rest["results"]), rest["next_cursor"], rest["mode"]) == (1, None, "browse")
     listed = re.findall(r"img\d\.jpg", first.output) + [hit["payload"]["filename"] for hit in rest["results"]]

@@ -25,7 +25,7 @@ def test_payload_of_a_file() -> None:
         "camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg",
         "path": "/srv/photos/2024/a.jpg", "folder": "/srv/photos/2024",
         "folder_prefixes": ["/srv/photos/2024", "/srv/photos", "/srv", "/"], "filename": "a.jpg",
-        "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "sort_ts": 7e-9,
+        "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "sort_ts": 0.0,
         "date_source": "file", "caption": "a cat", **PROVENANCE,
         "collection": "photos", "job_id": "job1", "ingested_at": "2024-05-01T00:00:00+00:00",
         "words": "srv 2024 cat canon eos r5 5 jfif jpe jpeg jpg",
@@ -66,3 +66,10 @@ def test_stored_embedding_of_a_point() -> None:
 
 def test_a_point_without_vector_has_no_embedding() -> None:
     assert stored_embedding(Point("pid", None, {})) is None
+
+
+def test_the_sort_date_is_kept_to_the_millisecond() -> None:
+    work = FileWork(record("/a.jpg"), "pid", size=1, mtime_ns=1_764_165_600_123_456_789,
+                    embedding=Embedding([1.0], None, PROVENANCE))
+    payload = build_payload(work, "c", "j", datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert (payload["sort_ts"], payload["date_source"]) == (1_764_165_600.123, "file")

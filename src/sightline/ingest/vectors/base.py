@@ -348,7 +348,9 @@ class VectorStore(ABC):
         `INDEXED_FLOAT_FIELDS`; ties broken by id) and an opaque cursor for the next page (None after the
         last). Points without a number in ``order_key`` come after all the others, in id order. Paging is
         stable while points are added or removed: no point is returned twice, and none present throughout
-        is skipped. A cursor that is not one of this order's is a 422 (``where="cursor"``). See `_ordered`."""
+        is skipped. A cursor that is not one of this order's is a 422 (``where="cursor"``). See `_ordered`.
+        Values are compared exactly: store them with at most 15 significant digits (the payload keeps dates
+        to the millisecond), as longer ones do not always come back from the engine bit for bit."""
 
     @abstractmethod
     def search_text(
