@@ -70,6 +70,8 @@ def library(root: Path) -> tuple[Path, str]:
             with_exif(target, index)
         moment = NOW - index * 6 * DAY
         os.utime(target, (moment, moment))
+    with Image.open(root / "Library" / "Pets" / saved["puppy"].name) as puppy:  # a half-size copy: a near duplicate
+        puppy.reduce(2).save(root / "Library" / "Home" / "puppy-small.jpg", quality=85)
     return root / "Library", saved["puppy"].name
 
 
@@ -139,7 +141,8 @@ def review_pages(page, out: Path) -> None:
     page.wait_for_load_state("networkidle")
     page.screenshot(path=out / "sources.png")
     page.goto("/collections/photos/duplicates")
-    page.wait_for_function("/group|No duplicates/.test(document.querySelector('#dup-status').textContent)")
+    page.wait_for_function("() => /group|No duplicates/.test(document.querySelector('#dup-status').textContent)")
+    page.wait_for_load_state("networkidle")
     page.screenshot(path=out / "duplicates.png")
     page.goto("/collections/photos/map")
     page.wait_for_selector("#map-canvas[data-state=ready]", timeout=120_000)
