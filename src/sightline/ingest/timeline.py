@@ -16,7 +16,6 @@ from datetime import datetime, timezone
 from threading import Lock
 from typing import Any
 
-from sightline.ingest.jobdb import JobStore
 from sightline.ingest.vectors import SearchFilters, VectorStore
 
 
@@ -82,16 +81,6 @@ def _months_of(counter: _Counter, year: int, oldest: datetime, newest: datetime)
         if count:
             out.append(Period(f"{year}-{month:02d}", count))
     return out
-
-
-def change_marker(vectors: VectorStore, jobdb: JobStore, name: str) -> Hashable:
-    """Changes whenever the collection's points may have: their number, or any write of one of its jobs (every
-    ingest, sync, move and removal by a job bumps its job's version). Two cheap reads."""
-    points = vectors.collection_info(name).points_count
-    with jobdb.reading() as conn:
-        jobs = conn.execute("SELECT COUNT(*), COALESCE(SUM(version), 0) FROM jobs WHERE collection = ?",
-                            (name,)).fetchone()
-    return points, tuple(jobs)
 
 
 class ViewCache:

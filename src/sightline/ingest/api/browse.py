@@ -20,7 +20,8 @@ from sightline.ingest.api.search import store_filters
 from sightline.ingest.paths import confine, path_text
 from sightline.ingest.schemas import CollectionName, Filters
 from sightline.ingest.services import Services
-from sightline.ingest.timeline import ViewCache, change_marker, months
+from sightline.ingest.review.marker import collection_marker
+from sightline.ingest.timeline import ViewCache, months
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 MAX_BROWSE_ENTRIES = 2000
@@ -57,7 +58,7 @@ async def _cached(request: Request, services: Services, what: str, name: str,
     cache: ViewCache = state.view_cache
 
     def answer() -> dict:
-        return cache.get(what, name, change_marker(services.vectors, services.jobdb, name), compute)
+        return cache.get(what, name, collection_marker(services.vectors, services.jobdb, name), compute)
     return await services.call(answer)
 
 
