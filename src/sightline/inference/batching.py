@@ -13,6 +13,7 @@ import numpy as np
 
 from sightline.errors import ErrorCode, ItemError, SightlineError
 from sightline.imaging import DEFAULT_MAX_DECODE_BYTES, decode_image, shared_budget
+from sightline.imaging.phash import perceptual_hash
 from sightline.inference.models.base import ModelBackend
 
 
@@ -25,6 +26,7 @@ class PreparedImage:
     format: str
     width: int
     height: int
+    phash: str
 
 
 @dataclass
@@ -36,6 +38,7 @@ class ImageOutcome:
     format: str | None = None
     width: int | None = None
     height: int | None = None
+    phash: str | None = None
     error: ItemError | None = None
 
 
@@ -64,9 +67,8 @@ class BatchRunner:
     def prepare(self, data: bytes) -> PreparedImage:
         decoded = decode_image(data, min_side=self.backend.info.min_image_side, max_pixels=self.max_pixels,
                                budget=self.budget)
-        return PreparedImage(
-            self.backend.preprocess(decoded.image), decoded.format, decoded.width, decoded.height
-        )
+        return PreparedImage(self.backend.preprocess(decoded.image), decoded.format, decoded.width,
+                             decoded.height, perceptual_hash(decoded.image))
 
     def _prepare_or_error(self, data: ImageInput) -> PreparedImage | ItemError:
         if callable(data):
@@ -98,6 +100,7 @@ class BatchRunner:
                         format=item.format,
                         width=item.width,
                         height=item.height,
+                        phash=item.phash,
                     )
                 )
         return outcomes

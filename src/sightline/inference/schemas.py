@@ -37,6 +37,8 @@ class ImageResult(BaseModel):
     format: str | None = Field(default=None, description="Format detected from the bytes.")
     width: int | None = Field(default=None, description="Original width after EXIF orientation.")
     height: int | None = None
+    phash: str | None = Field(default=None, description="64-bit perceptual hash (dHash) of the image, 16 hex digits: "
+                              "copies of one photo differ in a few bits.")
     model_name_clip: str = Field(description="The embedding model (the original service's name for it).")
     model_name_blip: str | None = Field(description="The caption model (the original service's name for it).")
     device_used: str

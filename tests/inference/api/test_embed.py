@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sightline.imaging.phash import hash_distance
 from sightline.inference.api.embed import REQUEST_IMAGE_CAP
 from sightline.inference.app import create_app
 from tests.inference.conftest import client_of
@@ -120,6 +121,19 @@ async def test_multipart_variant_matches_json(api):
         if a["embedding"]:
             assert np.allclose(a["embedding"], b["embedding"], atol=1e-5)
     assert multipart_results[2]["error"]["code"] == "UNSUPPORTED_FORMAT"
+
+
+async def test_each_image_gets_a_perceptual_hash_that_copies_share(api):
+    original = camera_like_jpeg(800, 600, seed=4)
+    smaller = io.BytesIO()
+    Image.open(io.BytesIO(original)).resize((400, 300)).save(smaller, "PNG")
+    images = [item("original", original), item("copy", smaller.getvalue()), item("other", camera_like_jpeg(800, 600, seed=5)),
+              item("bad", b"garbage")]
+    results = {r["unique_id"]: r for r in (await api.post(BATCH, json={"images": images})).json()["results"]}
+    hashes = {key: results[key]["phash"] for key in ("original", "copy", "other")}
+    assert all(len(value) == 16 for value in hashes.values()) and results["bad"]["phash"] is None
+    assert hash_distance(hashes["original"], hashes["copy"]) <= 6
+    assert hash_distance(hashes["original"], hashes["other"]) >= 12
 
 
 async def test_multipart_ids_default_to_the_index(api):

@@ -59,7 +59,9 @@ async def test_ingest_mixed_folder_counts_errors_and_payloads(api, library, serv
         assert payload["embedding_model"] == "tiny-random-clip"
         assert payload["caption_model"] == "tiny-random-blip"
         assert isinstance(payload["caption"], str)
+        assert len(payload["phash"]) == 16  # the ML service's perceptual hash, kept for near-duplicate review
     assert by_name["2024/copy-of-a.jpg"]["sha256"] == by_name["a.jpg"]["sha256"]
+    assert by_name["2024/copy-of-a.jpg"]["phash"] == by_name["a.jpg"]["phash"]
     assert "ignored 1 non-image, 2 hidden" in await log_text(api, job["job_id"])
 
 

@@ -19,14 +19,14 @@ def test_model_fields_keep_only_the_provenance() -> None:
 def test_payload_of_a_file() -> None:
     work = FileWork(record("/srv/photos/2024/a.jpg"), "pid", size=10, mtime_ns=7, sha256="h",
                     metadata={"camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg"},
-                    embedding=Embedding([1.0], "a cat", PROVENANCE))
+                    embedding=Embedding([1.0], "a cat", PROVENANCE, "00ff00ff00ff00ff"))
     at = datetime(2024, 5, 1, tzinfo=timezone.utc)
     assert build_payload(work, "photos", "job1", at) == {
         "camera_make": "Canon", "camera_model": "EOS R5", "format": "jpeg",
         "path": "/srv/photos/2024/a.jpg", "folder": "/srv/photos/2024",
         "folder_prefixes": ["/srv/photos/2024", "/srv/photos", "/srv", "/"], "filename": "a.jpg",
         "bytes": 10, "mtime_ns": 7, "sha256": "h", "camera": "Canon EOS R5", "sort_ts": 0.0,
-        "date_source": "file", "caption": "a cat", **PROVENANCE,
+        "date_source": "file", "caption": "a cat", "phash": "00ff00ff00ff00ff", **PROVENANCE,
         "collection": "photos", "job_id": "job1", "ingested_at": "2024-05-01T00:00:00+00:00",
         "words": "srv 2024 cat canon eos r5 5 jfif jpe jpeg jpg",
     }
@@ -60,8 +60,8 @@ def test_same_file_compares_size_and_modification_time() -> None:
 
 
 def test_stored_embedding_of_a_point() -> None:
-    point = Point("pid", [0.0, 1.0], {"caption": "a dog", **PROVENANCE, "path": "/b.jpg"})
-    assert stored_embedding(point) == Embedding([0.0, 1.0], "a dog", PROVENANCE)
+    point = Point("pid", [0.0, 1.0], {"caption": "a dog", **PROVENANCE, "path": "/b.jpg", "phash": "0123456789abcdef"})
+    assert stored_embedding(point) == Embedding([0.0, 1.0], "a dog", PROVENANCE, "0123456789abcdef")
 
 
 def test_a_point_without_vector_has_no_embedding() -> None:

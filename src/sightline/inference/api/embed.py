@@ -162,6 +162,7 @@ def to_result(
         format=outcome.format,
         width=outcome.width,
         height=outcome.height,
+        phash=outcome.phash,
         device_used=info.device,
         error=outcome.error,
         **original_model_names(info),

@@ -32,7 +32,8 @@ async def embed(
             work.fail("decode", error.get("code", ErrorCode.ML_ITEM_FAILED),
                       error.get("message", "the ML service could not process it"))
             continue
-        work.embedding = Embedding(result["embedding"], result.get("caption"), model_fields(result))
+        work.embedding = Embedding(result["embedding"], result.get("caption"), model_fields(result),
+                                   result.get("phash"))
         work.state = "done"
         assert work.sha256 is not None
         known[work.sha256] = work.embedding

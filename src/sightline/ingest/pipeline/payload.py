@@ -42,6 +42,7 @@ def build_payload(work: FileWork, collection: str, job_id: str, ingested_at: dat
         "sort_ts": sort_seconds(taken if taken is not None else work.mtime_ns / 1e9),
         "date_source": "taken" if taken is not None else "file",
         "caption": work.embedding.caption,
+        "phash": work.embedding.phash,
         **work.embedding.provenance,
         "collection": collection,
         "job_id": job_id,
@@ -78,4 +79,5 @@ def stored_embedding(point: Point) -> Embedding | None:
     """The embedding of a stored point, to reuse for a file with the same content."""
     if point.vector is None:
         return None
-    return Embedding(point.vector, point.payload.get("caption"), model_fields(point.payload))
+    return Embedding(point.vector, point.payload.get("caption"), model_fields(point.payload),
+                     point.payload.get("phash"))

@@ -24,6 +24,7 @@ class Embedding:
     vector: list[float]
     caption: str | None
     provenance: dict[str, Any]  # the model fields of the payload (see payload.model_fields)
+    phash: str | None = None  # the perceptual hash of the content (imaging/phash.py), when the ML service sent one
 
 
 class RecentContent(OrderedDict[str, Embedding]):
