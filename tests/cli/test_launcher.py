@@ -16,19 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from sightline.cli import app
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 
 ENV = {"COLUMNS": "250", "SIGHTLINE_URL": None, "SIGHTLINE_ADMIN_TOKEN": None}
 
 
 def up(*args: str):
     return CliRunner().invoke(app, ["up", *args], env=ENV)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_open_bind_without_admin_token_is_refused(tmp_path):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEYS, bound_socket, ingest_settings, is_healthy, start_ingest, start_server
-from tests.helpers import wait_for_job, wait_until
+from tests.conftest import ingest_settings, start_ingest, start_server
+from tests.e2e.ingest_process import IngestProcess
+from tests.helpers import free_port, wait_for_job, wait_until
 from tests.samples import distinct_image
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +22,6 @@ def photo_folder(root: Path, count: int = IMAGES) -> Path:
     for index in range(count):
         (root / f"{index:03d}.jpg").write_bytes(distinct_image(index, size=(320, 240)))
     return root
-
-
-def free_port() -> int:
-    sock = bound_socket(0)
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def logs(client: httpx.Client, job_id: str) -> list[str]:
@@ -87,48 +77,15 @@ def test_ml_service_gone_for_good_fails_the_job_with_retriable_errors(ml_setting
         ingest.stop()
 
 
-def spawn_ingest(port: int, data_dir: Path, library: Path, ml_url: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "SIGHTLINE_DATA_DIR": str(data_dir),
-        "SIGHTLINE_ML_URL": ml_url,
-        "SIGHTLINE_API_KEY": TEST_KEYS[0],
-        "SIGHTLINE_INGEST_ROOTS": str(library),
-        "SIGHTLINE_ML_BATCH_SIZE": "2",
-        "SIGHTLINE_LOG_LEVEL": "warning",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "sightline.cli", "serve", "ingest", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    def healthy() -> bool:
-        assert process.poll() is None, process.stderr.read().decode()
-        return is_healthy(f"{url}/health")
-
-    wait_until(healthy, timeout=timeout, interval=0.1, what=f"{url} to answer")
-
-
 def test_ingestion_service_killed_mid_job_resumes_without_loss_or_duplicates(ml_server, tmp_path):
     library = photo_folder(tmp_path / "library", count=80)
     data_dir = tmp_path / "data"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = spawn_ingest(port, data_dir, library, ml_server.url)
-    try:
-        wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            assert client.post("/api/v1/collections", json={"name": "photos"}).status_code == 201
-            job_id = client.post("/api/v1/ingest/scan", json={"collection": "photos",
-                                                              "directory_path": str(library)}).json()["job_id"]
-            wait_until(lambda: client.get(f"/api/v1/jobs/{job_id}").json()["counts"]["done"] >= 6, interval=0.005)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    with IngestProcess(data_dir, library, ml_server.url) as service, service.client() as client:
+        assert client.post("/api/v1/collections", json={"name": "photos"}).status_code == 201
+        job_id = client.post("/api/v1/ingest/scan", json={"collection": "photos",
+                                                          "directory_path": str(library)}).json()["job_id"]
+        wait_until(lambda: client.get(f"/api/v1/jobs/{job_id}").json()["counts"]["done"] >= 6, interval=0.005)
+        service.kill()
 
     from sightline.ingest.jobdb import JobStore
 
@@ -137,20 +94,14 @@ def test_ingestion_service_killed_mid_job_resumes_without_loss_or_duplicates(ml_
     assert interrupted.state == "running"
     assert 0 < interrupted.counts.done < 80
 
-    process = spawn_ingest(port, data_dir, library, ml_server.url)
-    try:
-        wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            job = wait_for_job(client, job_id, timeout=120)
-            assert job["state"] == "completed", job
-            assert job["counts"]["total"] == 80
-            assert job["counts"]["done"] + job["counts"]["cached"] + job["counts"]["skipped"] == 80
-            assert job["counts"]["failed"] == 0
-            assert client.get("/api/v1/collections/photos").json()["points_count"] == 80
-            assert any("resumed" in line for line in logs(client, job_id))
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+    with IngestProcess(data_dir, library, ml_server.url, port=service.port) as service, service.client() as client:
+        job = wait_for_job(client, job_id, timeout=120)
+        assert job["state"] == "completed", job
+        assert job["counts"]["total"] == 80
+        assert job["counts"]["done"] + job["counts"]["cached"] + job["counts"]["skipped"] == 80
+        assert job["counts"]["failed"] == 0
+        assert client.get("/api/v1/collections/photos").json()["points_count"] == 80
+        assert any("resumed" in line for line in logs(client, job_id))
 
 
 def test_several_ml_urls_fail_over_to_the_live_replica(ml_server, tmp_path):

@@ -4,14 +4,13 @@ start-up sync finds every change (added, modified, deleted, renamed), over real 
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
 from sightline.ingest.pipeline import point_id_for
-from tests.e2e.test_resilience import free_port, spawn_ingest, wait_healthy
+from tests.e2e.ingest_process import IngestProcess
 from tests.helpers import wait_for_job, wait_until
 from tests.samples import distinct_image
 
@@ -30,21 +29,13 @@ def test_changes_made_while_the_service_was_down_are_caught_up(ml_server, tmp_pa
     kept, edited, deleted, renamed = (library / f"{name}.jpg" for name in ("kept", "edited", "deleted", "old"))
     for index, path in enumerate((kept, edited, deleted, renamed)):
         path.write_bytes(distinct_image(index))
-    data_dir, port = tmp_path / "data", free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = spawn_ingest(port, data_dir, library, ml_server.url)
-    try:
-        wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            assert client.post("/api/v1/collections", json={"name": "photos"}).status_code == 201
-            source = client.post("/api/v1/collections/photos/sources", json={"path": str(library)}).json()
-            assert wait_for_job(client, source["job_id"])["counts"]["done"] == 4
-            old_sha = point(client, edited)["sha256"]
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    data_dir = tmp_path / "data"
+    with IngestProcess(data_dir, library, ml_server.url) as service, service.client() as client:
+        assert client.post("/api/v1/collections", json={"name": "photos"}).status_code == 201
+        source = client.post("/api/v1/collections/photos/sources", json={"path": str(library)}).json()
+        assert wait_for_job(client, source["job_id"])["counts"]["done"] == 4
+        old_sha = point(client, edited)["sha256"]
+        service.kill()
 
     added = library / "added.jpg"
     added.write_bytes(distinct_image(10))
@@ -52,24 +43,18 @@ def test_changes_made_while_the_service_was_down_are_caught_up(ml_server, tmp_pa
     deleted.unlink()
     os.rename(renamed, library / "new.jpg")
 
-    process = spawn_ingest(port, data_dir, library, ml_server.url)
-    try:
-        wait_healthy(url, process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            def caught_up() -> bool:
-                answer = client.get(f"/api/v1/collections/photos/sources/{source['source_id']}").json()
-                return answer["last_sync"]["job_id"] != source["job_id"] and answer["state"] == "watching"
+    with IngestProcess(data_dir, library, ml_server.url, port=service.port) as service, service.client() as client:
+        def caught_up() -> bool:
+            answer = client.get(f"/api/v1/collections/photos/sources/{source['source_id']}").json()
+            return answer["last_sync"]["job_id"] != source["job_id"] and answer["state"] == "watching"
 
-            wait_until(caught_up, timeout=60, what="the start-up sync")
-            present = {path.name for path in (kept, edited, deleted, renamed, added, library / "new.jpg")
-                       if point(client, path)}
-            assert present == {"kept.jpg", "edited.jpg", "added.jpg", "new.jpg"}
-            assert point(client, edited)["sha256"] != old_sha
-            assert client.get("/api/v1/collections/photos").json()["points_count"] == 4
-            jobs = client.get("/api/v1/jobs", params={"collection": "photos"}).json()["jobs"]
-            startup = next(job for job in jobs if job["options"].get("reason") == "service start")
-            counts = startup["counts"]
-            assert (counts["done"], counts["moved"], counts["removed"], counts["skipped"]) == (2, 1, 1, 1)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
+        wait_until(caught_up, timeout=60, what="the start-up sync")
+        present = {path.name for path in (kept, edited, deleted, renamed, added, library / "new.jpg")
+                   if point(client, path)}
+        assert present == {"kept.jpg", "edited.jpg", "added.jpg", "new.jpg"}
+        assert point(client, edited)["sha256"] != old_sha
+        assert client.get("/api/v1/collections/photos").json()["points_count"] == 4
+        jobs = client.get("/api/v1/jobs", params={"collection": "photos"}).json()["jobs"]
+        startup = next(job for job in jobs if job["options"].get("reason") == "service start")
+        counts = startup["counts"]
+        assert (counts["done"], counts["moved"], counts["removed"], counts["skipped"]) == (2, 1, 1, 1)
