@@ -11,8 +11,12 @@ each the median of `--repeat` runs:
 |---|---|
 | `floor` | `os.scandir` + `stat` of every entry, recursively: the least any re-scan must do |
 | `scan_job` | an unchanged re-scan as a scan job (`POST /ingest/scan`): every file through the pipeline |
-| `sync_job` | an unchanged re-scan as a source's sync job: listing, one scroll of the stored points, the counts |
+| `sync_job` | an unchanged re-scan as a source's sync job: listing, the stored files read from the job |
+| | store's mirror of the vector store (`jobdb.indexed`: a count of each side, one SELECT), the counts |
+| `first sync` | the same with no mirror yet (new version, cleared job store): the stored points scrolled |
+| | from the vector store, the mirror built from them; run once, before the others |
 
+each with the process's CPU seconds beside (other work on the machine inflates wall seconds),
 and one sync after `--changed` files were rewritten: the ML requests it made (changed files are batched after
 the unchanged check, so ceil(changed / batch) requests). The ML service is a scripted in-process fake (4-d
 vectors): what is measured is the ingestion side alone. Also: the ingestion process's peak RSS growth.
@@ -118,15 +122,22 @@ async def run_job(jobdb, vectors, settings, ml, collection: str, kind: str, sour
     return jobdb.get_job(job.job_id).to_dict()
 
 
-def timed(function) -> tuple[float, object]:
-    started = time.perf_counter()
+def timed(function) -> tuple[float, float, object]:
+    """Wall seconds, CPU seconds of the process (all its threads), the result."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = function()
-    return time.perf_counter() - started, result
+    return time.perf_counter() - started, time.process_time() - cpu, result
 
 
-def median_of(repeat: int, function) -> tuple[float, object]:
+def median_of(repeat: int, function) -> tuple[float, float, object]:
     runs = [timed(function) for _ in range(repeat)]
-    return statistics.median(seconds for seconds, _ in runs), runs[-1][1]
+    return (statistics.median(wall for wall, _, _ in runs), statistics.median(cpu for _, cpu, _ in runs),
+            runs[-1][2])
+
+
+def figure(label: str, wall: float, cpu: float, floor_wall: float, floor_cpu: float) -> str:
+    return (f"{label:<27} {wall:.3f}s = {wall / floor_wall:5.1f}x floor   cpu {cpu:.3f}s = "
+            f"{cpu / floor_cpu:5.1f}x floor cpu")
 
 
 def main() -> None:
@@ -155,21 +166,24 @@ def measure(tmp: Path, args: argparse.Namespace) -> None:
         options = {"source_id": source.source_id} if kind == "sync" else {"recursive": True}
         return asyncio.run(run_job(jobdb, vectors, settings, ml, "photos", kind, str(library), options))
 
-    floor_s, listed = median_of(args.repeat, lambda: floor(library))
-    scan_s, scan = median_of(args.repeat, lambda: job("scan"))
-    sync_s, sync = median_of(args.repeat, lambda: job("sync"))
+    first_s, first_cpu, first = timed(lambda: job("sync"))
+    floor_s, floor_cpu, listed = median_of(args.repeat, lambda: floor(library))
+    sync_s, sync_cpu, sync = median_of(args.repeat, lambda: job("sync"))
+    scan_s, scan_cpu, scan = median_of(args.repeat, lambda: job("scan"))
     for path in paths[:: max(1, len(paths) // args.changed)][: args.changed]:
         path.write_bytes(path.read_bytes() + b"changed")
     fake.embed_requests = 0
-    changed_s, changed = timed(lambda: job("sync"))
+    changed_s, _, changed = timed(lambda: job("sync"))
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     print(f"files: {args.files} (+ {listed - args.files} folders), repeat {args.repeat}, median seconds; "
           f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
-    print(f"floor (os.scandir + stat):  {floor_s:.3f}s")
-    print(f"scan job, unchanged:        {scan_s:.3f}s  = {scan_s / floor_s:.1f}x floor  "
-          f"(skipped {scan['counts']['skipped']})")
-    print(f"sync job, unchanged:        {sync_s:.3f}s  = {sync_s / floor_s:.1f}x floor  "
-          f"(skipped {sync['counts']['skipped']})")
+    print(f"floor (os.scandir + stat):  {floor_s:.3f}s   cpu {floor_cpu:.3f}s")
+    print(figure("sync job, unchanged:", sync_s, sync_cpu, floor_s, floor_cpu) + f"  (skipped "
+          f"{sync['counts']['skipped']})")
+    print(figure("first sync (no mirror):", first_s, first_cpu, floor_s, floor_cpu) + f"  (skipped "
+          f"{first['counts']['skipped']})")
+    print(figure("scan job, unchanged:", scan_s, scan_cpu, floor_s, floor_cpu) + f"  (skipped "
+          f"{scan['counts']['skipped']})")
     print(f"sync job, {args.changed} changed:       {changed_s:.3f}s, done {changed['counts']['done']}, "
           f"{fake.embed_requests} ML embed requests (batch {MODEL['max_batch_size']}: at least "
           f"{math.ceil(args.changed / MODEL['max_batch_size'])})")

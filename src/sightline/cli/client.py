@@ -203,3 +203,7 @@ class IngestClient:
 
     def sync_source(self, collection: str, source_id: str) -> Json:
         return self._call("POST", f"/api/v1/collections/{collection}/sources/{source_id}/sync")
+
+    def forget_removed(self, collection: str, source_id: str) -> Json:
+        """`{"forgotten": n, "job_id"}`: the source's remembered removals forgotten, a sync started."""
+        return self._call("DELETE", f"/api/v1/collections/{collection}/sources/{source_id}/removed")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sightline.ingest.sources.listing import Excludes, FileStat, Listing, list_source
-from sightline.ingest.sources.sync import StoredFile, offline_reason, plan
+from sightline.ingest.sources.sync import offline_reason, plan
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:
@@ -62,8 +62,7 @@ def test_plan_sorts_files_into_unchanged_changed_new_young_and_vanished() -> Non
     now = 10**18
     listing = Listing(files={"/s/same.jpg": FileStat(1, 5), "/s/edited.jpg": FileStat(2, 6),
                              "/s/new.jpg": FileStat(3, 7), "/s/young.jpg": FileStat(4, now - 10**8)})
-    stored = {"/s/same.jpg": StoredFile("p1", 1, 5, "h1"), "/s/edited.jpg": StoredFile("p2", 2, 5, "h2"),
-              "/s/gone.jpg": StoredFile("p3", 9, 9, "h3")}
+    stored = {"/s/same.jpg": (1, 5), "/s/edited.jpg": (2, 5), "/s/gone.jpg": (9, 9)}
     result = plan(listing, stored, settle_s=1.0, now_ns=now)
     assert [path for path, _, _ in result.pending] == ["/s/edited.jpg", "/s/new.jpg"]
     assert (result.unchanged, result.young, list(result.vanished)) == (1, 1, ["/s/gone.jpg"])
@@ -71,8 +70,16 @@ def test_plan_sorts_files_into_unchanged_changed_new_young_and_vanished() -> Non
 
 def test_points_under_an_unreadable_folder_are_not_vanished() -> None:
     listing = Listing(files={"/s/a.jpg": FileStat(1, 1)}, unreadable=["/s/locked"])
-    stored = {"/s/locked/b.jpg": StoredFile("p", 1, 1, "h"), "/s/locked/deep/c.jpg": StoredFile("q", 1, 1, "h")}
-    assert plan(listing, stored, settle_s=1.0, now_ns=10**18).vanished == {}
+    stored = {"/s/locked/b.jpg": (1, 1), "/s/locked/deep/c.jpg": (1, 1)}
+    assert plan(listing, stored, settle_s=1.0, now_ns=10**18).vanished == []
+
+
+def test_a_removed_file_is_kept_out_while_unchanged_and_forgotten_once_gone() -> None:
+    listing = Listing(files={"/s/kept-out.jpg": FileStat(1, 5), "/s/edited.jpg": FileStat(2, 6)})
+    removed = {"/s/kept-out.jpg": (1, 5), "/s/edited.jpg": (2, 5), "/s/gone.jpg": (3, 3)}
+    result = plan(listing, {}, settle_s=0.0, now_ns=10**18, removed=removed)
+    assert [path for path, _, _ in result.pending] == ["/s/edited.jpg"]
+    assert (result.kept_out, result.unchanged, result.forgotten) == (1, 0, ["/s/gone.jpg"])
 
 
 def test_offline_reasons() -> None:

@@ -1,5 +1,5 @@
-"""`sightline sources list | add | edit | remove | sync`: folders a collection follows (watched, re-scanned,
-synced), so that the index stays true to the disk."""
+"""`sightline sources list | add | edit | remove | sync | forget-removed`: folders a collection follows (watched,
+re-scanned, synced), so that the index stays true to the disk."""
 
 from __future__ import annotations
 
@@ -125,4 +125,19 @@ def sync_source(
     answer = api.sync_source(collection, source_id)
     out.show(answer, lambda answer: f"Sync of source {source_id}: job {answer['job_id']} ({answer['state']}).")
     if follow and not out.as_json:
+        following.finish_following(api, answer["job_id"], out)
+
+
+@sources_app.command("forget-removed")
+@api_command(json_flag=True)
+def forget_removed(
+    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    follow: FollowOption = False,
+) -> None:
+    """Let the photos removed from the index come back: a sync keeps a removed photo out while its file is
+    unchanged; this forgets those removals and syncs the source."""
+    answer = api.forget_removed(collection, source_id)
+    out.show(answer, lambda answer: f"Forgot {answer['forgotten']} removed photos of source {source_id}; "
+             f"sync: job {answer['job_id']}.")
+    if follow and not out.as_json and answer["job_id"]:
         following.finish_following(api, answer["job_id"], out)

@@ -119,11 +119,13 @@ async def _send_original(services: Services, point: Point, disposition: str) -> 
 @router.delete("/{point_id}", status_code=204)
 async def delete_point(name: str, point_id: str, services: ServicesDep) -> Response:
     """Remove one image from the index: its point, its cached thumbnails and, when it was uploaded, Sightline's
-    own copy of the file. The original on disk is never touched. Point ids are per collection (one file ingested
+    own copy of the file. The original on disk is never touched; a source's sync keeps it out while the file stays
+    unchanged. Point ids are per collection (one file ingested
     into two collections is two points), so the route names the collection; the issue's bare
     ``DELETE /api/v1/images/{point_id}`` would have to search every collection for it. 404 for an unknown point."""
     point_id = canonical_id(point_id)  # 422 as for the other point routes
-    removal = await services.call(remove_points, services.vectors, services.settings, name, [point_id])
+    removal = await services.call(remove_points, services.vectors, services.settings, name, [point_id],
+                                  remember=services.jobdb)
     if not removal.deleted:
         raise SightlineError(ErrorCode.NOT_FOUND, f"No point {removal.missing[0]} in {name}.", where="point_id",
                              status=404)
@@ -135,7 +137,7 @@ async def delete_images(body: ImagesDelete, services: ServicesDep) -> dict:
     """Remove a selection of images (1-1000 point ids of one collection) from the index, as the single delete
     does for each; ids that are not there are listed in ``missing``, the others counted in ``deleted``."""
     removal = await services.call(remove_points, services.vectors, services.settings, body.collection,
-                                  body.point_ids)
+                                  body.point_ids, remember=services.jobdb)
     return {"deleted": len(removal.deleted), "missing": removal.missing}
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.api import ServicesDep
+from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.paths import confine, is_inside, path_text
 from sightline.ingest.removal import remove_points
 from sightline.ingest.schemas import CollectionName, Strict
@@ -52,6 +53,8 @@ async def source_view(services: Services, source: Source) -> dict:
                                 "error": job.error}
     source.images = await services.call(services.vectors.count, source.collection,
                                         SearchFilters(folder=source.path))
+    source.removed_by_user = await services.call(IndexedFiles(services.jobdb).removed_count, source.collection,
+                                                 source.path)
     return source.to_dict()
 
 
@@ -129,11 +132,13 @@ async def remove_source(
     if source.last_job_id:
         await services.runner.cancel(source.last_job_id)
     await services.call(manager.store.remove, source_id)
+    await services.call(IndexedFiles(services.jobdb).clear_removed, name, source.path)
     if remove_points_too:
         stored = await services.call(stored_files, services.vectors, name, source.path)
         ids = [found.point_id for found in stored.values()]
         if ids:
             await services.call(remove_points, services.vectors, services.settings, name, ids)
+        await services.call(IndexedFiles(services.jobdb).drop_folder, name, source.path)
     return Response(status_code=204)
 
 
@@ -148,14 +153,26 @@ async def sync_source(name: CollectionName, source_id: str, services: ServicesDe
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
 
 
+@router.delete("/{source_id}/removed")
+async def forget_removed(name: CollectionName, source_id: str, services: ServicesDep) -> dict:
+    """Forget the files under the source that a person removed from the index (a sync keeps them out while they
+    stay unchanged): the sync started now (`job_id`) brings them back."""
+    source = await source_or_404(services, name, source_id)
+    forgotten = await services.call(IndexedFiles(services.jobdb).clear_removed, name, source.path)
+    job = await services.runner.sources.request_sync(source_id, "removals forgotten", asked=True)
+    return {"forgotten": forgotten, "job_id": job.job_id if job else None}
+
+
 @image_router.delete("/{point_id}", status_code=204)
 async def delete_image(
     point_id: str, services: ServicesDep,
     collection: Annotated[CollectionName, Query(description="Point ids are per collection.")],
 ) -> Response:
-    """Remove one image from the index (as `DELETE /api/v1/collections/{name}/points/{point_id}`)."""
+    """Remove one image from the index (as `DELETE /api/v1/collections/{name}/points/{point_id}`); a source's
+    sync keeps its file out while it stays unchanged."""
     point_id = canonical_id(point_id)
-    removal = await services.call(remove_points, services.vectors, services.settings, collection, [point_id])
+    removal = await services.call(remove_points, services.vectors, services.settings, collection, [point_id],
+                                  remember=services.jobdb)
     if not removal.deleted:
         raise SightlineError(ErrorCode.NOT_FOUND, f"No point {point_id} in {collection}.", where="point_id",
                              status=404)

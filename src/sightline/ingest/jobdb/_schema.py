@@ -1,13 +1,14 @@
 """The SQLite schema of the job store (`PRAGMA user_version` holds SCHEMA_VERSION).
 
 Version 2 added the `sources` table (watched folders, `ingest.sources`), `jobs.unchanged` and the file states
-"moved" and "removed"; opening a version-1 file migrates it (`create_schema`)."""
+"moved" and "removed"; version 3 added `indexed_files` (what the vector store holds per file, and the files a
+person removed from the index: `jobdb.indexed`). Opening an older file migrates it (`create_schema`)."""
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -77,6 +78,17 @@ CREATE TABLE IF NOT EXISTS sources (
     last_job_id    TEXT,
     UNIQUE (collection, path)
 );
+
+CREATE TABLE IF NOT EXISTS indexed_files (
+    collection TEXT NOT NULL,
+    path       TEXT NOT NULL,              -- text form of the file's path
+    size       INTEGER,
+    mtime_ns   INTEGER,
+    point_id   TEXT,                       -- NULL: a person removed it from the index (kept out while unchanged)
+    sha256     TEXT,
+    PRIMARY KEY (collection, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS indexed_files_removed ON indexed_files (collection, path) WHERE point_id IS NULL;
 """
 
 COUNTED_STATES = ("done", "cached", "skipped", "failed", "moved", "removed", "pending")

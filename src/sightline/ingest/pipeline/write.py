@@ -1,4 +1,5 @@
-"""Stage 3, the writer: upsert the batch's points, then record every file's outcome in the job store.
+"""Stage 3, the writer: upsert the batch's points, then record every file's outcome in the job store (and what
+the store now holds per file, `jobdb.indexed`: a sync reads it instead of scrolling the store).
 
 The outcome is recorded only after the point is stored, so a killed process resumes from the job store with
 nothing lost, and stable point ids mean nothing is duplicated.
@@ -11,10 +12,13 @@ from pathlib import Path
 
 from sightline.errors import ErrorCode, SightlineError, utc_now
 from sightline.ingest.jobdb import JobStore
+from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.pipeline.patience import Persist, patiently
 from sightline.ingest.pipeline.payload import build_payload
 from sightline.ingest.pipeline.work import FileWork
 from sightline.ingest.vectors import Point, VectorStore
+
+STORED_STATES = ("done", "cached", "skipped")  # the file's point is in the store, as the file is now
 
 
 async def store_points(
@@ -43,3 +47,7 @@ async def record_outcomes(jobdb: JobStore, job_id: str, works: list[FileWork], p
     if errors:
         await persist(jobdb.record_errors, job_id, errors)
     await persist(jobdb.mark_files, job_id, updates)
+    stored = [(work.record.path, work.size, work.mtime_ns, work.point_id, work.sha256)
+              for work in works if work.state in STORED_STATES]
+    if stored:
+        await persist(IndexedFiles(jobdb).record, job_id, stored)

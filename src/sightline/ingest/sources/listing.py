@@ -39,6 +39,7 @@ class Excludes:
         paths = [p for p in patterns if "/" in p]
         self._name = _union(names)
         self._path = _union(["/" + p.lstrip("/") if not p.startswith("**") else p for p in paths])
+        self.active = bool(names or paths)
 
     def match(self, name: str, relative: str) -> bool:
         """`relative`: the path below the source folder with a leading "/" (and a trailing one for a folder)."""
@@ -46,7 +47,7 @@ class Excludes:
 
     def covers(self, relative: str) -> bool:
         """Whether the file at `relative` ("/a/b.jpg") is left out, by itself or by a folder it is in."""
-        if not (self._name or self._path):
+        if not self.active:
             return False
         parts = relative.strip("/").split("/")
         return any(self.match(part, "/" + "/".join(parts[:depth]) + ("/" if depth < len(parts) else ""))
@@ -66,29 +67,31 @@ def list_source(root: str, excludes: Excludes) -> Listing:
         try:
             with os.scandir(folder) as entries:
                 for entry in entries:
-                    _take(entry, f"{relative}/{entry.name}", excludes, listing, stack)
+                    _take(entry, relative, excludes, listing, stack)
         except OSError:
             listing.unreadable.append(path_text(folder))
     return listing
 
 
-def _take(entry: os.DirEntry, relative: str, excludes: Excludes, listing: Listing,
+def _take(entry: os.DirEntry, folder: str, excludes: Excludes, listing: Listing,
           stack: list[tuple[str, str]]) -> None:
+    """`folder`: the entry's folder below the source folder ("" for the source folder itself, else "/a/b")."""
     name = entry.name
     if name.startswith("."):
         return
     if entry.is_symlink():
         listing.links += 1
         return
+    relative = f"{folder}/{name}" if excludes.active else ""  # (only the excludes need it)
     if entry.is_dir(follow_symlinks=False):
-        if excludes.match(name, relative + "/"):
+        if excludes.active and excludes.match(name, relative + "/"):
             listing.excluded += 1
         else:
-            stack.append((entry.path, relative))
+            stack.append((entry.path, f"{folder}/{name}"))
         return
     if name[name.rfind("."):].lower() not in IMAGE_EXTENSIONS:  # (no dot: the last letter, never an extension)
         return
-    if excludes.match(name, relative):
+    if excludes.active and excludes.match(name, relative):
         listing.excluded += 1
         return
     try:

@@ -23,6 +23,7 @@ class Source:
     syncing: bool = False  # a sync job of it is queued or running (filled in by the reader)
     last_sync: dict | None = None  # that job's job_id, state and counts (filled in by the reader)
     images: int | None = None  # points under its folder (filled in by the reader)
+    removed_by_user: int | None = None  # files under it a person removed from the index (filled in by the reader)
 
     @property
     def state(self) -> SourceState:
@@ -46,4 +47,5 @@ class Source:
             "last_sync_at": self.last_sync_at,
             "last_sync": self.last_sync,
             "images": self.images,
+            "removed_by_user": self.removed_by_user,
         }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sightline.errors import ErrorCode, SightlineError, utc_now
 from sightline.ingest.jobdb import JobStore
+from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.sources.models import Source
 
 EDITABLE = ("watch", "exclude", "rescan_minutes")
@@ -82,5 +83,7 @@ class SourceStore:
             return conn.execute("DELETE FROM sources WHERE source_id = ?", (source_id,)).rowcount > 0
 
     def drop_collection(self, collection: str) -> int:
+        """Forget the collection's sources and what the job store mirrors of its points."""
+        IndexedFiles(self.jobdb).drop_collection(collection)
         with self.jobdb.writing(check_disk=False) as conn:
             return conn.execute("DELETE FROM sources WHERE collection = ?", (collection,)).rowcount

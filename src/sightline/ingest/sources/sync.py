@@ -9,6 +9,12 @@ is missing, unreadable, or empty while points exist marks the source offline and
 under a new path (a pending file reused its vector: no embedding) was **moved**: that file is counted "moved"
 and the old point goes. The others were deleted: point and thumbnails removed (`removal`), counted "removed",
 each logged. Points under a folder that could not be listed are kept.
+
+The stored files come from the job store's mirror of the vector store (`jobdb.indexed`: one SELECT), trusted
+only while its count under the folder equals the store's point count there; else they are scrolled from the
+store and the mirror is rebuilt, so a cleared or stale job database never duplicates or loses a point.
+A file a person removed from the index (a remembered removal) is kept out while its size and mtime are those it
+had then; once it changes it is ingested again, and a removal whose file is gone is forgotten.
 """
 
 from __future__ import annotations
@@ -19,11 +25,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.jobdb import Job, JobStore
+from sightline.ingest.jobdb.indexed import Indexed, IndexedFiles
 from sightline.ingest.paths import fs_path, is_inside
 from sightline.ingest.removal import remove_points
 from sightline.ingest.sources.listing import Excludes, Listing, list_source
@@ -34,13 +41,7 @@ from sightline.ingest.vectors._common import SCROLL_PAGE
 Log = Callable[..., Awaitable[None]]
 STORED_KEYS = ["path", "bytes", "mtime_ns", "sha256"]  # what a sync reads of each stored point
 Persist = Callable[..., Awaitable[Any]]
-
-
-class StoredFile(NamedTuple):  # a tuple: one per stored point, made fast
-    point_id: str
-    size: Any
-    mtime_ns: Any
-    sha256: str | None
+Stat = tuple[int, int]  # (size, mtime_ns)
 
 
 @dataclass
@@ -48,38 +49,57 @@ class Plan:
     pending: list[tuple[str, int, float]] = field(default_factory=list)  # (path, size, mtime s): new or modified
     unchanged: int = 0
     young: int = 0  # modified less than the settle time ago: left for the next sync
-    vanished: dict[str, StoredFile] = field(default_factory=dict)  # path → its point, file not listed
+    kept_out: int = 0  # removed from the index by a person, unchanged since: not ingested again
+    vanished: list[str] = field(default_factory=list)  # stored files not listed
+    forgotten: list[str] = field(default_factory=list)  # removals whose file is gone
 
 
-def stored_files(vectors: VectorStore, collection: str, folder: str) -> dict[str, StoredFile]:
-    """path → point of every point of `collection` under `folder` (text form)."""
-    found: dict[str, StoredFile] = {}
+def stored_files(vectors: VectorStore, collection: str, folder: str) -> dict[str, Indexed]:
+    """path → point of every point of `collection` under `folder` (text form), scrolled from the store."""
+    found: dict[str, Indexed] = {}
     offset = None
     while True:
         points, offset = vectors.scroll(collection, limit=SCROLL_PAGE, offset=offset,
                                         filters=SearchFilters(folder=folder), payload_keys=STORED_KEYS)
         for point in points:
             payload = point.payload
-            found[payload["path"]] = StoredFile(point.id, payload.get("bytes"), payload.get("mtime_ns"),
+            found[payload["path"]] = Indexed(point.id, payload.get("bytes"), payload.get("mtime_ns"),
                                                 payload.get("sha256"))
         if offset is None:
             return found
 
 
-def plan(listing: Listing, stored: dict[str, StoredFile], settle_s: float, now_ns: int) -> Plan:
+def known_files(vectors: VectorStore, indexed: IndexedFiles, collection: str, folder: str
+                ) -> tuple[dict[str, Stat], dict[str, Stat], bool]:
+    """path → (size, mtime_ns) of the stored files and of the remembered removals under `folder`: from the
+    mirror while its count agrees with the store's, else scrolled from the store (and the mirror rebuilt: True)."""
+    rebuilt = indexed.count(collection, folder) != vectors.count(collection, SearchFilters(folder=folder))
+    if rebuilt:
+        indexed.rebuild(collection, folder, stored_files(vectors, collection, folder))
+    return indexed.stats(collection, folder), indexed.removed(collection, folder), rebuilt
+
+
+def plan(listing: Listing, stored: dict[str, Stat], settle_s: float, now_ns: int,
+         removed: dict[str, Stat] | None = None) -> Plan:
     result = Plan()
+    removed = dict(removed or {})
     young_after = now_ns - int(settle_s * 1e9)
     for path, stat in listing.files.items():
-        known = stored.pop(path, None)
-        if known is not None and known.size == stat.size and known.mtime_ns == stat.mtime_ns:
+        if stored.pop(path, None) == stat:  # (size, mtime_ns) both: tuples compare as such
             result.unchanged += 1
+        elif removed.pop(path, None) == stat:
+            result.kept_out += 1
         elif young_after < stat.mtime_ns <= now_ns:
             result.young += 1
         else:
             result.pending.append((path, stat.size, stat.mtime_ns / 1e9))
     unreadable = [Path(folder) for folder in listing.unreadable]
-    result.vanished = {path: known for path, known in stored.items()
-                       if not (unreadable and is_inside(Path(path).parent, unreadable))}
+
+    def unlistable(path: str) -> bool:  # under a folder that could not be listed: its files are kept
+        return bool(unreadable and is_inside(Path(path).parent, unreadable))
+
+    result.vanished = [path for path in stored if not unlistable(path)]
+    result.forgotten = [path for path in removed if not unlistable(path)]
     return result
 
 
@@ -112,7 +132,8 @@ class SourceSync:
         self.job, self.jobdb, self.vectors, self.settings = job, jobdb, vectors, settings
         self.log, self.persist = log, persist
         self.sources = SourceStore(jobdb)
-        self.vanished: dict[str, StoredFile] = {}
+        self.indexed = IndexedFiles(jobdb)
+        self.vanished: dict[str, Indexed] = {}
         self.excludes = Excludes([])
         self.young = 0
 
@@ -125,8 +146,12 @@ class SourceSync:
         await self.log(f"syncing {root} ({self.job.options.get('reason', 'asked')})")
         started = time.perf_counter()
         listing = await asyncio.to_thread(self._list, root)
-        stored = await asyncio.to_thread(stored_files, self.vectors, self.job.collection, root)
-        reason = offline_reason(root, listing, len(stored))
+        stored, removed, rebuilt = await asyncio.to_thread(known_files, self.vectors, self.indexed,
+                                                           self.job.collection, root)
+        if rebuilt:
+            await self.log("the stored files were read from the vector store (the job store's copy of them was "
+                           "missing or out of date: rebuilt)")
+        reason = offline_reason(root, listing, len(stored) + len(removed))  # (an empty folder forgets nothing)
         if reason is not None:
             await self.persist(self.sources.set_offline, source.source_id, reason)
             raise SightlineError(ErrorCode.SOURCE_OFFLINE, f"{reason}; nothing was changed", where=root)
@@ -135,14 +160,18 @@ class SourceSync:
             await self.log(f"{root} is back online")
         assert listing is not None
         settle_s = 0.0 if self.job.options.get("asked") else self.settings.source_settle_seconds
-        result = plan(listing, stored, settle_s, time.time_ns())
-        self.vanished, self.young = result.vanished, result.young
+        result = plan(listing, stored, settle_s, time.time_ns(), removed)
+        self.vanished = await self.persist(self.indexed.points, self.job.collection, result.vanished)
+        self.young = result.young
         await self.persist(self.jobdb.add_files, self.job.job_id, result.pending)
-        await self.persist(self.jobdb.set_unchanged, self.job.job_id, result.unchanged)
+        await self.persist(self.jobdb.set_unchanged, self.job.job_id, result.unchanged + result.kept_out)
+        if result.forgotten:
+            await self.persist(self.indexed.forget, self.job.collection, result.forgotten)
         await self.log(
             f"listed {len(listing.files)} files in {time.perf_counter() - started:.2f}s: {len(result.pending)} new "
-            f"or changed, {result.unchanged} unchanged, {len(result.vanished)} gone, {result.young} still being "
-            f"written, {listing.excluded} excluded, {listing.links} links not followed")
+            f"or changed, {result.unchanged} unchanged, {result.kept_out} removed from the index by a person "
+            f"(kept out while unchanged), {len(result.vanished)} gone, {result.young} still being written, "
+            f"{listing.excluded} excluded, {listing.links} links not followed")
         for folder in listing.unreadable:
             await self.log(f"cannot list {folder}: its images are kept", "warning")
 
@@ -170,6 +199,7 @@ class SourceSync:
                 await self.log(f"removed: {path} (the file is {'excluded' if self._excluded(path) else 'gone'})")
         ids = [stored.point_id for stored in doomed.values()]
         await asyncio.to_thread(remove_points, self.vectors, self.settings, self.job.collection, ids)
+        await self.persist(self.indexed.forget, self.job.collection, list(doomed))
         await self.persist(self.jobdb.add_files, self.job.job_id, [(path, None, None) for path, *_ in removed])
         await self.persist(self.jobdb.mark_files, self.job.job_id, moved + removed)
 
