@@ -3,6 +3,8 @@ agrees; a failure is shown in the dialog."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -53,3 +55,23 @@ def test_remove_from_index_asks_then_removes_the_tile(page, api, trimmed):
     expect(error).to_contain_text(f"Not removed: No point {second_id} in {trimmed}.")
     expect(error).to_have_attribute("data-code", "NOT_FOUND")
     expect(tiles).to_have_count(2)
+
+
+def test_the_counts_on_the_page_follow_a_removal(page, trimmed):
+    page.goto(f"/search?collection={trimmed}")
+    summary, month = page.locator("#results-summary"), page.locator("#jump option").nth(1)
+    everything = page.locator("#folders").get_by_role("button", name=re.compile(r"^All folders"))
+    option = page.locator(f'#search-collection option[value="{trimmed}"]')
+    expect(summary).to_have_text("3 photos, newest first")
+    expect(month).to_have_text(re.compile(r" \(3\)$"))
+    expect(everything).to_contain_text("3")
+    expect(option).to_have_text(f"{trimmed} (3)")
+
+    page.locator("#results button.result-button").first.click()
+    name = page.locator("#detail-title").text_content()
+    page.get_by_role("button", name="Remove from index").click()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    expect(summary).to_have_text(f"2 photos, newest first · Removed {name} from the index.")
+    expect(month).to_have_text(re.compile(r" \(2\)$"))
+    expect(everything.locator(".count")).to_have_text("2")
+    expect(option).to_have_text(f"{trimmed} (2)")

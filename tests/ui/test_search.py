@@ -144,3 +144,11 @@ def test_a_heic_query_image_shows_its_name_not_a_broken_picture(page, holiday):
     expect(page.locator("#query-preview")).to_be_hidden()  # Chromium shows no HEIC: the name stands for it
     expect(page.locator("#results-title")).to_have_text("Like phone.heic")
     expect(page.locator("#results li").first).to_be_visible()
+
+
+def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
+    page.goto("/search?collection=holiday&q=2023")
+    expect(page.locator("#results-summary")).to_have_text("1 photo matches, newest first")
+    expect(page.locator("#results .group-heading")).to_have_text(["July 2023"])  # no "weaker matches" split
+    expect(page.locator("#results .result-name")).to_have_text(["camera.jpg"])
+    expect(page.locator("#results .score")).to_have_count(0)  # no meaning to be similar to

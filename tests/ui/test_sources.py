@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import wait_for_job
 from tests.ui.helpers import IMAGES
 
 pytestmark = pytest.mark.ui
@@ -40,6 +41,18 @@ def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
     row.get_by_role("button", name="Sync").click()
     expect(row.locator('[data-field="last-sync"]')).to_have_text(
         f"completed with errors: {IMAGES + 1} unchanged, 1 failed", timeout=60_000)
+
+    first = api.post("/api/v1/search", json={"collection": followed, "limit": 1}).json()["results"][0]["id"]
+    assert api.delete(f"/api/v1/collections/{followed}/points/{first}").status_code == 204
+    source_id = row.get_attribute("data-source")
+    sync = api.post(f"/api/v1/collections/{followed}/sources/{source_id}/sync").json()
+    assert wait_for_job(api, sync["job_id"])["counts"]["done"] == 0  # a removal is remembered: it stays out
+    page.reload()
+    expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES))
+    expect(row).to_contain_text("1 removed by you")
+    row.get_by_role("button", name="Bring back").click()
+    expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES + 1), timeout=60_000)
+    expect(row).not_to_contain_text("removed by you")
 
     row.get_by_role("button", name="Edit").click()
     edit = page.locator("#edit-source")

@@ -11,13 +11,17 @@ the whole query's words are searched in the photos' `words` (`words.py`, the sto
 candidates of both searches are ranked by a blend of their similarity and the share of the query's words they
 hold (`rank`), and a hit must meet every fact. Both store back ends answer the same two searches, so the
 ranking is one piece of Python for both.
+
+Facts are constraints, not meaning: every hit meets them, so the words they were read from neither rank a hit
+nor count as `matched` (which keeps "dog 2019" from calling every photo of 2019 a strong match). A query made
+only of facts ("2019", "canon raw") is a filtered listing: `only_facts`, newest first, no similarity.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -37,6 +41,8 @@ WORD_WEIGHT = 0.6
 CAPTION_WEIGHT = 0.5
 LEAST_WORD_MATCH = 0.5  # a photo holding fewer of the query's words than this gets nothing for them
 CAMERA_FACET_LIMIT = 500
+# the photos a query made only of facts lists, newest first: one fixed pool, so that its pages never overlap
+FACT_LISTING = 1000
 MAX_QUERY_TOKENS = 32  # words sent to the word search (a long description adds little beyond these)
 
 
@@ -53,6 +59,7 @@ class TextHit:
 class TextResults:
     hits: list[TextHit]
     understood: list[dict[str, Any]] = field(default_factory=list)
+    only_facts: bool = False  # the query was facts alone: the hits are a listing, none stronger than another
 
 
 @dataclass
@@ -73,8 +80,14 @@ async def search_text(
     cameras = [name for name, _ in await services.call(services.vectors.facet, collection, "camera",
                                                         CAMERA_FACET_LIMIT)]
     understanding = understand(text, cameras)
-    found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
-    groups, roots = distinctive(token_groups(text)), services.settings.roots
+    only_facts = bool(understanding.facts) and not tokens(understanding.rest)
+    pool = FACT_LISTING if only_facts else max(POOL, offset + limit)
+    found = await candidates(services, collection, info, understanding, text, filters, pool,
+                             similar=not only_facts)
+    if only_facts:
+        return TextResults(newest_first(found, understanding)[offset:offset + limit], understanding.chips(), True)
+    # the meaning words: what is left once the facts are read (every hit meets those)
+    groups, roots = distinctive(token_groups(understanding.rest)), services.settings.roots
     hits = []
     for hit in rank(found, groups, roots, info.params.distance):
         if understanding.holds(hit.payload) and (
@@ -82,6 +95,17 @@ async def search_text(
                 or word_match(groups, field_words(hit.payload, roots)) >= LEAST_WORD_MATCH):
             hits.append(hit)
     return TextResults(hits[offset:offset + limit], understanding.chips())
+
+
+def newest_first(found: Candidates, understanding: Understanding) -> list[TextHit]:
+    """What a query made only of facts lists: the candidates that meet them, newest first (as browsing lists),
+    with no similarity (there is no meaning to be similar to)."""
+    def when(point_id: str) -> float:
+        moment = found.payloads[point_id].get("sort_ts")
+        return float(moment) if isinstance(moment, (int, float)) else float("-inf")
+
+    kept = [i for i in dict.fromkeys([*found.vector, *found.words]) if understanding.holds(found.payloads[i])]
+    return [TextHit(i, 0.0, found.payloads[i]) for i in sorted(kept, key=lambda i: (-when(i), i))]
 
 
 def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[PurePath | str] = (),
@@ -134,13 +158,14 @@ def word_match(groups: Sequence[Sequence[str]], fields: dict[str, list[str]]) ->
 
 async def candidates(
     services: Services, collection: str, info: CollectionInfo, understanding: Understanding, text: str,
-    filters: SearchFilters | None, pool: int,
+    filters: SearchFilters | None, pool: int, *, similar: bool = True,
 ) -> Candidates:
     """The vector search of what is left of the query once its facts are read (all of it when only facts
-    were), and the word search of the whole query."""
+    were), and the word search of the whole query (`similar`: with the similarity of what only it found)."""
     found = Candidates()
     vector = await query_vector(services, info, understanding.rest if tokens(understanding.rest) else text)
-    for hit in await services.call(services.vectors.search, collection, vector, limit=pool, filters=filters):
+    within = with_facts(filters, understanding)
+    for hit in await services.call(services.vectors.search, collection, vector, limit=pool, filters=within):
         found.vector.append(hit.id)
         found.payloads[hit.id] = hit.payload
         found.similarity[hit.id] = hit.score
@@ -148,8 +173,26 @@ async def candidates(
         found.words.append(hit.id)
         found.payloads.setdefault(hit.id, hit.payload)
     missing = [point_id for point_id in found.words if point_id not in found.similarity]
-    found.similarity.update(await similarities(services, collection, info, vector, missing))
+    if similar:
+        found.similarity.update(await similarities(services, collection, info, vector, missing))
     return found
+
+
+def with_facts(filters: SearchFilters | None, understanding: Understanding) -> SearchFilters | None:
+    """`filters` narrowed by the facts a store filter can say (a date range, one camera, one format), so that
+    the vector search looks among the photos that can meet them. (A fact also holds by a photo's words, as a
+    `2019 Kyoto trip` folder: the word search, unnarrowed, finds those.)"""
+    narrowed = replace(filters) if filters is not None else SearchFilters()
+    for fact in understanding.facts:
+        if fact.kind == "date" and fact.span is not None:
+            after, before = narrowed.taken_after, narrowed.taken_before
+            narrowed.taken_after = fact.span[0] if after is None else max(after, fact.span[0])
+            narrowed.taken_before = fact.span[1] if before is None else min(before, fact.span[1])
+        elif fact.kind == "camera" and len(fact.values) == 1 and narrowed.camera is None:
+            narrowed.camera = next(iter(fact.values))
+        elif fact.kind == "format" and len(fact.values) == 1 and narrowed.format is None:
+            narrowed.format = next(iter(fact.values))
+    return filters if narrowed == (filters or SearchFilters()) else narrowed
 
 
 async def query_vector(services: Services, info: CollectionInfo, text: str) -> list[float]:

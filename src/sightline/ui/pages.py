@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sightline.errors import SightlineError
 from sightline.ingest import queries
@@ -89,6 +89,17 @@ async def search_page(request: Request, services: ServicesDep, collection: str |
     names = [info["name"] for info in collections]
     selected = collection if collection in names else (names[0] if names else None)
     return render(request, "search.html", "search", collections=collections, selected=selected)
+
+
+@router.get("/sources", response_model=None)
+async def sources_of_a_collection(services: ServicesDep, collection: str | None = None) -> RedirectResponse:
+    """Where photos come from, for the navigation: the sources page of `collection` (else the first one); the
+    collections page while there is none."""
+    names = [info["name"] for info in await queries.collection_infos(services)]
+    if not names:
+        return RedirectResponse("/collections", status_code=303)
+    name = collection if collection in names else names[0]
+    return RedirectResponse(f"/collections/{quote(name, safe='')}/sources", status_code=303)
 
 
 @router.get("/login")

@@ -40,6 +40,7 @@ PAGES = (
     ("ingest", "/ingest", "Ingest"),
     ("jobs", "/jobs", "Jobs"),
     ("search", "/search", "Photos"),
+    ("sources", "/sources", "Sources"),
 )
 
 

@@ -52,14 +52,16 @@ def answer(info: CollectionInfo, mode: str, results: list[dict], next_cursor: st
 
 
 def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], limit: int,
-                cursor: Cursor | None) -> dict:
+                cursor: Cursor | None, *, split: bool = True) -> dict:
     """`hits` from the cursor's offset on (one more than `limit` when there are more): the page, each hit
-    marked strong or weak against the best similarity of the query's first page."""
+    marked strong or weak against the best similarity of the query's first page (`split`: none is weak when
+    the query was facts alone: each hit meets all of it)."""
     offset = cursor.offset if cursor else 0
     best = cursor.best if cursor else max((h.similarity for h in hits if h.similarity is not None), default=None)
-    cut = strong_cut(info.params.metadata.get("backend"), best)
+    cut = strong_cut(info.params.metadata.get("backend"), best) if split else None
     page = hits[:limit]
-    weak = weak_flags([(hit.similarity, hit.matched) for hit in page], cut, bool(cursor and cursor.weak))
+    weak = [False] * len(page) if cut is None else weak_flags([(hit.similarity, hit.matched) for hit in page], cut,
+                                                              bool(cursor and cursor.weak))
     results = [result(info.name, hit.id, hit.payload, score=hit.score, similarity=hit.similarity,
                       matched=hit.matched, weak=flag) for hit, flag in zip(page, weak)]
     more = len(hits) > limit and offset + limit < MAX_SEARCH_DEPTH
@@ -93,8 +95,8 @@ async def text_page(services: Services, info: CollectionInfo, body: SearchReques
     cursor = decode_cursor(body.cursor, "text")
     found = await hybrid.search_text(services, info.name, info, body.text, filters=filters, limit=body.limit + 1,
                                      offset=cursor.offset if cursor else 0, threshold=body.score_threshold)
-    page = scored_page(info, "text", found.hits, body.limit, cursor)
-    return {**page, "understood": found.understood}
+    page = scored_page(info, "text", found.hits, body.limit, cursor, split=not found.only_facts)
+    return {**page, "understood": found.understood, "only_facts": found.only_facts}
 
 
 async def similar_page(services: Services, info: CollectionInfo, body: SearchRequest,
@@ -125,7 +127,8 @@ async def browse_page(services: Services, info: CollectionInfo, body: SearchRequ
 async def search(body: SearchRequest, services: ServicesDep) -> dict:
     """`text` searches by meaning (and words); `point_id` finds more like that point; neither lists the
     collection (`order`: newest or oldest first). `filters` apply to all three; pass the answer's `next_cursor`
-    as `cursor` for the next page. Results below the strong matches carry `weak: true`."""
+    as `cursor` for the next page. Results below the strong matches carry `weak: true`. A text made only of
+    facts ("2019", "canon raw") answers `only_facts: true`: the photos that meet them, newest first, none weak."""
     if body.text is not None and body.point_id is not None:
         raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give "text" or "point_id", not both.', where="text",
                              status=422)

@@ -13,7 +13,7 @@ function factNodes(facts) {
 }
 
 export class Viewer {
-  // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, moreLikeThis(id, name), removed(name),
+  // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, moreLikeThis(id, name), removed(id, name),
   // shown(id or "")}: `shown` keeps the address in step with the photo on screen.
   constructor(dialog, list, host) {
     this.dialog = dialog;
@@ -94,7 +94,7 @@ export class Viewer {
     }
     this.dialog.close();
     this.list.remove(id);
-    this.host.removed(name);
+    this.host.removed(id, name);
   }
 
   keydown(event) {

@@ -1,5 +1,5 @@
-// The results of the photos page: a grid grouped by month when browsing, the strong matches then the
-// weaker ones when searching; pages are appended as they load.
+// The results of the photos page: a grid grouped by month when browsing (or listing what a query of facts alone
+// keeps), the strong matches then the weaker ones when searching; pages are appended as they load.
 
 import { $, el } from "./dom.js";
 
@@ -17,17 +17,28 @@ export function monthLabel(key) {
   return key.length === 4 ? key : MONTH.format(new Date(`${key}-01T00:00:00Z`));
 }
 
-function tile(hit, mode) {
+// A file name that may be cut in its middle: the start gives way (ending in "…"), the last characters before
+// the extension and the extension stay ("IMG_20190704_…4411.jpg"), since they tell a camera's photos apart.
+export function nameLabel(name) {
+  const dot = name.lastIndexOf(".");
+  const cut = Math.max(0, (dot > 0 ? dot : name.length) - 4);
+  if (cut < 4) return el("span", { class: "result-name", title: name, text: name });
+  return el("span", { class: "result-name", title: name },
+    el("span", { class: "name-start", text: name.slice(0, cut) }), el("span", { class: "name-end", text: name.slice(cut) }));
+}
+
+function tile(hit, byMonth) {
   const p = hit.payload || {};
   const name = p.filename || hit.id;
   const caption = p.caption || "";
-  const fileDate = mode === "browse" && p.date_source === "file";
+  const fileDate = byMonth && p.date_source === "file";
   return el("li", { class: "result" },
-    el("button", { type: "button", class: "result-button", "data-id": hit.id, "aria-label": `View ${name}` },
+    el("button", { type: "button", class: "result-button", "data-id": hit.id, "data-name": name,
+      "aria-label": `View ${name}` },
       el("img", { src: hit.thumbnail_url, alt: caption || name, loading: "lazy", decoding: "async" }),
       el("span", { class: "result-caption", text: caption || name }),
       el("span", { class: "result-meta" },
-        el("span", { class: "result-name", text: name }),
+        nameLabel(name),
         fileDate ? el("span", { class: "file-date", text: "file date",
           title: "The photo has no date of its own: this is the file's date" }) : null,
         hit.similarity !== null && hit.similarity !== undefined
@@ -43,6 +54,7 @@ export class ResultList {
 
   clear(mode) {
     this.mode = mode;
+    this.byMonth = mode === "browse"; // else the strong matches, then the weaker ones
     this.hits = [];
     this.group = null; // {key, list} the next tiles go into
     this.root.replaceChildren();
@@ -55,9 +67,9 @@ export class ResultList {
 
   append(results) {
     for (const hit of results) {
-      const key = this.mode === "browse" ? monthKey(hit.payload || {}) : (hit.weak ? "weak" : "strong");
+      const key = this.byMonth ? monthKey(hit.payload || {}) : (hit.weak ? "weak" : "strong");
       if (!this.group || this.group.key !== key) this.startGroup(key);
-      this.group.list.append(tile(hit, this.mode));
+      this.group.list.append(tile(hit, this.byMonth));
       this.hits.push(hit);
     }
   }
@@ -66,7 +78,7 @@ export class ResultList {
     const list = el("ul", { class: "grid" });
     const id = `group-${key}`;
     let heading = null;
-    if (this.mode === "browse") {
+    if (this.byMonth) {
       heading = el("h3", { class: "group-heading", id, text: monthLabel(key) });
     } else if (key === "weak") {
       heading = el("h3", { class: "group-heading weak-heading", id,
@@ -80,7 +92,13 @@ export class ResultList {
     const index = this.indexOf(id);
     if (index >= 0) this.hits.splice(index, 1);
     const button = $(`button[data-id="${CSS.escape(id)}"]`, this.root);
-    if (button) button.closest("li").remove();
+    if (!button) return;
+    const group = button.closest("section");
+    button.closest("li").remove();
+    if (!$("li", group)) { // a month (or the strong matches) emptied: its heading goes too
+      if (this.group && this.group.list.parentNode === group) this.group = null;
+      group.remove();
+    }
   }
 
   get strongCount() { return this.hits.filter((hit) => !hit.weak).length; }

@@ -2,13 +2,14 @@
 // search by text, by image or "more like this" — one page at a time, more on scroll. The address describes
 // the view (see search-state.js), so a reload or a shared link shows the same.
 
-import { post } from "./api.js";
+import { get, post } from "./api.js";
 import { $, $$, dropZone, el, guardWindowDrops } from "./dom.js";
 import { plural } from "./format.js";
 import { clearErrors, setBusy, showApiError } from "./forms.js";
 import { Viewer } from "./search-detail.js";
 import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./search-query.js";
 import { monthLabel, ResultList } from "./search-results.js";
+import { Selection } from "./search-select.js";
 import { apiFilters, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact } from "./search-state.js";
 import { api } from "./urls.js";
 
@@ -30,13 +31,20 @@ class PhotosPage {
       collection: () => this.state.collection,
       loadMore: () => this.loadMore(),
       moreLikeThis: (id, name) => this.go({ q: "", like: id, likeName: name }, { dropImage: true }),
-      removed: (name) => { this.summary.textContent = `Removed ${name} from the index.`; },
+      removed: (id, name) => this.removed(id, name),
       shown: (id) => {
         this.state.open = id;
         history.replaceState(null, "", urlOfState(this.state));
       },
     });
+    this.selection = new Selection(this.list, {
+      collection: () => this.state.collection,
+      loadMore: () => this.loadMore(),
+      hasMore: () => Boolean(this.cursor),
+      created: (info) => this.collectionCreated(info),
+    });
     this.state = stateFromUrl(location.search);
+    this.answer = null; // the latest page's answer
     this.cursor = null;
     this.loading = null;
     this.run = 0; // the latest query's number: pages of an older one are dropped
@@ -71,6 +79,7 @@ class PhotosPage {
     this.total = null;
     this.loading = null; // a page of the previous view still on its way is dropped when it lands
     this.list.clear(this.mode);
+    this.selection.clear();
     this.renderChips([]);
     this.more.hidden = true;
     this.summary.textContent = this.mode === "browse" ? "Loading…" : "Searching…";
@@ -95,7 +104,10 @@ class PhotosPage {
       return;
     }
     if (run !== this.run) return;
+    if (answer.only_facts) this.list.byMonth = true; // "2019", "canon": a listing, by month as browsing is
     this.list.append(answer.results);
+    this.selection.render();
+    this.answer = answer;
     this.cursor = answer.next_cursor;
     this.more.hidden = !this.cursor;
     if (answer.total !== null && answer.total !== undefined) this.total = answer.total;
@@ -125,12 +137,38 @@ class PhotosPage {
       const total = this.total ?? this.list.length;
       const from = s.from ? ` from ${monthLabel(s.from)} back` : "";
       this.summary.textContent = total ? `${plural(total, "photo")}, newest first${from}` : "No photo matches these filters.";
+    } else if (answer.only_facts) {
+      const count = this.list.length;
+      this.summary.textContent = count ? `${plural(count, "photo")} ${count === 1 ? "matches" : "match"}${this.cursor ? " so far" : ""}, newest first`
+        : "No photo matches.";
     } else {
       const strong = this.list.strongCount;
       this.summary.textContent = this.list.length === 0 ? "No image matches."
         : strong ? `${plural(strong, "strong match", "strong matches")}${this.list.length > strong ? ", then weaker ones" : ""}`
           : "No strong match; the closest photos follow.";
     }
+  }
+
+  // A photo removed in the viewer: the counts on the page (results, months, folders, the collection's) follow.
+  removed(id, name) {
+    this.selection.forget(id);
+    if (this.total !== null && this.total !== undefined) this.total = Math.max(0, this.total - 1);
+    if (this.answer) this.describe(this.answer);
+    this.summary.append(` · Removed ${name} from the index.`);
+    this.monthsOf = null;
+    this.loadMonths();
+    loadFolders($("#folders"), this.state.collection, this.state.filters.folder || "");
+    const option = this.collection.selectedOptions[0];
+    get(api.collection(this.state.collection)).then((info) => {
+      if (option) option.textContent = `${info.name} (${info.points_count})`;
+    }).catch(() => {}); // the count stays as it was; the rest of the page is right
+  }
+
+  // A collection made from the selection: it can be chosen at once.
+  collectionCreated(info) {
+    const backend = (info.params && info.params.metadata && info.params.metadata.backend) || "";
+    this.collection.append(el("option", { value: info.name, "data-backend": backend,
+      text: `${info.name} (${info.points_count})` }));
   }
 
   renderChips(understood) {
@@ -189,6 +227,9 @@ class PhotosPage {
 
   collectionChanged() {
     this.state = { collection: this.collection.value, q: "", like: "", likeName: "", from: "", filters: {} };
+    $$("[data-collection-href]").forEach((link) => {
+      link.href = link.dataset.collectionHref.replace("{name}", encodeURIComponent(this.state.collection));
+    });
     this.image.set(null);
     this.flagTestModels();
     loadFacets(this.form, this.state.collection, {});
@@ -223,8 +264,11 @@ class PhotosPage {
     }
     $("#results").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-id]");
-      if (button) this.viewer.open(button.dataset.id).catch((err) => showApiError(this.form, err));
+      if (!button) return;
+      if (this.selection.active) this.selection.click(button.dataset.id, event.shiftKey);
+      else this.viewer.open(button.dataset.id).catch((err) => showApiError(this.form, err));
     });
+    this.selection.wire();
     $("#chips").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-chip]");
       if (!button) return;
@@ -262,6 +306,8 @@ class PhotosPage {
   }
 
   async init() {
+    // On a phone the folder tree would fill the first screen: folded, the photos come first.
+    if (matchMedia("(max-width: 760px)").matches) $("#folder-tree").open = false;
     if (!this.state.collection) this.state.collection = this.collection.value;
     this.collection.value = this.state.collection;
     if (this.collection.value !== this.state.collection) this.state.collection = this.collection.value;

@@ -113,6 +113,19 @@ function initRemove(row) {
   openDialog(dialog);
 }
 
+// Photos removed from the index come back: the source forgets its removals and syncs.
+async function bringBack(row, button) {
+  setBusy(button, true, "Bringing back…");
+  try {
+    await del(api.sourceRemoved(collection, row.dataset.source));
+    location.reload();
+  } catch (err) {
+    setBusy(button, false);
+    button.title = err.message;
+    button.textContent = "Could not bring them back: try again";
+  }
+}
+
 async function syncNow(row, button) {
   setBusy(button, true, "Syncing…");
   try {
@@ -131,6 +144,7 @@ function init() {
     $("[data-sync]", row).addEventListener("click", (event) => syncNow(row, event.currentTarget));
     $("[data-edit]", row).addEventListener("click", () => initEdit(row));
     $("[data-remove]", row).addEventListener("click", () => initRemove(row));
+    $("[data-forget]", row)?.addEventListener("click", (event) => bringBack(row, event.currentTarget));
   }
   setInterval(refresh, POLL_MS);
 }

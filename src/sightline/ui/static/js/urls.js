@@ -54,4 +54,8 @@ export const review = {
 api.sources = (name) => `${collection(name)}/sources`;
 api.source = (name, id) => `${api.sources(name)}/${enc(id)}`;
 api.sourceSync = (name, id) => `${api.source(name, id)}/sync`;
+api.sourceRemoved = (name, id) => `${api.source(name, id)}/removed`;
 api.sourceRemove = (name, id, removePoints) => `${api.source(name, id)}?${query({ remove_points: removePoints })}`;
+
+// Merging a collection into another (a review task, followed through review.task).
+review.merge = (name) => `${collection(name)}/merge`;
