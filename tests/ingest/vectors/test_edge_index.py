@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import qdrant_edge as qe
 
 from sightline.errors import SightlineError
 from sightline.ingest.vectors import CollectionNotFound, CollectionParams, Point, StoreError, open_store
-from sightline.ingest.vectors import _edge_index
+from sightline.ingest.vectors import SearchFilters, _edge_collection, _edge_index
 from sightline.ingest.vectors.edge import EdgeStore
 from tests.ingest.vectors.data import pid, unit
 
@@ -129,3 +132,84 @@ def test_opening_removes_the_folders_of_unfinished_builds(store: EdgeStore, tmp_
     with open_store(tmp_path) as again:
         assert again.count("c") == COUNT
     assert not leftover.exists()
+
+
+def storage_types(tmp_path: Path) -> set[str]:
+    """The storage type of every segment's vectors and payloads, as the engine wrote them."""
+    types = set()
+    for path in (tmp_path / "collections" / "c").glob("shard*/segments/*/segment.json"):
+        config = json.loads(path.read_text())["config"]
+        types |= {v["storage_type"] for v in config["vector_data"].values()}
+        types.add(config["payload_storage_type"]["type"])
+    return types
+
+
+@pytest.mark.parametrize(("on_disk", "expected"), [
+    (False, {"InRamChunkedMmap", "mmap"}),  # vectors read in whole when the shard loads
+    (True, {"ChunkedMmap", "mmap"}),
+])
+def test_unquantized_vectors_follow_on_disk(tmp_path: Path, on_disk: bool, expected: set[str]):
+    with open_store(tmp_path) as store:
+        store.create_collection("c", CollectionParams(vector_size=DIM, on_disk=on_disk))
+        store.upsert("c", POINTS[:10])
+    assert storage_types(tmp_path) == expected
+
+
+def test_built_shard_is_memory_mapped_and_reopens_with_the_same_answers(store: EdgeStore, tmp_path: Path):
+    """A quantized collection's vectors and every payload are read on first use, not when the shard loads
+    (what the switch-over load reads in whole stays small)."""
+    store.build_index("c", indexing_threshold_kb=1)
+    assert storage_types(tmp_path) == {"Mmap", "ChunkedMmap", "mmap"}
+    payload_indexes = store._get("c").shard.info().payload_schema
+    assert payload_indexes and all(index.params.memory == qe.Memory.Cold for index in payload_indexes.values())
+    queries = [vector(i) for i in range(0, COUNT, 50)]
+
+    def answers(s: EdgeStore) -> list[list[tuple[str, float]]]:
+        return [[(h.id, round(h.score, 5)) for h in s.search("c", q, limit=10)] for q in queries]
+
+    before = answers(store)
+    store.close()
+    with open_store(tmp_path) as again:
+        assert answers(again) == before
+    assert [hits[0][0] for hits in before] == [pid(i) for i in range(0, COUNT, 50)]
+
+
+def test_searches_answer_through_the_switch_over(store: EdgeStore, monkeypatch: pytest.MonkeyPatch):
+    """Searches are served while the new shard is loaded and caught up; one asked while the collection is
+    locked for the swap waits and is answered by the new shard."""
+    real = _edge_index._replay
+    calls: list[int] = []
+    waiting: list[Future] = []
+    pool = ThreadPoolExecutor(max_workers=2)
+
+    def replay(col, shard, start):
+        calls.append(start)
+        search = pool.submit(store.search, "c", vector(3), limit=1)
+        if len(calls) == 1:  # the new shard is loaded; the old one still serves
+            assert search.result(timeout=60)[0].id == pid(3)
+        else:  # under the collection's lock
+            waiting.append(search)
+        return real(col, shard, start)
+
+    monkeypatch.setattr(_edge_index, "_replay", replay)
+    store.build_index("c", indexing_threshold_kb=1)
+    assert len(calls) == 2
+    assert waiting[0].result(timeout=60)[0].id == pid(3)
+    pool.shutdown()
+
+
+def test_a_build_moves_payload_indexes_made_in_ram_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Collections made before payload indexes were memory-mapped get them so at their next build."""
+    in_ram = {key: qe.PayloadSchemaType.Keyword for key in ("camera", "format")}
+    with monkeypatch.context() as patch:
+        patch.setattr(_edge_collection, "_index_schemas", lambda: in_ram)
+        store = open_store(tmp_path)
+        store.create_collection("c", CollectionParams(vector_size=DIM, quantization="int8"))
+    store.upsert("c", [Point(pid(i), vector(i), {"camera": f"cam {i % 3}", "sort_ts": float(i)}) for i in range(COUNT)])
+    schema = store._get("c").shard.info().payload_schema
+    assert [getattr(schema[key].params, "memory", None) for key in in_ram] == [None, None]
+    store.build_index("c", indexing_threshold_kb=1)
+    schema = store._get("c").shard.info().payload_schema
+    assert [schema[key].params.memory == qe.Memory.Cold for key in in_ram] == [True, True]
+    assert store.count("c", SearchFilters(camera="cam 1")) == len(range(1, COUNT, 3))
+    store.close()

@@ -216,11 +216,15 @@ def _probe_shard(name: str, shard_dir: str, params: CollectionParams) -> None:
 
 
 def _index_schemas() -> dict[str, Any]:
-    """The payload index of each indexed field. The text index records term frequencies, for BM25."""
-    text = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, scoring=True)
+    """The payload index of each indexed field. The text index records term frequencies, for BM25. They are
+    memory-mapped and read on first use (Cold): an in-RAM index is rebuilt whenever the shard loads, under
+    the GIL (an index build's switch-over load at 30k points: 0.32 s of CPU with them, 0.15 s without). Older
+    collections' in-RAM indexes move to disk at their next index build (`payload_indexes_to_disk`)."""
+    cold = qe.Memory.Cold
+    text = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, scoring=True, memory=cold)
     return {
-        **{key: qe.PayloadSchemaType.Keyword for key in INDEXED_KEYWORD_FIELDS},
-        **{key: qe.PayloadSchemaType.Float for key in INDEXED_FLOAT_FIELDS},  # range-capable: order_by needs it
+        **{key: qe.KeywordIndexParams(memory=cold) for key in INDEXED_KEYWORD_FIELDS},
+        **{key: qe.FloatIndexParams(memory=cold) for key in INDEXED_FLOAT_FIELDS},  # range-capable: order_by needs it
         **{key: text for key in INDEXED_TEXT_FIELDS},
     }
 
@@ -237,19 +241,30 @@ def add_missing_indexes(shard: qe.EdgeShard) -> list[str]:
     return added
 
 
+def payload_indexes_to_disk(shard: qe.EdgeShard) -> list[str]:
+    """Make again, memory-mapped, the payload indexes a collection made before they were (an index build
+    does it in its child process); the fields made again."""
+    schemas = _index_schemas()
+    in_ram = [key for key, index in shard.info().payload_schema.items()
+              if key in schemas and getattr(index.params, "memory", None) != qe.Memory.Cold]
+    for key in in_ram:
+        shard.update(qe.UpdateOperation.create_field_index(key, schemas[key]))
+    return in_ram
+
+
 def edge_config(
     params: CollectionParams, optimizers: qe.EdgeOptimizersConfig | None = None, indexing_threads: int = 0
 ) -> qe.EdgeConfig:
     """The shard's config for ``params``; ``optimizers`` and ``indexing_threads`` (0: all cores) matter
-    only to an index build."""
-    memory = qe.Memory.Cold if params.on_disk else qe.Memory.Cached
+    only to an index build. Each segment keeps the memory placement it was written with."""
     quantization = None
     if params.quantization == "int8":
         # Quantized vectors are small: keep them in RAM even when the originals are on disk.
         quantization = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, always_ram=True)
     return qe.EdgeConfig(
-        vectors=qe.EdgeVectorParams(size=params.vector_size, distance=_DISTANCES[params.distance], memory=memory),
-        payload_memory=memory,
+        vectors=qe.EdgeVectorParams(size=params.vector_size, distance=_DISTANCES[params.distance],
+                                    memory=vector_memory(params)),
+        payload_memory=qe.Memory.Cold,
         hnsw_config=qe.HnswIndexConfig(
             m=params.hnsw_m, ef_construct=params.hnsw_ef_construct, full_scan_threshold=10_000,
             max_indexing_threads=indexing_threads,
@@ -257,6 +272,15 @@ def edge_config(
         quantization_config=quantization,
         optimizers=optimizers,
     )
+
+
+def vector_memory(params: CollectionParams) -> qe.Memory:
+    """Where a collection's original vectors live. Cold is memory-mapped and read on first use; Cached is
+    memory-mapped too but read in whole when the shard loads, under the GIL, into the RSS (opening 1M x 384-d
+    points: 1,959 MiB Cached, 343 MiB Cold). Vectors are Cold when the collection asks for it or keeps an int8
+    copy in RAM (the originals then only rescore the best candidates); payloads always are (only the hits'
+    payloads are read)."""
+    return qe.Memory.Cold if params.on_disk or params.quantization == "int8" else qe.Memory.Cached
 
 
 def _create_shard(path: Path, params: CollectionParams) -> qe.EdgeShard:

@@ -9,11 +9,17 @@ on a copy of the shard, and the serving process switches to the copy when it is 
 2. A child process (``python -m sightline.ingest.vectors._edge_index``) loads the copy with the collection's
    HNSW and quantization settings, runs ``optimize()`` and flushes. Meanwhile the serving process serves
    searches and writes from the old shard.
-3. The serving process loads the new shard (the one step that holds its GIL; the load is short next to
-   the build), applies the writes recorded meanwhile, and, under the collection's lock (operations in
-   flight finish first), applies the last few, points ``current_shard`` at the new folder (the switch; a
-   crash before it keeps the old shard, and the next opening removes the new folder), swaps the shard in
-   and closes the old one, whose folder is then removed.
+3. The serving process loads the new shard, applies the writes recorded meanwhile, and, under the
+   collection's lock (operations in flight finish first), applies the last few, points ``current_shard``
+   at the new folder (the switch; a crash before it keeps the old shard, and the next opening removes the
+   new folder), swaps the shard in and closes the old one, whose folder is then removed.
+
+Loading and closing a shard hold the GIL (qdrant-edge-py does not release it there), so they are the pause
+the service sees. What the load reads in whole is kept small: the built segments' vectors (when an int8 copy
+is in RAM), payloads and payload indexes are memory-mapped and read on first use (`edge_config`,
+`_index_schemas`), which cuts the RSS the load adds (267 to 151 MiB at 100k x 128-d) but little of its CPU:
+most of it is the engine's own (decoding its WAL's last segment again, reading the id tracker), 0.2-0.3 s at
+100k points, and on a busy machine the pause lasts longer than its CPU (`bench/index.py`, docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from sightline.ingest.vectors._edge_collection import (
     SHARD_DIR,
     EdgeCollection,
     edge_config,
+    payload_indexes_to_disk,
     set_current_shard,
 )
 from sightline.ingest.vectors.base import CollectionNotFound, CollectionParams, StoreError
@@ -48,13 +55,19 @@ BUILD_TIMEOUT_S = 6 * 3600.0
 @dataclass
 class IndexBuild:
     """What a build did: vectors indexed; seconds spent copying the shard (writes wait), building it (the
-    child), loading and catching it up, and holding the collection's lock (its searches wait)."""
+    child), and switching over: in all, loading the new shard (holds the GIL), holding the collection's lock
+    (its searches wait) and closing the old shard (holds the GIL); and the CPU seconds of the load and the
+    close, which are how long they would hold the GIL on an idle machine."""
 
     indexed_vectors: int
     copy_s: float
     build_s: float
     switch_s: float
     locked_s: float
+    load_s: float
+    close_s: float
+    load_cpu_s: float
+    close_cpu_s: float
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,15 +83,17 @@ def build_index(col: EdgeCollection, indexing_threshold_kb: int | None = None) -
     try:
         indexed = _run_child(col, str(new_dir), indexing_threshold_kb)
         t2 = time.perf_counter()
-        old_dir, locked_s = _switch(col, new_dir)
+        switch = _switch(col, new_dir)
     except Exception as e:
         _abandon(col, new_dir)
         if col.closed and not isinstance(e, SightlineError):
             raise CollectionNotFound(col.name) from e
         raise
     t3 = time.perf_counter()
-    shutil.rmtree(old_dir, ignore_errors=True)
-    return IndexBuild(indexed, *(round(t, 3) for t in (t1 - t0, t2 - t1, t3 - t2, locked_s)))
+    shutil.rmtree(switch.old_dir, ignore_errors=True)
+    times = (t1 - t0, t2 - t1, t3 - t2, switch.locked_s, switch.load_s, switch.close_s, switch.load_cpu_s,
+             switch.close_cpu_s)
+    return IndexBuild(indexed, *(round(t, 3) for t in times))
 
 
 def _start(col: EdgeCollection) -> Path:
@@ -118,10 +133,22 @@ def _run_child(col: EdgeCollection, shard_dir: str, indexing_threshold_kb: int |
     return int(json.loads(done.stdout.strip().splitlines()[-1])["indexed_vectors"])
 
 
-def _switch(col: EdgeCollection, new_dir: Path) -> tuple[Path, float]:
-    """Load the new shard, catch it up with the writes made meanwhile and put it in the old one's place;
-    the old shard's folder, and the seconds the collection was locked."""
+@dataclass
+class _Switch:
+    old_dir: Path
+    load_s: float
+    locked_s: float
+    close_s: float
+    load_cpu_s: float
+    close_cpu_s: float
+
+
+def _switch(col: EdgeCollection, new_dir: Path) -> _Switch:
+    """Load the new shard, catch it up with the writes made meanwhile and put it in the old one's place,
+    then close the old one. The load and the close hold the GIL (see above); their CPU is the process's."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     new = qe.EdgeShard.load(str(new_dir))
+    loaded, cpu_loaded = time.perf_counter(), time.process_time()
     try:
         applied = _replay(col, new, 0)
         with col.lock.write(), col.write_gate:
@@ -132,7 +159,7 @@ def _switch(col: EdgeCollection, new_dir: Path) -> tuple[Path, float]:
             set_current_shard(col.path, new_dir)  # the switch: from here on the new shard is the one
             old, old_dir = col.shard, col.shard_dir
             col.shard, col.shard_dir, col.recording = new, new_dir, None
-        locked_s = time.perf_counter() - locked_at
+        unlocked, cpu_unlocked = time.perf_counter(), time.process_time()
     except BaseException:
         new.close()
         raise
@@ -140,7 +167,8 @@ def _switch(col: EdgeCollection, new_dir: Path) -> tuple[Path, float]:
         old.close()  # no operation uses it any more
     except Exception as e:  # noqa: BLE001 - the switch is done; its folder goes anyway
         log.warning("closing the replaced shard of %s failed: %s", col.name, e)
-    return old_dir, locked_s
+    return _Switch(old_dir, loaded - started, unlocked - locked_at, time.perf_counter() - unlocked,
+                   cpu_loaded - cpu_started, time.process_time() - cpu_unlocked)
 
 
 def _replay(col: EdgeCollection, shard: qe.EdgeShard, start: int) -> int:
@@ -160,6 +188,7 @@ def _build(shard_dir: str, params: CollectionParams, indexing_threshold_kb: int 
     config = edge_config(params, qe.EdgeOptimizersConfig(indexing_threshold=indexing_threshold_kb), threads)
     shard = qe.EdgeShard.load(shard_dir, config)
     try:
+        payload_indexes_to_disk(shard)
         shard.optimize()
         shard.flush()
         return int(shard.info().indexed_vectors_count)
