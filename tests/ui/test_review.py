@@ -1,5 +1,5 @@
 """The review pages in Chromium: the map draws every photo and makes a collection from a selected area; the
-duplicates page shows an exact group and keeps the best copy."""
+duplicates page shows an exact group and keeps the best copy, and near groups checked by their pictures."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
+from tests.ingest.review.photo_sets import files
 from tests.samples import distinct_image
 
 pytestmark = pytest.mark.ui
@@ -67,6 +68,32 @@ def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
     group.locator(".dup-member.best").get_by_role("button", name="Keep this one, remove the others").click()
     expect(page.locator("#dup-status")).to_have_text("No duplicates found.")
     assert httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"] == before - 1
+
+
+def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collection(trip, open_page, shots):
+    """A scene with a half-size re-encode, a byte-identical copy and a burst shot, and a look-alike scene:
+    one near group, hash-checked, the identical copy marked; the look-alike stays out."""
+    with httpx.Client(base_url=trip, timeout=60) as client:
+        assert client.post("/api/v1/collections", json={"name": "burst"}).status_code == 201
+        uploads = [("files", (f"{label}.jpg", data, "image/jpeg")) for label, data in files().items()]
+        job = wait_for_job(client, client.post("/api/v1/ingest/upload", data={"collection": "burst"},
+                                               files=uploads).json()["job_id"])
+        assert job["state"] == "completed", job
+    page = open_page(trip)
+    page.goto("/collections/burst/duplicates")
+    page.select_option("#dup-kind", "near")
+    group = page.locator(".dup-group")
+    expect(group).to_have_count(1)
+    expect(group.locator(".dup-check")).to_contain_text("pictures compared: they match · 1 byte-identical copy")
+    expect(group.locator(".dup-member")).to_have_count(4)
+    alts = group.locator(".dup-member img").evaluate_all("images => images.map((image) => image.alt)")
+    assert sorted(alts) == ["scene-burst.jpg", "scene-same.jpg", "scene-small.jpg", "scene.jpg"]  # no look-alike
+    page.screenshot(path=shots / "duplicates-near.png", full_page=True)
+    expect(group.locator(".dup-relation.exact")).to_have_text(["Same bytes as the best"])
+    group.get_by_text("New collection from this group").click()
+    group.get_by_label("Name of the new collection").fill("scene")
+    group.get_by_role("button", name="Create collection").click()
+    expect(group.locator(".dup-new-status")).to_contain_text("Created scene with 4 photo(s).")
 
 
 def test_an_unknown_collection_has_no_review_pages(trip):

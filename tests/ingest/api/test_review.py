@@ -1,19 +1,17 @@
 """The review routes in-process over the real store: near-duplicate groups found in the background and the
-decisions on them, the map, merging, collections from a selection, random points."""
+decisions on them, the map, collections from a selection, random points (merging: test_merge.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from pathlib import Path
 
 import pytest
 
 from sightline.ingest.review import queries
-from sightline.ingest.vectors import CollectionParams, Point
-from tests.ingest.api.helpers import all_points, create, finished
+from sightline.ingest.vectors import Point
+from tests.ingest.api.helpers import all_points, create
 from tests.ingest.review.sets import known_set, pid
-from tests.samples import distinct_image
 
 DUPLICATES = "/api/v1/collections/photos/duplicates"
 
@@ -48,10 +46,10 @@ async def scanned(api, review, **params) -> dict:
 
 async def test_near_groups_come_from_a_background_scan_and_the_threshold_moves_without_one(api, services, review):
     ids = await known(api, services)
-    at_095 = await scanned(api, review)
-    assert names(at_095, ids) == [["b0", "b1", "b2"], ["a-original", "a-png", "a-resized"]]
-    assert at_095["groups"][1]["points"][0]["width"] == 400
-    lower = await api.get(DUPLICATES, params={"kind": "near", "threshold": 0.88})
+    by_default = await scanned(api, review)
+    assert names(by_default, ids) == [["b0", "b1", "b2"], ["a-original", "a-png", "a-resized"]]
+    assert by_default["groups"][1]["points"][0]["width"] == 400
+    lower = await api.get(DUPLICATES, params={"kind": "near", "threshold": 0.86})
     assert lower.status_code == 200  # the scan kept pairs down to 0.85: no new scan
     assert names(lower.json(), ids)[-1] == ["d0", "d1"]
     everything = (await api.get(DUPLICATES, params={"kind": "all"})).json()
@@ -98,29 +96,6 @@ async def test_bad_keep_requests_are_422(api, services, body, where):
     assert (answer.status_code, answer.json()["error"]["where"]) == (422, where)
 
 
-async def test_merge_copies_every_point_exactly_once(api, services):
-    ids = await known(api, services)
-    await create(api, "other")
-    services.vectors.upsert("other", [Point(pid("own"), [1.0] + [0.0] * 63, {"path": "/elsewhere/own.jpg"})])
-    for _ in range(2):  # merging again changes nothing: the same files are the same points
-        answer = await api.post("/api/v1/collections/photos/merge", json={"into": "other"})
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["merged"] == len(ids) and answer.json()["points_count"] == len(ids) + 1
-    merged = all_points(services, "other")
-    assert sorted(p.payload["path"] for p in merged) == sorted(
-        ["/elsewhere/own.jpg", *(p.payload["path"] for p in all_points(services, "photos"))])
-    assert {p.payload.get("collection") for p in merged if p.id != pid("own")} == {"other"}
-
-
-async def test_merge_refuses_another_model(api, services):
-    await create(api)
-    services.vectors.create_collection("wide", CollectionParams(vector_size=32))
-    answer = await api.post("/api/v1/collections/photos/merge", json={"into": "wide"})
-    assert (answer.status_code, answer.json()["error"]["code"]) == (409, "MODEL_MISMATCH")
-    itself = await api.post("/api/v1/collections/photos/merge", json={"into": "photos"})
-    assert itself.status_code == 422
-
-
 async def test_a_collection_from_a_selection_holds_exactly_those_points(api, services):
     ids = await known(api, services)
     chosen = [ids["a-original"], ids["b1"], ids["distinct3"]]
@@ -138,19 +113,6 @@ async def test_a_collection_from_a_selection_holds_exactly_those_points(api, ser
         "collection": "photos", "point_ids": [pid("nothing")]}})
     assert (missing.status_code, missing.json()["error"]["where"]) == (422, "from_points.point_ids")
     assert (await api.get("/api/v1/collections/bad")).status_code == 404
-
-
-async def test_uploaded_files_follow_a_merge(api, services, tmp_path):
-    await create(api)
-    await create(api, "other")
-    sent = await api.post("/api/v1/ingest/upload", data={"collection": "photos"},
-                          files=[("files", ("a.jpg", distinct_image(1), "image/jpeg"))])
-    await finished(api, sent.json()["job_id"])
-    assert (await api.post("/api/v1/collections/photos/merge", json={"into": "other"})).status_code == 200
-    assert (await api.delete("/api/v1/collections/photos")).status_code == 204
-    [point] = all_points(services, "other")
-    assert Path(point.payload["path"]).is_file()
-    assert (await api.get(f"/api/v1/collections/other/points/{point.id}/thumbnail")).status_code == 200
 
 
 async def test_random_points_are_points_of_the_collection(api, services):

@@ -42,7 +42,7 @@ def known_set(store: VectorStore, name: str = "photos", create: bool = True) -> 
     - a: an original 400x300 JPEG (with camera), a 200x150 resize, a PNG re-encode at 400x300 (cos 0.98)
     - b: a chain b0-b1-b2 (b0~b1 0.97, b1~b2 0.97, so b0~b2 lower): one group, only transitively
     - c: two byte-identical copies (same sha256, same vector)
-    - d: a burst pair at 0.90 (a group at threshold 0.85, not at 0.95)
+    - d: a burst pair at 0.87 (a group at threshold 0.85, not at the default 0.90)
     - ten distinct photos. Returns label → point id."""
     rng = np.random.default_rng(7)
     base = {key: np.asarray(unit(rng.normal(size=DIM))) for key in "abcd"}
@@ -57,7 +57,7 @@ def known_set(store: VectorStore, name: str = "photos", create: bool = True) -> 
         "c0": (base["c"], payload("c0", sha="same", ts=2)),
         "c1": (base["c"], payload("c1", sha="same", ts=1)),
         "d0": (base["d"], payload("d0", ts=1)),
-        "d1": (moved(base["d"], 0.90, rng), payload("d1", ts=2)),
+        "d1": (moved(base["d"], 0.87, rng), payload("d1", ts=2)),
     }
     for index in range(10):
         vectors[f"distinct{index}"] = (rng.normal(size=DIM), payload(f"distinct{index}"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sightline.ingest.review.groups import best_first, connected_groups, group_pairs
+from sightline.ingest.review.groups import best_first, connected_groups, group_pairs, linked_groups, star_groups
 
 
 def test_pairs_group_transitively_and_dismissed_pairs_split_them():
@@ -24,3 +24,19 @@ def test_best_first_is_largest_then_original_then_earliest():
 
 def test_group_pairs_are_every_pair_once():
     assert group_pairs(["c", "a", "b", "a"]) == [("a", "b"), ("a", "c"), ("b", "c")]
+
+
+def test_star_groups_do_not_chain_and_the_most_linked_is_the_centre():
+    chain = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")]  # look-alikes: each near the next only
+    assert connected_groups(chain) == [["a", "b", "c", "d", "e"]]
+    assert star_groups(chain) == [("b", ["a", "b", "c"]), ("d", ["d", "e"])]  # b before d: ties by rank
+    burst = [("b0", "b1"), ("b1", "b2"), ("x", "y")]  # b1 is near both ends of the burst
+    assert star_groups(burst) == [("b1", ["b0", "b1", "b2"]), ("x", ["x", "y"])]
+    assert linked_groups(burst, {("b1", "b2")}, "star") == [["b0", "b1"], ["x", "y"]]
+
+
+def test_star_centres_break_ties_by_rank():
+    pairs = [("a", "b"), ("b", "c"), ("a", "c"), ("c", "d")]
+    assert star_groups(pairs, rank={"a": 2, "b": 1, "c": 0, "d": 3}.__getitem__) == [("c", ["a", "b", "c", "d"])]
+    assert star_groups(pairs[:3], rank={"a": 2, "b": 1, "c": 0}.__getitem__) == [("c", ["a", "b", "c"])]
+    assert star_groups(pairs[:3], rank={"a": 0, "b": 1, "c": 2}.__getitem__) == [("a", ["a", "b", "c"])]

@@ -41,14 +41,21 @@ def duplicates(
     """Groups of duplicate images, each best first (the one to keep). A near scan is waited for."""
     answer = api.duplicates(name, kind=kind.value, threshold=threshold, limit=limit)
     while answer.get("state") == "scanning":
-        task = api.review_task(answer["task"]["task_id"])
-        if task["state"] == "failed":
-            out.error(f"the near-duplicate scan failed: {task['error'] and task['error'].get('message')}")
-            raise typer.Exit(1)
-        if task["state"] == "running":
-            time.sleep(follow.POLL_SECONDS)
+        wait_for_task(api, out, answer["task"], "the near-duplicate scan")
         answer = api.duplicates(name, kind=kind.value, threshold=threshold, limit=limit)
     out.show(answer, groups_view)
+
+
+def wait_for_task(api: IngestClient, out: Output, task: Json, what: str) -> Json:
+    """Poll a review task until it ends: the completed task; a failed one is printed and exits 1."""
+    while task["state"] == "running":
+        time.sleep(follow.POLL_SECONDS)
+        task = api.review_task(task["task_id"])
+    if task["state"] == "failed":
+        error = task["error"] or {}
+        out.error(f"{what} failed: {error.get('code')}: {error.get('message')}")
+        raise typer.Exit(1)
+    return task
 
 
 def groups_view(answer: Json) -> RenderableType:
@@ -61,11 +68,17 @@ def groups_view(answer: Json) -> RenderableType:
     for number, group in enumerate(groups, 1):
         for index, point in enumerate(group["points"]):
             first = index == 0
-            table.add_row(str(number) if first else "", group["kind"] if first else "",
+            table.add_row(str(number) if first else "", _kind(group) if first else "",
                           f"{group['score']:.3f}" if first and group.get("score") is not None else "",
-                          "keep" if first else "", _size(point), point.get("format") or "-",
+                          "keep" if first else ("same bytes" if point.get("exact_of") else ""), _size(point),
+                          point.get("format") or "-",
                           escape(str(point.get("path"))), end_section=index == len(group["points"]) - 1)
     return table
+
+
+def _kind(group: Json) -> str:
+    """A near group whose pictures could not all be compared (an unreadable file) says so."""
+    return f"{group['kind']} (unchecked)" if group.get("checked") is False else group["kind"]
 
 
 def _size(point: dict[str, Any]) -> str:
@@ -80,13 +93,15 @@ def merge(
     name: NameArgument,
     into: Annotated[str, typer.Argument(help="The collection that receives the images.")],
 ) -> None:
-    """Copy every image of a collection into another of the same model (vectors copied, not re-embedded)."""
-    answer = api.merge(name, into)
+    """Copy every image of a collection into another of the same model (vectors copied, not re-embedded; each
+    file once, so merging again adds nothing). Waits for the merge and prints its outcome."""
+    task = wait_for_task(api, out, api.merge(name, into)["task"], f"the merge of {name} into {into}")
+    outcome = task["result"]
     if not out.as_json:
-        out.print(f"Merged {answer['merged']} image(s) of [bold]{escape(name)}[/bold] into "
-                  f"[bold]{escape(into)}[/bold] (now {answer['points_count']}).")
+        out.print(f"Merged {outcome['merged']} image(s) of [bold]{escape(name)}[/bold] into "
+                  f"[bold]{escape(into)}[/bold] (now {outcome['points_count']}).")
         return
-    out.show(answer, str)
+    out.show(outcome, str)
 
 
 @api_command(json_flag=True)

@@ -16,7 +16,6 @@ from sightline.ingest.review import queries
 from sightline.ingest.review.context import ReviewDep
 from sightline.ingest.review.duplicates import DEFAULT_THRESHOLD, Kind
 from sightline.ingest.review.groups import group_pairs
-from sightline.ingest.review.merge import merge
 from sightline.ingest.review.schemas import DismissRequest, KeepRequest, MergeRequest
 from sightline.ingest.vectors import canonical_id
 from sightline.ingest.vectors.base import validation_error
@@ -31,8 +30,12 @@ async def duplicates(
     threshold: Threshold = DEFAULT_THRESHOLD, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> JSONResponse:
     """Groups of duplicates, largest first, each best first (largest, original format, earliest). `exact`:
-    the same bytes; `near`: alike by their vectors (re-encoded, resized, cropped, a burst); `all`: both. A near
-    scan runs in the background: until it is done the answer is 202 with its `task` (and the exact groups)."""
+    the same bytes; `near`: alike by their vectors (re-encoded, resized, cropped, a burst) and by their perceptual
+    hashes (at most `hash_max_bits` of 64 bits apart), every member near the group's centre; `all`: both. A near
+    group says `checked` (false: a file could not be read for its hash, so some pairs were taken on the vectors
+    alone) and `exact_of` (member → the better member with the same bytes); each of its `points` carries its own
+    `exact_of` and `hash_bits` (bits apart from the first). A near scan runs in the background: until it is done
+    the answer is 202 with its `task` (and the exact groups)."""
     status, body = await queries.duplicate_groups(services, review, name, kind, threshold, limit)
     return JSONResponse(body, status_code=status)
 
@@ -64,7 +67,8 @@ async def keep_one(name: CollectionName, body: KeepRequest, services: ServicesDe
     if not remove:
         raise validation_error("nothing to remove besides the point kept", "remove")
     before = await queries.marker(services, name)
-    removal = await services.call(remove_points, services.vectors, services.settings, name, remove)
+    removal = await services.call(remove_points, services.vectors, services.settings, name, remove,
+                                  remember=services.jobdb)
     after = await queries.marker(services, name)
     scan = await services.call(review.state.near_scan, name)
     await services.call(review.state.forget_points, name, removal.deleted,
@@ -87,10 +91,12 @@ async def collection_map(name: CollectionName, services: ServicesDep, review: Re
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/collections/{name}/merge")
-async def merge_into(name: CollectionName, body: MergeRequest, services: ServicesDep) -> dict:
-    """Copy every point of this collection into `into` (same model; vectors copied, not re-embedded)."""
-    return await services.call(merge, services.vectors, services.settings, name, body.into)
+@router.post("/collections/{name}/merge", status_code=202)
+async def merge_into(name: CollectionName, body: MergeRequest, services: ServicesDep, review: ReviewDep) -> dict:
+    """Copy every point of this collection into `into` (same model; vectors copied, not re-embedded; each file
+    once, so merging again adds nothing) in the background: 202 with the `task`, whose `result` once completed
+    is `{"merged", "from", "into", "points_count"}`. The same merge asked again while it runs answers its task."""
+    return {"state": "merging", "task": (await queries.start_merge(services, review, name, body.into)).to_dict()}
 
 
 @router.get("/collections/{name}/random")
@@ -102,5 +108,6 @@ async def random_points(name: CollectionName, services: ServicesDep,
 
 @router.get("/review/tasks/{task_id}")
 async def review_task(task_id: str, review: ReviewDep) -> dict:
-    """A near-duplicate scan's or a map's progress: `state`, `stage`, `done` of `total`, `percent`, `error`."""
+    """A near-duplicate scan's, a map's or a merge's progress: `state`, `stage`, `done` of `total`, `percent`,
+    `error`, and once completed its `result`."""
     return queries.task_or_404(review, task_id).to_dict()

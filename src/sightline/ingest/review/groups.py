@@ -1,9 +1,11 @@
-"""Duplicate groups from pairs: transitive grouping (union-find) and the best-first order inside a group."""
+"""Duplicate groups from pairs and the best-first order inside a group. Two groupings: transitive (union-find,
+single linkage: A~B and B~C make one group even when A and C are far apart) and star (each member is near the
+group's centre: look-alikes do not chain; see bench/duplicates.py for what each measures)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
-from typing import Any
+from collections.abc import Callable, Iterable, Set
+from typing import Any, Literal
 
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
@@ -12,6 +14,7 @@ from scipy.cluster.hierarchy import DisjointSet
 FORMAT_RANK = {"dng": 0, "raw": 0, "heif": 1, "jpeg": 2, "tiff": 3, "png": 4, "webp": 5, "gif": 6}
 
 Pair = tuple[str, str]
+Linkage = Literal["single", "star"]
 
 
 def ordered(a: str, b: str) -> Pair:
@@ -29,6 +32,34 @@ def connected_groups(pairs: Iterable[Pair], dismissed: Set[Pair] = frozenset()) 
         forest.add(b)
         forest.merge(a, b)
     return [sorted(subset) for subset in forest.subsets() if len(subset) > 1]
+
+
+def star_groups(pairs: Iterable[Pair], dismissed: Set[Pair] = frozenset(),
+                rank: Callable[[str], Any] = str) -> list[tuple[str, list[str]]]:
+    """(centre, members) groups in which every member is paired directly with the centre (2 ids or more):
+    within each transitive group, the id with the most pairs among those left (ties: the lowest `rank`) takes
+    its partners, again until no pair is left. Members are sorted; the centre is one of them."""
+    kept = [pair for pair in pairs if ordered(*pair) not in dismissed]
+    partners: dict[str, set[str]] = {}
+    for a, b in kept:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    grouped = []
+    for left in map(set, connected_groups(kept)):
+        while linked := [i for i in left if partners[i] & left]:
+            centre = min(linked, key=lambda i: (-len(partners[i] & left), rank(i)))
+            members = (partners[centre] & left) | {centre}
+            grouped.append((centre, sorted(members)))
+            left -= members
+    return grouped
+
+
+def linked_groups(pairs: Iterable[Pair], dismissed: Set[Pair], linkage: Linkage,
+                  rank: Callable[[str], Any] = str) -> list[list[str]]:
+    """The groups of `linkage` (members sorted)."""
+    if linkage == "single":
+        return connected_groups(pairs, dismissed)
+    return [members for _, members in star_groups(pairs, dismissed, rank)]
 
 
 def best_first_key(payload: dict[str, Any]) -> tuple:

@@ -1,13 +1,14 @@
 """Collections from collections: merge one into another, or copy a selection of points into a new one. Vectors
-are copied, never re-embedded; each point gets the id the target would give its file (so it is there exactly
-once, however often it is copied); Sightline's own copies of uploaded files are linked into the uploads dir
-anew, so they stay when the source collection (and its uploads) is deleted. Blocking: run off the loop."""
+are copied, never re-embedded; each point gets the id the target would give its file, so it is there exactly
+once however often it is copied (a second merge of the same pair changes nothing). Sightline's own copies of
+uploaded files are linked into the target's own folder of the uploads dir (`copied-<target>`, the same one each
+time), so they stay when the source collection (and its uploads) is deleted. Blocking: merges run as review
+tasks (`review/tasks.py`), with progress."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 from sightline.config import IngestSettings
@@ -15,10 +16,11 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.model_match import SIGNATURE_KEYS
 from sightline.ingest.pipeline.work import point_id_for
 from sightline.ingest.removal import uploaded_copy
+from sightline.ingest.review.tasks import Progress
 from sightline.ingest.vectors import CollectionInfo, CollectionParams, Point, VectorStore, canonical_id
 from sightline.ingest.vectors.base import validation_error
 
-COPY_PAGE = 500
+COPY_PAGE = 2000  # points per read and write: fewer, larger writes (each flushes the store) copy faster
 MAX_SELECTION = 100_000
 
 
@@ -35,11 +37,13 @@ def check_compatible(source: CollectionInfo, target: CollectionInfo) -> None:
 
 
 class Copier:
-    """Copies points into `target`, linking uploaded files into one new folder under the uploads dir."""
+    """Copies points into `target`, linking uploaded files into the target's folder of the uploads dir."""
 
     def __init__(self, vectors: VectorStore, settings: IngestSettings, target: str):
         self.vectors, self.settings, self.target = vectors, settings, target
-        self.uploads = settings.uploads_dir / f"copied-{uuid.uuid4().hex[:12]}"
+        self.uploads = settings.uploads_dir / f"copied-{target}"
+        # Only a path under the uploads dir may be an upload: the string test spares the others the file checks.
+        self.upload_roots = (str(settings.uploads_dir), str(settings.uploads_dir.resolve()))
         self.copied = 0
 
     def copy(self, points: list[Point]) -> None:
@@ -48,7 +52,8 @@ class Copier:
 
     def _moved(self, point: Point) -> Point:
         payload = dict(point.payload, collection=self.target)
-        uploaded = uploaded_copy(self.settings, payload.get("path"))
+        path = payload.get("path")
+        uploaded = uploaded_copy(self.settings, path) if str(path).startswith(self.upload_roots) else None
         if uploaded is not None:
             payload.update(_path_fields(self._link(uploaded)))
         return Point(point_id_for(self.target, str(payload.get("path"))), point.vector, payload)
@@ -70,16 +75,24 @@ def _path_fields(path: Path) -> dict:
             "folder_prefixes": [str(folder), *(str(parent) for parent in folder.parents)]}
 
 
-def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str) -> dict:
+def check_merge(vectors: VectorStore, source: str, into: str) -> CollectionInfo:
+    """The source's info, once both collections exist (404), differ (422) and hold the same model (409)."""
     if source == into:
         raise validation_error("a collection cannot be merged into itself", "into")
     source_info = vectors.collection_info(source)
     check_compatible(source_info, vectors.collection_info(into))
+    return source_info
+
+
+def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str, progress: Progress) -> dict:
+    """Copy every point of `source` into `into`, a page at a time; the outcome, as the task's result."""
+    progress.start(check_merge(vectors, source, into).points_count, f"copying into {into}")
     copier = Copier(vectors, settings, into)
     offset = None
     while True:
         page, offset = vectors.scroll(source, limit=COPY_PAGE, offset=offset, with_vectors=True)
         copier.copy(page)
+        progress.advance(len(page))
         if offset is None:
             break
     return {"merged": copier.copied, "from": source, "into": into,

@@ -13,6 +13,7 @@ from sightline.ingest.review.context import Review
 from sightline.ingest.review.groups import Pair
 from sightline.ingest.review.layout.map import compute_map
 from sightline.ingest.review.marker import collection_marker
+from sightline.ingest.review.merge import check_merge, merge
 from sightline.ingest.review.tasks import Progress, Task
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point
@@ -47,7 +48,7 @@ def start_near_scan(services: Services, review: Review, name: str, current: str,
     floor = min(duplicates.SCAN_FLOOR, threshold)
 
     def work(progress: Progress) -> int:
-        pairs = duplicates.scan_near(services.vectors, name, floor, progress)
+        pairs = duplicates.scan_near(services.vectors, name, floor, progress, services.settings.roots)
         review.state.save_near(name, current, floor, pairs)
         return len(pairs)
 
@@ -76,9 +77,8 @@ async def _groups_body(services: Services, review: Review, name: str, kind: dupl
     payloads = {point.id: point.payload for point in points.values()}
     groups = duplicates.build_groups(kind, exact, near, dismissed, payloads)
     return {"kind": kind, "total_groups": len(groups), "groups": [
-        {"kind": group.kind, "point_ids": group.point_ids, "score": group.score, "sha256": group.sha256,
-         "count": group.count or len(group.point_ids),
-         "points": [describe(name, points[i]) for i in group.point_ids if i in points]}
+        {**group.to_dict(), "points": [{**describe(name, points[i]), **group.member(i)}
+                                       for i in group.point_ids if i in points]}
         for group in groups[:limit]]}
 
 
@@ -102,6 +102,21 @@ async def collection_map(services: Services, review: Review, name: str) -> tuple
 
     task = review.tasks.running("map", name) or review.tasks.start("map", name, work)
     return 202, {"state": "computing", "task": task.to_dict()}
+
+
+async def start_merge(services: Services, review: Review, name: str, into: str) -> Task:
+    """The merge of `name` into `into`, checked first (404, 422, 409) and then run as a review task; the running
+    one if this merge already runs; a 409 while `name` is being merged elsewhere."""
+    await services.call(check_merge, services.vectors, name, into)
+    running = review.tasks.running("merge", name)
+    if running is not None and running.target != into:
+        raise SightlineError(ErrorCode.CONFLICT, f"{name!r} is being merged into {running.target!r}: wait for it "
+                             "to finish.", where="into", status=409)
+
+    def work(progress: Progress) -> dict[str, Any]:
+        return merge(services.vectors, services.settings, name, into, progress)
+
+    return review.tasks.start("merge", name, work, target=into)
 
 
 async def random_points(services: Services, name: str, limit: int) -> list[dict[str, Any]]:

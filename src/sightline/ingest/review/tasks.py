@@ -1,5 +1,7 @@
-"""Background review work (near-duplicate scans, maps) with visible progress: one task per (kind, collection)
-at a time, run on the review tools' own worker thread so they never hold the threads searches use."""
+"""Background review work (near-duplicate scans, maps, merges and copies) with visible progress: one task per
+(kind, collection) at a time, run on the review tools' own worker threads so they never hold the threads searches
+use. Two lanes, one thread each: computing (scans, maps) and copying (merges, copies), so a merge does not wait
+behind a map of 50,000 points."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 
 TaskState = Literal["running", "completed", "failed"]
 KEEP_FINISHED = 100  # finished tasks remembered (their progress stays readable for a while)
+COPYING = frozenset({"merge", "copy"})  # the kinds run on the copying lane; the others compute
 
 
 class Progress:
@@ -38,6 +41,7 @@ class Task:
     task_id: str
     kind: str
     collection: str
+    target: str | None = None  # the collection a merge or copy writes into
     state: TaskState = "running"
     stage: str = "starting"
     done: int = 0
@@ -49,9 +53,10 @@ class Task:
 
     def to_dict(self) -> dict:
         percent = 100 if self.state == "completed" else (self.done * 100 // self.total if self.total else None)
-        return {"task_id": self.task_id, "kind": self.kind, "collection": self.collection, "state": self.state,
-                "stage": self.stage, "done": self.done, "total": self.total, "percent": percent,
-                "error": self.error, "started_at": self.started_at, "finished_at": self.finished_at}
+        return {"task_id": self.task_id, "kind": self.kind, "collection": self.collection, "target": self.target,
+                "state": self.state, "stage": self.stage, "done": self.done, "total": self.total, "percent": percent,
+                "result": self.result if self.state == "completed" else None, "error": self.error,
+                "started_at": self.started_at, "finished_at": self.finished_at}
 
 
 class ReviewTasks:
@@ -59,7 +64,8 @@ class ReviewTasks:
         self._tasks: dict[str, Task] = {}
         self._running: dict[tuple[str, str], Task] = {}
         self._futures: set[asyncio.Future] = set()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-review")
+        self._lanes = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sightline-review-{lane}")
+                       for lane in ("compute", "copy")}
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -67,16 +73,17 @@ class ReviewTasks:
     def running(self, kind: str, collection: str) -> Task | None:
         return self._running.get((kind, collection))
 
-    def start(self, kind: str, collection: str, work: Callable[[Progress], Any]) -> Task:
-        """Run `work(progress)` on the worker thread, unless a task of this kind already runs for the
-        collection (then that one is returned)."""
+    def start(self, kind: str, collection: str, work: Callable[[Progress], Any], target: str | None = None) -> Task:
+        """Run `work(progress)` on its lane's thread, unless a task of this kind already runs for the
+        collection (then that one is returned). `work`'s answer is the task's `result` (JSON-able)."""
         if (task := self._running.get((kind, collection))) is not None:
             return task
-        task = Task(uuid.uuid4().hex, kind, collection)
+        task = Task(uuid.uuid4().hex, kind, collection, target)
         self._tasks[task.task_id] = task
         self._running[(kind, collection)] = task
         self._forget_old()
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._run, task, work)
+        lane = self._lanes["copy" if kind in COPYING else "compute"]
+        future = asyncio.get_running_loop().run_in_executor(lane, self._run, task, work)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
         return task

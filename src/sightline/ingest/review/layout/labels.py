@@ -9,7 +9,8 @@ from collections import Counter
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 WORD = re.compile(r"[a-z]{3,}")
-NOT_TELLING = frozenset(ENGLISH_STOP_WORDS | {"photo", "image", "picture", "view", "close", "there", "shot"})
+NOT_TELLING = frozenset(ENGLISH_STOP_WORDS | {"photo", "image", "picture", "view", "close", "there", "shot", "like",
+                                              "looks"})  # "a photo of something like a bubble"
 COMMON_SHARE = 0.5  # a word in more than this share of all captions names no cluster
 WORDS_PER_LABEL = 3
 

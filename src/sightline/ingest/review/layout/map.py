@@ -43,7 +43,7 @@ def compute_map(vectors: VectorStore, name: str, progress: Progress) -> dict[str
     ids, matrix, captions = read_vectors(vectors, name, progress)
     progress.start(len(ids), "laying out")
     coords, method = layout_2d(matrix)
-    clusters = cluster_ids(coords)
+    clusters = cluster_ids(matrix, coords, method)
     progress.advance(len(ids))
     labels = cluster_labels(captions, clusters.tolist())
     sizes = {cluster: int((clusters == cluster).sum()) for cluster in labels}

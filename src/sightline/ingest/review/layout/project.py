@@ -2,8 +2,9 @@
 
 UMAP (`umap-learn`) lays out collections; it pays a numba JIT compile of about 25 CPU-seconds on the first
 layout in a process, so collections under `UMAP_MIN_POINTS` are laid out by scikit-learn's t-SNE instead, which
-needs no compile. t-SNE grows faster: at 2,000 points it took 39 CPU-s to UMAP's 11 (bench/map.py --compare). Clusters are HDBSCAN's on the 2-D layout, so
-what the map shows together is what is grouped."""
+needs no compile. t-SNE grows faster: at 2,000 points it took 39 CPU-s to UMAP's 11 (bench/map.py --compare).
+Clusters are HDBSCAN's on UMAP's 2-D layout, so what the map shows together is what is grouped, and on the
+embeddings below `UMAP_MIN_POINTS`; their sizes follow the collection's (`cluster_params`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ UMAP_MIN_POINTS = 500
 PCA_DIMENSIONS = 50
 NEIGHBOURS = 15
 SEED = 42  # the same collection gives the same map
+MIN_CLUSTER = 3  # photos; fewer are no cluster
 
 
 def layout_2d(matrix: np.ndarray) -> tuple[np.ndarray, str]:
@@ -45,8 +47,7 @@ def _umap(matrix: np.ndarray) -> np.ndarray:
     200 epochs, all cores."""
     import umap  # imported here: its import takes seconds, and only large maps need it
 
-    reduced = PCA(min(PCA_DIMENSIONS, matrix.shape[1]), random_state=SEED).fit_transform(matrix)
-    unit = reduced / np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
+    unit = _unit_rows(PCA(min(PCA_DIMENSIONS, matrix.shape[1]), random_state=SEED).fit_transform(matrix))
     neighbours = min(NEIGHBOURS, len(matrix) - 1)
     # Euclidean on unit vectors: the cosine neighbours, 40 % faster than scikit-learn's cosine metric.
     euclidean, indices = NearestNeighbors(n_neighbors=neighbours).fit(unit).kneighbors(unit)
@@ -58,6 +59,10 @@ def _umap(matrix: np.ndarray) -> np.ndarray:
         return reducer.fit_transform(unit)
 
 
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
 def _unit_square(coords: np.ndarray) -> np.ndarray:
     if len(coords) == 0:
         return coords.reshape(0, 2)
@@ -66,10 +71,21 @@ def _unit_square(coords: np.ndarray) -> np.ndarray:
     return (coords - low) / span
 
 
-def cluster_ids(coords: np.ndarray) -> np.ndarray:
-    """HDBSCAN clusters of the layout (-1: in no cluster)."""
+def cluster_ids(matrix: np.ndarray, coords: np.ndarray, method: str) -> np.ndarray:
+    """HDBSCAN clusters (-1: in no cluster): of a UMAP map's 2-D layout; of the embeddings themselves (unit
+    vectors) for smaller maps, where t-SNE's layout of a few dozen photos moves with the order they are read in
+    and its clusters with it (29 real photos: 2 to 6 clusters by order, against the same 4 from the vectors)."""
     n = len(coords)
-    if n < 10:
+    if n < 2 * MIN_CLUSTER:
         return np.full(n, -1)
-    size = max(5, int(math.sqrt(n)))
-    return HDBSCAN(min_cluster_size=size, copy=True).fit_predict(coords)
+    size, samples = cluster_params(n)
+    space = coords if method == "umap" else _unit_rows(matrix)
+    return HDBSCAN(min_cluster_size=size, min_samples=samples, copy=True).fit_predict(space)
+
+
+def cluster_params(n: int) -> tuple[int, int]:
+    """(min_cluster_size, min_samples) for `n` points: √n for both from about 225 points up (50,000 points: 223,
+    as before); below, at most a tenth of the collection (and min_samples a fifteenth), never under 3 and 2, so
+    that 30 photos of three kinds make three clusters rather than none."""
+    size = max(MIN_CLUSTER, min(int(math.sqrt(n)), n // 10))
+    return size, max(2, min(size, n // 15))

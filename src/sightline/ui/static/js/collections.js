@@ -1,10 +1,12 @@
-// Collections page: create with every parameter, delete with a typed confirmation.
+// Collections page: create with every parameter, merge one into another (a background task followed to its
+// outcome), delete with a typed confirmation.
 // The name rule and the number ranges are read from the inputs' own pattern / maxlength / min / max.
 
 import { del, post } from "./api.js";
 import { $, $$, openDialog, wireDialogClose } from "./dom.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
-import { api, pages } from "./urls.js";
+import { waitForTask } from "./review-common.js";
+import { api, pages, review } from "./urls.js";
 
 // API error locations → the field showing them.
 const ALIASES = {
@@ -107,8 +109,61 @@ function initDelete() {
   form.addEventListener("submit", (event) => { event.preventDefault(); confirmDelete(); });
 }
 
+function initMerge() {
+  const dialog = $("#merge-dialog");
+  if (!dialog) return;
+  const form = $("#merge-form");
+  const select = $("#merge-into");
+  const submit = $("#merge-submit");
+  const status = $("#merge-status");
+  let source = null;
+  let merged = false; // closing after a merge reloads the page: its counts changed
+  wireDialogClose(dialog);
+  dialog.addEventListener("close", () => { if (merged) location.reload(); });
+
+  function ask(button) {
+    source = button.dataset.merge;
+    merged = false;
+    $$("[data-name]", dialog).forEach((node) => { node.textContent = source; });
+    $("[data-count]", dialog).textContent = button.dataset.points;
+    const own = $(`option[value="${CSS.escape(source)}"]`, select).dataset.signature;
+    for (const option of select.options) option.hidden = option.value === source || option.dataset.signature !== own;
+    const first = Array.from(select.options).find((option) => !option.hidden);
+    select.value = first ? first.value : "";
+    submit.disabled = !first;
+    submit.hidden = false;
+    status.textContent = first ? "" : "No other collection holds vectors of the same model.";
+    clearErrors(form);
+    openDialog(dialog);
+  }
+
+  async function mergeInto() {
+    clearErrors(form);
+    status.textContent = "";
+    setBusy(submit, true, "Merging…");
+    try {
+      const { task } = await post(review.merge(source), { into: select.value });
+      const done = await waitForTask(task, $("#merge-progress"));
+      if (done.state === "failed") throw new Error(done.error.message);
+      const { merged: count, into, points_count: total } = done.result;
+      merged = true;
+      status.textContent = `Merged ${count} image(s) of ${source} into ${into}, which now holds ${total}.`;
+      submit.hidden = true;
+      $("#merge-close").textContent = "Close";
+    } catch (err) {
+      showError(form, err.where || null, err.message);
+    } finally {
+      setBusy(submit, false);
+    }
+  }
+
+  $$("[data-merge]").forEach((button) => button.addEventListener("click", () => ask(button)));
+  form.addEventListener("submit", (event) => { event.preventDefault(); mergeInto(); });
+}
+
 export function initCollections() {
   const form = $("#create-collection");
   form.addEventListener("submit", (event) => { event.preventDefault(); create(form); });
+  initMerge();
   initDelete();
 }

@@ -1,10 +1,11 @@
 // The duplicates page: groups from the API (exact and near), a movable threshold, and per group "keep this
-// one, remove the others from the index" or "not duplicates".
+// one, remove the others from the index", "not duplicates" or "new collection from this group". Each group says
+// in words whether the pictures themselves were compared (perceptual hashes) and which copies are byte-identical.
 
 import { ApiError, get, post } from "./api.js";
 import { $, el } from "./dom.js";
 import { bytes, when } from "./format.js";
-import { review } from "./urls.js";
+import { api, review } from "./urls.js";
 import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 
 const name = collectionName();
@@ -42,29 +43,76 @@ function fact(label, value) {
   return [el("dt", { text: label }), el("dd", { text: value ?? "—" })];
 }
 
+// What a member is to the group's first photo, in words: the same bytes, or how alike the pictures are.
+function kinship(group, point, index) {
+  if (index === 0) return null;
+  if (point.exact_of) {
+    const same = group.points.find((other) => other.id === point.exact_of);
+    return point.exact_of === group.point_ids[0] ? "Same bytes as the best"
+      : `Same bytes as ${same?.filename || "another photo here"}`;
+  }
+  if (group.kind === "exact") return "Same bytes as the best";
+  if (point.hash_bits == null) return "Picture not compared (its file could not be read)";
+  return `Pictures match the best (${point.hash_bits} of 64 hash bits differ)`;
+}
+
 function memberView(group, point, index) {
   const others = group.point_ids.filter((id) => id !== point.id);
   const keep = el("button", { type: "button", class: "button small", text: "Keep this one, remove the others" });
   keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }));
   const size = point.width && point.height ? `${point.width}×${point.height}` : null;
   const date = point.sort_ts ? when(new Date(point.sort_ts * 1000).toISOString()) : null;
+  const relation = kinship(group, point, index);
   return el("article", { class: index === 0 ? "dup-member best" : "dup-member", "data-id": point.id },
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
     el("dl", {}, ...fact("Size", size), ...fact("Format", point.format), ...fact("File", point.bytes != null
       ? bytes(point.bytes) : null), ...fact("Date", date), ...fact("Folder", point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,
+    relation ? el("p", { class: point.exact_of ? "badge dup-relation exact" : "hint dup-relation", text: relation })
+      : null,
     keep);
+}
+
+// The group's check in words: near groups were confirmed by comparing the pictures, unless a file was unreadable.
+function checkWords(group) {
+  if (group.kind === "exact") return "same bytes";
+  const similarity = `similarity ≥ ${group.score.toFixed(3)}`;
+  const exact = Object.keys(group.exact_of || {}).length;
+  const copies = exact ? ` · ${exact} byte-identical cop${exact === 1 ? "y" : "ies"}` : "";
+  const check = group.checked ? "pictures compared: they match"
+    : "pictures not all compared (a file could not be read): grouped by similarity alone";
+  return `near duplicates · ${similarity} · ${check}${copies}`;
+}
+
+function newCollectionForm(group) {
+  const input = el("input", { type: "text", name: "name", required: "", placeholder: "Name of the new collection",
+    "aria-label": "Name of the new collection" });
+  const done = el("span", { class: "dup-new-status", role: "status" });
+  const form = el("form", { class: "dup-new" }, input,
+    el("button", { type: "submit", class: "button small", text: "Create collection" }), done);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const info = await post(api.collections, { name: input.value.trim(),
+        from_points: { collection: name, point_ids: group.point_ids } });
+      done.replaceChildren(`Created ${info.name} with ${info.points_count} photo(s). `,
+        el("a", { href: review.duplicatesPage(info.name), text: "Open it" }));
+    } catch (err) {
+      done.textContent = err.message;
+    }
+  });
+  return el("details", { class: "dup-new-details" },
+    el("summary", { text: "New collection from this group" }), form);
 }
 
 function groupView(group) {
   const notDuplicates = el("button", { type: "button", class: "button small", text: "Not duplicates" });
   notDuplicates.addEventListener("click", () => act(review.dismiss(name), { point_ids: group.point_ids }));
-  const similarity = group.kind === "near" ? ` · similarity ≥ ${group.score.toFixed(3)}` : "";
-  return el("section", { class: "dup-group", "data-kind": group.kind },
+  return el("section", { class: "dup-group", "data-kind": group.kind, "data-checked": String(group.checked) },
     el("header", {}, el("strong", { text: `${group.point_ids.length} photos` }),
-      el("span", { text: `${group.kind === "exact" ? "same bytes" : "near duplicates"}${similarity}` }),
-      notDuplicates),
-    el("div", { class: "dup-members" }, ...group.points.map((point, index) => memberView(group, point, index))));
+      el("span", { class: "dup-check", text: checkWords(group) }), notDuplicates),
+    el("div", { class: "dup-members" }, ...group.points.map((point, index) => memberView(group, point, index))),
+    newCollectionForm(group));
 }
 
 async function act(url, body) {

@@ -9,7 +9,7 @@ import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 
 const THUMBS_WHEN_VISIBLE = 120; // thumbnails replace dots when this few photos are in view
 const THUMB_PX = 56;
-const PAD = 16;
+const PAD = THUMB_PX / 2 + 8; // room for the thumbnails of the photos at the edges
 const name = collectionName();
 const canvas = $("#map-canvas");
 const ctx = canvas.getContext("2d");
@@ -30,17 +30,18 @@ function fromAnswer(answer) {
   const xs = new Float32Array(n), ys = new Float32Array(n), clusters = new Int32Array(n);
   answer.points.forEach((p, i) => { xs[i] = p.x; ys[i] = p.y; clusters[i] = p.cluster; });
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => clusters[a] - clusters[b]);
-  return { ids: answer.points.map((p) => p.id), xs, ys, clusters, order, labels: answer.clusters };
+  const span = (values) => values.reduce(([lo, hi], v) => [Math.min(lo, v), Math.max(hi, v)], n ? [1, 0] : [0, 1]);
+  return { ids: answer.points.map((p) => p.id), xs, ys, clusters, order, labels: answer.clusters,
+    xSpan: span(xs), ySpan: span(ys) };
 }
 
-function base() {
-  return Math.max(1, Math.min(canvas.clientWidth, canvas.clientHeight) - 2 * PAD);
-}
-
-// The screen transform of this frame: x = ox + map.xs[i] * k (the unit square centred at scale 1).
+// The screen transform of this frame: x = ox + map.xs[i] * k (at scale 1 the photos fill the canvas, centred).
 function transform() {
-  const size = base(), k = size * view.scale;
-  return { k, ox: (canvas.clientWidth - size) / 2 + view.x, oy: (canvas.clientHeight - size) / 2 + view.y };
+  const [x0, x1] = map.xSpan, [y0, y1] = map.ySpan;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  const fit = Math.max(1, Math.min((w - 2 * PAD) / Math.max(x1 - x0, 1e-3), (h - 2 * PAD) / Math.max(y1 - y0, 1e-3)));
+  const k = fit * view.scale;
+  return { k, ox: w / 2 - ((x0 + x1) / 2) * k + view.x, oy: h / 2 - ((y0 + y1) / 2) * k + view.y };
 }
 
 function resize() {
@@ -130,8 +131,8 @@ function thumb(id) {
 
 function drawSelection({ indices, xs, ys }) {
   if (!selected.size) return;
-  ctx.strokeStyle = "#ffbf47";
-  ctx.lineWidth = 2;
+  ctx.strokeStyle = "#1f5fbf"; // the selection rectangle's blue, unlike any cluster's colour at this width
+  ctx.lineWidth = 3;
   const r = stats.visible <= THUMBS_WHEN_VISIBLE ? THUMB_PX / 2 + 3 : 3;
   ctx.beginPath();
   for (let j = 0; j < indices.length; j++) if (selected.has(indices[j])) ctx.rect(xs[j] - r, ys[j] - r, 2 * r, 2 * r);
@@ -208,8 +209,15 @@ function showClusters() {
 
 async function createFromSelection(event) {
   event.preventDefault();
-  const target = $("#map-new-name").value.trim();
+  const input = $("#map-new-name");
+  const target = input.value.trim();
   const status = $("#map-new-status");
+  input.value = target;
+  if (!input.checkValidity()) {
+    status.textContent = `Name it with up to ${input.maxLength} letters, digits, “_” and “-”, starting with a letter or digit.`;
+    input.focus();
+    return;
+  }
   try {
     const info = await post(api.collections, { name: target, from_points: {
       collection: name, point_ids: Array.from(selected, (i) => map.ids[i]) } });
