@@ -39,7 +39,7 @@ def test_merge_and_random(known, sightline, service):
     assert merged.exit_code == 0 and f"Merged {len(known)} image(s)" in merged.output, merged.output
     again = sightline("merge", "dupes", "dupes-copy", "--json")  # waited for; the same files: nothing added
     assert json.loads(again.output) == {"merged": len(known), "from": "dupes", "into": "dupes-copy",
-                                        "points_count": len(known)}, again.output
+                                        "points_count": len(known), "sources": []}, again.output
     picked = sightline("random", "dupes-copy", "--limit", "2")
     assert picked.exit_code == 0 and len(picked.output.strip().splitlines()) == 2, picked.output
     assert all(line.startswith("/photos/") for line in picked.output.split())

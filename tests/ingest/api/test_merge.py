@@ -35,7 +35,7 @@ async def test_merge_copies_every_point_exactly_once_and_again_changes_nothing(a
     for _ in range(2):  # merging again changes nothing: the same files are the same points
         task = await merged(api, ingest_app[0])
         assert task["result"] == {"merged": len(ids), "from": "photos", "into": "other",
-                                  "points_count": len(ids) + 1}
+                                  "points_count": len(ids) + 1, "sources": []}
         assert (task["done"], task["total"]) == (len(ids), len(ids))
     copied = all_points(services, "other")
     assert sorted(p.payload["path"] for p in copied) == sorted(
@@ -67,6 +67,8 @@ async def test_uploaded_files_follow_a_merge_once(api, services, ingest_app):
     [point] = all_points(services, "other")
     assert Path(point.payload["path"]).is_file()
     assert (await api.get(f"/api/v1/collections/other/points/{point.id}/thumbnail")).status_code == 200
+    assert (await api.delete("/api/v1/collections/other")).status_code == 204
+    assert not Path(point.payload["path"]).exists()  # the copy goes with the collection it was copied into
 
 
 async def test_searches_answer_while_a_merge_runs_and_a_second_target_waits(api, services, ingest_app,

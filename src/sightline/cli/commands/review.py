@@ -94,12 +94,15 @@ def merge(
     into: Annotated[str, typer.Argument(help="The collection that receives the images.")],
 ) -> None:
     """Copy every image of a collection into another of the same model (vectors copied, not re-embedded; each
-    file once, so merging again adds nothing). Waits for the merge and prints its outcome."""
+    file once, so merging again adds nothing); the target follows the merged collection's folders too. Waits for
+    the merge and prints its outcome."""
     task = wait_for_task(api, out, api.merge(name, into)["task"], f"the merge of {name} into {into}")
     outcome = task["result"]
     if not out.as_json:
         out.print(f"Merged {outcome['merged']} image(s) of [bold]{escape(name)}[/bold] into "
                   f"[bold]{escape(into)}[/bold] (now {outcome['points_count']}).")
+        for folder in outcome.get("sources", []):
+            out.print(f"{escape(into)} now follows {escape(folder)} too.")
         return
     out.show(outcome, str)
 

@@ -13,7 +13,7 @@ from sightline.ingest.api import ServicesDep
 from sightline.ingest.jobdb import Job
 from sightline.ingest.model_match import check_vector_size, collection_metadata
 from sightline.ingest.review.context import ReviewDep
-from sightline.ingest.review.merge import collection_from_points, selected_points
+from sightline.ingest.review.merge import collection_from_points, copied_uploads, selected_points
 from sightline.ingest.review.schemas import CollectionCreateFrom, FromPoints
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services
@@ -89,7 +89,7 @@ async def delete_collection(name: CollectionName, services: ServicesDep, review:
     await services.runner.sources.drop_collection(name)  # no sync may start for it any more
     await services.runner.stop_collection(name)
     uploads = [services.settings.uploads_dir / job.job_id for job in await _all_jobs(services, name)
-               if job.kind == "upload"]
+               if job.kind == "upload"] + [copied_uploads(services.settings, name)]
     await services.call(services.vectors.delete_collection, name)
     await services.call(review.state.forget_collection, name)
     await services.call(services.jobdb.delete_jobs_for_collection, name)

@@ -36,12 +36,17 @@ def check_compatible(source: CollectionInfo, target: CollectionInfo) -> None:
                              "merged.", where="into", status=409)
 
 
+def copied_uploads(settings: IngestSettings, collection: str) -> Path:
+    """Where the uploaded files copied into `collection` (by merges and selections) are linked: deleted with it."""
+    return settings.uploads_dir / f"copied-{collection}"
+
+
 class Copier:
     """Copies points into `target`, linking uploaded files into the target's folder of the uploads dir."""
 
     def __init__(self, vectors: VectorStore, settings: IngestSettings, target: str):
         self.vectors, self.settings, self.target = vectors, settings, target
-        self.uploads = settings.uploads_dir / f"copied-{target}"
+        self.uploads = copied_uploads(settings, target)
         # Only a path under the uploads dir may be an upload: the string test spares the others the file checks.
         self.upload_roots = (str(settings.uploads_dir), str(settings.uploads_dir.resolve()))
         self.copied = 0

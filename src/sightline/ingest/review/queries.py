@@ -4,6 +4,7 @@ they are ready."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sightline.errors import ErrorCode, SightlineError
@@ -113,8 +114,12 @@ async def start_merge(services: Services, review: Review, name: str, into: str) 
         raise SightlineError(ErrorCode.CONFLICT, f"{name!r} is being merged into {running.target!r}: wait for it "
                              "to finish.", where="into", status=409)
 
+    loop = asyncio.get_running_loop()
+
     def work(progress: Progress) -> dict[str, Any]:
-        return merge(services.vectors, services.settings, name, into, progress)
+        outcome = merge(services.vectors, services.settings, name, into, progress)
+        following = services.runner.sources.copy_sources(name, into)
+        return {**outcome, "sources": asyncio.run_coroutine_threadsafe(following, loop).result()}
 
     return review.tasks.start("merge", name, work, target=into)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode
 from sightline.ingest.jobdb import Job, JobStore
+from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.sources.models import Source
 from sightline.ingest.sources.store import SourceStore
 from sightline.ingest.sources.watcher import follow
@@ -115,6 +116,25 @@ class SourceManager:
         future = asyncio.ensure_future(self.request_sync(source_id, "files settled"))
         self._later.add(future)
         future.add_done_callback(self._later.discard)
+
+    async def copy_sources(self, collection: str, target: str) -> list[str]:
+        """After `collection` was merged into `target`: `target` follows the folders `collection` follows (those
+        it does not follow already), with their settings and the photos a person removed from them kept out.
+        Their first sync finds the merged points in place and embeds nothing that was merged. The folders'
+        paths, in order."""
+        followed = {source.path for source in await asyncio.to_thread(self.store.list, target)}
+        added = []
+        for source in await asyncio.to_thread(self.store.list, collection):
+            if source.path in followed:
+                continue
+            removed = await asyncio.to_thread(IndexedFiles(self.jobdb).removed, collection, source.path)
+            await asyncio.to_thread(IndexedFiles(self.jobdb).remember_removed, target,
+                                    [(path, size, mtime) for path, (size, mtime) in removed.items()])
+            copy = await asyncio.to_thread(self.store.add, target, source.path, watch=source.watch,
+                                           exclude=source.exclude, rescan_minutes=source.rescan_minutes)
+            self.follow(copy.source_id, f"followed after merging {collection}")
+            added.append(copy.path)
+        return added
 
     async def drop_collection(self, collection: str) -> int:
         """Stop following the collection's sources and forget them (the collection is being deleted)."""

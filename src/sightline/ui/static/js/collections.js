@@ -145,9 +145,10 @@ function initMerge() {
       const { task } = await post(review.merge(source), { into: select.value });
       const done = await waitForTask(task, $("#merge-progress"));
       if (done.state === "failed") throw new Error(done.error.message);
-      const { merged: count, into, points_count: total } = done.result;
+      const { merged: count, into, points_count: total, sources } = done.result;
       merged = true;
-      status.textContent = `Merged ${count} image(s) of ${source} into ${into}, which now holds ${total}.`;
+      const follows = sources.length ? ` It now follows ${sources.join(", ")} too.` : "";
+      status.textContent = `Merged ${count} image(s) of ${source} into ${into}, which now holds ${total}.${follows}`;
       submit.hidden = true;
       $("#merge-close").textContent = "Close";
     } catch (err) {
