@@ -152,3 +152,13 @@ def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
     expect(page.locator("#results .group-heading")).to_have_text(["July 2023"])  # no "weaker matches" split
     expect(page.locator("#results .result-name")).to_have_text(["camera.jpg"])
     expect(page.locator("#results .score")).to_have_count(0)  # no meaning to be similar to
+
+
+def test_surprise_me_opens_a_random_photo_among_the_photos_like_it(page, holiday):
+    page.goto("/search?collection=holiday")
+    page.get_by_role("button", name="Surprise me").click()
+    expect(page.locator("#detail")).to_be_visible()
+    name = page.locator("#detail-title").inner_text()
+    assert name.endswith(".jpg"), name
+    expect(page.locator("#results-title")).to_have_text(f"Like {name}")
+    assert "like=" in page.url and "open=" in page.url

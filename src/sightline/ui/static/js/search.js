@@ -11,7 +11,7 @@ import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./
 import { monthLabel, ResultList } from "./search-results.js";
 import { Selection } from "./search-select.js";
 import { apiFilters, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact } from "./search-state.js";
-import { api } from "./urls.js";
+import { api, review } from "./urls.js";
 
 const PAGE = { browse: 100, text: 30, similar: 30, image: 30 };
 const NEEDS_A_DATE = ["after", "before"];
@@ -200,6 +200,23 @@ class PhotosPage {
     return this.start();
   }
 
+  // "Surprise me": a random photo of the collection, opened, with the photos like it around it.
+  async surprise(button) {
+    setBusy(button, true, "Picking…");
+    try {
+      const { points } = await get(`${review.random(this.state.collection)}?limit=1`);
+      if (!points.length) return;
+      const [photo] = points;
+      await this.go({ q: "", like: photo.id, likeName: photo.filename || "", from: "", filters: {} },
+        { dropImage: true });
+      await this.viewer.open(photo.id);
+    } catch (err) {
+      showApiError(this.form, err);
+    } finally {
+      setBusy(button, false);
+    }
+  }
+
   formFilters() {
     const e = this.form.elements;
     const filters = { after: e.taken_after.value, before: e.taken_before.value, camera: e.camera.value,
@@ -283,6 +300,7 @@ class PhotosPage {
       this.go({ from: event.target.value }).then(() => $("#results-heading").scrollIntoView());
     });
     this.more.addEventListener("click", () => this.loadMore());
+    $("#surprise").addEventListener("click", (event) => this.surprise(event.currentTarget));
     // More loads as the end comes into view; past the strong matches of a search, only on "Load more".
     new IntersectionObserver((entries) => {
       const weakShown = this.mode !== "browse" && this.list.length > this.list.strongCount;
