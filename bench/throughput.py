@@ -1,6 +1,7 @@
 """Throughput levers of issue 12, each measured against the design before it, side by side in one run.
 
-    python bench/throughput.py --images 40            # development size (~2-3 min on 2 busy cores)
+    python bench/throughput.py --images 40            # development size (~4-5 min on 2 busy cores)
+    python bench/throughput.py --images 40 --repeat 2 --variants stream,reduced   # this round's figures
     python bench/throughput.py --images 300 --repeat 1
     python bench/throughput.py --decode-only          # per-format decode CPU alone (~1 min; HEIC made once)
 
@@ -13,8 +14,15 @@ one ML + one ingestion service per variant, variants in rotating order on each r
 | `stream` | the streaming parser (in memory, each image decoded as soon as its bytes are in) | originals |
 | `reduced` | the streaming parser | each image reduced to the model's input (`ml_upload=reduced`) |
 
-Figures: images/s, CPU ms per image of each service, request bytes per image (the ML side's view of the
-wire), and each variant's ratio to `before`. CPU ms is what to compare on a shared machine: images/s moves
+Each variant runs over each photo set (`--photos`): `plain` (those JPEGs) and `mpf` (the same JPEGs with a
+camera-like 1920x1440 MPF preview, made once and cached). Before the runs, the stages of both services are
+timed in this process, CPU ms per image on 16 photos of each set (bench/stages.py): decode, preprocess,
+perceptual hash, model (batch 16, the service's threads), response JSON; read, SHA-256, metadata, the
+answer's JSON on the ingestion side. What a service spends above their sum is its overhead.
+
+Figures: images/s, CPU ms per image of each service (the ingestion side's also net of the benchmark's own
+job polls, one `GET /jobs/{id}` every 0.1 s), request bytes per image (the ML side's view of the wire), and
+each variant's ratio to `before`. CPU ms is what to compare on a shared machine: images/s moves
 with other people's work, CPU time barely does. `cpu_bound_images_per_second` = cores * 1000 / total CPU ms
 per image: the rate the two services would reach on this many otherwise idle cores.
 
@@ -39,6 +47,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (a sibling module, not a package)
 import ingest as ingest_bench  # noqa: E402
+import stages  # noqa: E402
 from common import log, median, ratio  # noqa: E402
 
 VARIANTS = {
@@ -50,10 +59,25 @@ MIN_SIDE = 256  # the lite model's min_image_side
 
 
 def run_variant(ml: common.Service, ingest: common.Service, folder: Path, count: int, name: str) -> dict[str, Any]:
+    """One job; the ingestion side's CPU also net of the benchmark's own job polls (`ingest_service_net`):
+    under load a run is slow, so it is polled more often per image, and each poll costs the service CPU."""
     before = ingest_bench.cpu_snapshot(ml, ingest)
     result = ingest_bench.run_pipeline(ingest, folder, count, name)
-    result["cpu_ms_per_image"] = ingest_bench.cpu_per_image(before, ingest_bench.cpu_snapshot(ml, ingest), count)
+    cpu = ingest_bench.cpu_per_image(before, ingest_bench.cpu_snapshot(ml, ingest), count)
+    cpu["ingest_service_net"] = cpu["ingest_service"] - result["polls"] * poll_cpu_ms(ingest, result["job_id"]) / count
+    result["cpu_ms_per_image"] = cpu
     return result
+
+
+def poll_cpu_ms(ingest: common.Service, job_id: str, polls: int = 20) -> float:
+    """The ingestion service's CPU ms for one `GET /jobs/{id}`, as the benchmark polls it."""
+    import httpx
+
+    with httpx.Client(base_url=ingest.url, timeout=60) as client:
+        before = ingest.cpu_seconds()
+        for _ in range(polls):
+            client.get(f"/api/v1/jobs/{job_id}").raise_for_status()
+        return 1000 * (ingest.cpu_seconds() - before) / polls
 
 
 def upload_bytes(paths: list[Path], upload: str) -> float:
@@ -68,7 +92,7 @@ def upload_bytes(paths: list[Path], upload: str) -> float:
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = {part: median(run["cpu_ms_per_image"][part] for run in runs) for part in runs[0]["cpu_ms_per_image"]}
-    services = cpu["ml_service"] + cpu["ingest_service"]
+    services = cpu["ml_service"] + cpu["ingest_service_net"]
     return {
         "images_per_second": median(run["images_per_second"] for run in runs),
         "cpu_ms_per_image": cpu,
@@ -78,13 +102,27 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def end_to_end(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
-    paths = common.camera_jpegs(args.images, args.cache_dir)
-    library = run_dir / "library"  # the ingestion services' root: the folder and the warm-up folders
-    folder = common.link_folder(paths, library / "photos")
+PHOTO_SETS = ("plain", "mpf")
+
+
+def photo_sets(args: argparse.Namespace) -> dict[str, list[Path]]:
+    """plain: the camera-like JPEGs; mpf: the same with a camera-like 1920x1440 MPF preview."""
+    names = [name for name in args.photos.split(",") if name]
+    plain = common.camera_jpegs(args.images, args.cache_dir)
+    sets = {"plain": plain} if "plain" in names else {}
+    if "mpf" in names:
+        sets["mpf"] = stages.mpf_photos(plain, args.cache_dir)
+    return sets
+
+
+def end_to_end(args: argparse.Namespace, run_dir: Path, sets: dict[str, list[Path]]) -> dict[str, Any]:
+    """{photo set: {variant: figures}}: every variant over every set, variants in rotating order."""
+    library = run_dir / "library"  # the ingestion services' root: the folders and the warm-up folders
+    folders = {photos: common.link_folder(paths, library / photos) for photos, paths in sets.items()}
     names = [name for name in args.variants.split(",") if name]
     services: dict[str, tuple[common.Service, common.Service]] = {}
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {photos: {name: [] for name in names} for photos in sets}
+    first = next(iter(sets.values()))
     try:
         for name in names:
             ml_overrides, upload = VARIANTS[name]
@@ -92,19 +130,24 @@ def end_to_end(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
             ml = common.start_ml(args.models, args.cache_dir / "ml-data", run_dir, **ml_overrides)
             ingest = common.start_ingest(ml.url, run_dir / f"ingest-{name}", [library], run_dir, ml_upload=upload)
             services[name] = (ml, ingest)
-            ingest_bench.run_pipeline(ingest, common.link_folder(paths[:4], library / f"warm-{name}"), 4,
+            ingest_bench.run_pipeline(ingest, common.link_folder(first[:4], library / f"warm-{name}"), 4,
                                       f"warm-{name}")
         for repeat in range(args.repeat):
             order = names[repeat % len(names):] + names[: repeat % len(names)]
-            for name in order:
-                log(f"[{repeat + 1}/{args.repeat}] {name}: {args.images} images")
-                result = run_variant(*services[name], folder, args.images, f"{name}-{repeat}")
-                log(f"  {result['images_per_second']:.2f} images/s, CPU ms/image {result['cpu_ms_per_image']}")
-                runs[name].append(result)
+            for photos, folder in folders.items():
+                for name in order:
+                    log(f"[{repeat + 1}/{args.repeat}] {photos} {name}: {args.images} images")
+                    result = run_variant(*services[name], folder, args.images, f"{photos}-{name}-{repeat}")
+                    log(f"  {result['images_per_second']:.2f} images/s, CPU ms/image {result['cpu_ms_per_image']}")
+                    runs[photos][name].append(result)
     finally:
         for ml, ingest in services.values():
             ingest.stop()
             ml.stop()
+    return {photos: compare(by_variant, sets[photos]) for photos, by_variant in runs.items()}
+
+
+def compare(runs: dict[str, list[dict[str, Any]]], paths: list[Path]) -> dict[str, Any]:
     figures = {name: summarise(values) for name, values in runs.items()}
     for name, fig in figures.items():
         fig["ml_bytes_per_image"] = upload_bytes(paths, VARIANTS[name][1])
@@ -187,7 +230,7 @@ def format_samples(jpeg_path: Path, cache_dir: Path) -> dict[str, bytes]:
     folder.mkdir(parents=True, exist_ok=True)
     data = jpeg_path.read_bytes()
     made = {
-        "jpeg_mpf.jpg": lambda image: _mpf(image, data),
+        "jpeg_mpf.jpg": lambda image: stages.mpf_copy(image, data),
         "heic_thumb.heic": lambda image: heic_with_thumbnail(primary=image, thumbnail_box=640, quality=80),
         "dng_preview.dng": lambda image: samples.dng_with_preview(4000, 3000, (1620, 1215)),
     }
@@ -200,20 +243,6 @@ def format_samples(jpeg_path: Path, cache_dir: Path) -> dict[str, bytes]:
                 path.write_bytes(make(image.convert("RGB")))
         out[name.split(".")[0]] = path.read_bytes()
     return out
-
-
-def _mpf(image: Any, data: bytes) -> bytes:
-    """The JPEG again with a 1920x1440 MPF preview, as cameras write it."""
-    import io
-
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as original:
-        exif = original.info.get("exif")
-    buffer = io.BytesIO()
-    image.save(buffer, "MPO", save_all=True, append_images=[image.resize((1920, 1440), Image.Resampling.BILINEAR)],
-               quality=92, exif=exif)
-    return buffer.getvalue()
 
 
 def decode_cpu_ms(data: bytes, rounds: int) -> float:
@@ -249,15 +278,22 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
     machine = fig["machine"]
     lines = [f"throughput: {fig['images']} camera-like 12 MP JPEGs, models {fig['models']}, {machine['cpus']} CPUs, "
              f"load average {machine['loadavg_1m_at_start']:.1f} at start / {machine['loadavg_1m_at_end']:.1f} at end"]
-    for name, v in fig.get("end_to_end", {}).items():
-        cpu = v["cpu_ms_per_image"]
-        vs = v.get("vs_before")
-        against = (f"  vs before: {vs['images_per_second']:.2f}x images/s, {vs['service_cpu']:.2f}x CPU"
-                   if vs else "")
-        lines.append(f"  {name:8s} {v['images_per_second']:6.2f} images/s | CPU ms/image ML {cpu['ml_service']:5.1f} "
-                     f"ingest {cpu['ingest_service']:5.1f} = {v['service_cpu_ms_per_image']:5.1f} "
-                     f"(CPU-bound {v['cpu_bound_images_per_second']:.1f} images/s) | "
-                     f"{v['ml_bytes_per_image'] / 1e3:.0f} kB/image to ML{against}")
+    for photos, variants in fig.get("end_to_end", {}).items():
+        for name, v in variants.items():
+            cpu = v["cpu_ms_per_image"]
+            vs = v.get("vs_before")
+            against = (f"  vs before: {vs['images_per_second']:.2f}x images/s, {vs['service_cpu']:.2f}x CPU"
+                       if vs else "")
+            lines.append(f"  {photos:5s} {name:8s} {v['images_per_second']:6.2f} images/s | CPU ms/image ML "
+                         f"{cpu['ml_service']:5.1f} ingest {cpu['ingest_service_net']:5.1f} (with the bench's polls "
+                         f"{cpu['ingest_service']:4.1f}) = "
+                         f"{v['service_cpu_ms_per_image']:5.1f} (CPU-bound {v['cpu_bound_images_per_second']:.1f} "
+                         f"images/s) | {v['ml_bytes_per_image'] / 1e3:.0f} kB/image to ML{against}")
+    for photos, sides in fig.get("stages", {}).items():
+        for side, values in sides.items():
+            parts = ", ".join(f"{stage} {ms:.2f}" for stage, ms in values.items())
+            lines.append(f"  stages {photos:5s} {side:6s} CPU ms/image (single thread): {parts} = "
+                         f"{sum(values.values()):.1f}")
     parse = fig.get("parse")
     if parse:
         cpu = parse["cpu_ms_per_image"]
@@ -275,19 +311,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="lite", choices=["tiny", "lite"], help="ML backend (default lite)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per variant, rotating order; medians")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {list(VARIANTS)}")
+    parser.add_argument("--photos", default=",".join(PHOTO_SETS),
+                        help="photo sets end to end: plain (12 MP JPEGs), mpf (the same with an MPF preview)")
     parser.add_argument("--decode-rounds", type=int, default=10, help="decodes per file and mode")
     parser.add_argument("--decode-only", action="store_true", help="only the per-format decode figures")
     parser.add_argument("--cache-dir", type=Path, default=common.DEFAULT_CACHE_DIR)
     args = parser.parse_args(argv)
+    if unknown := {name for name in args.photos.split(",") if name} - set(PHOTO_SETS):
+        parser.error(f"--photos: unknown {sorted(unknown)}; choose from {list(PHOTO_SETS)}")
     figures: dict[str, Any] = {"images": args.images, "models": args.models, "machine": common.machine_info()}
     log("receive + parse")
     figures["parse"] = parse_cpu(common.camera_jpegs(32, args.cache_dir), rounds=3)
     log("per-format decode")
     figures["decode"] = per_format(args)
     if not args.decode_only:
+        sets = photo_sets(args)
+        log("per-stage CPU")
+        if args.models == "lite":
+            figures["stages"] = stages.stage_figures(sets, args.cache_dir / "ml-data" / "models",
+                                                     os.cpu_count() or 2)
         run_dir = Path(tempfile.mkdtemp(prefix="sightline-throughput-"))
         try:
-            figures["end_to_end"] = end_to_end(args, run_dir)
+            figures["end_to_end"] = end_to_end(args, run_dir, sets)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     figures["machine"]["loadavg_1m_at_end"] = os.getloadavg()[0]
