@@ -16,7 +16,7 @@ from sightline import __version__
 from sightline.config import IngestSettings, MLSettings
 from sightline.errors import ErrorBody, ErrorCode, ErrorResponse, SightlineError
 
-log = logging.getLogger("sightline")
+logger = logging.getLogger("sightline")
 
 STATUS_CODES = {
     401: ErrorCode.UNAUTHORIZED,
@@ -76,7 +76,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, ErrorCode.INTERNAL_ERROR, "Unexpected server error; see the service log.")
 
 

@@ -16,7 +16,7 @@ from sightline.inference.models.base import ModelBackend
 from sightline.inference.models.registry import load_backend
 from sightline.inference.safe_batch import measure_bytes_per_item
 
-log = logging.getLogger("sightline.ml")
+logger = logging.getLogger("sightline.ml")
 BackendLoader = Callable[[MLSettings], ModelBackend]
 
 
@@ -49,7 +49,7 @@ class ModelHolder:
             backend = self.loader(self.settings)
         except Exception as exc:
             self.load_error = f"{type(exc).__name__}: {exc}"
-            log.exception("model backend %s failed to load", self.settings.models)
+            logger.exception("model backend %s failed to load", self.settings.models)
             raise
         runner = BatchRunner(
             backend,
@@ -62,7 +62,7 @@ class ModelHolder:
         self.backend, self.runner = backend, runner
         self.load_error = None
         self.cooled_down = False
-        log.info("models loaded: %s", backend.info)
+        logger.info("models loaded: %s", backend.info)
 
     def try_load(self) -> None:
         """`load` for the start-up task: a failure is kept in `load_error` (reported by /health), not raised."""

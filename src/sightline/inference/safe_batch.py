@@ -18,7 +18,7 @@ from PIL import Image
 if TYPE_CHECKING:
     from sightline.inference.batching import BatchRunner
 
-log = logging.getLogger("sightline.ml")
+logger = logging.getLogger("sightline.ml")
 
 FREE_MEMORY_SHARE = 0.8
 MIN_BYTES_PER_ITEM = 20_000_000  # the original's floor when its probe measured implausibly little
@@ -53,6 +53,6 @@ def measure_bytes_per_item(runner: "BatchRunner") -> int | None:
         torch.cuda.synchronize(device)
         measured = torch.cuda.max_memory_allocated(device) - before
     except Exception:  # a failed probe must not fail the load: the floor applies
-        log.exception("CUDA memory probe failed; assuming %d bytes per image", MIN_BYTES_PER_ITEM)
+        logger.exception("CUDA memory probe failed; assuming %d bytes per image", MIN_BYTES_PER_ITEM)
         return MIN_BYTES_PER_ITEM
     return max(int(measured), MIN_BYTES_PER_ITEM)

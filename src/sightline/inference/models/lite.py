@@ -33,7 +33,7 @@ from sightline.inference.models import lite_labels, onnx_export
 from sightline.inference.models._files import atomic_path, file_lock
 from sightline.inference.models.base import ImageBatchOutput, ModelBackend, ModelInfo, l2_normalise
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DIMENSION = 384
 IMAGE_SIZE = onnx_export.IMAGE_SIZE  # 224: the centre crop fed to the classifier
@@ -141,7 +141,7 @@ class LiteBackend(ModelBackend):
         self.label_embeddings = self._load_label_embeddings()
         self.startup_timings["label_embeddings_s"] = time.perf_counter() - mark
         self.startup_timings["total_s"] = time.perf_counter() - started
-        log.info("lite backend ready in %.2f s (%s)", self.startup_timings["total_s"],
+        logger.info("lite backend ready in %.2f s (%s)", self.startup_timings["total_s"],
                  ", ".join(f"{k}={v:.2f}" for k, v in self.startup_timings.items()))
 
     @property
@@ -163,9 +163,9 @@ class LiteBackend(ModelBackend):
                 except Exception as exc:  # noqa: BLE001 - ORT raises several types for a bad file
                     reason = f"{type(exc).__name__}: {exc}"
                     self.reexport_reasons[spec.filename] = reason
-                    log.warning("cached %s at %s is unusable (%s); exporting it again", spec.name, path, reason)
+                    logger.warning("cached %s at %s is unusable (%s); exporting it again", spec.name, path, reason)
             else:
-                log.info("exporting %s to %s (first start only; needs torch)", spec.name, path)
+                logger.info("exporting %s to %s (first start only; needs torch)", spec.name, path)
             # Looked up at call time (not bound at import) so tests can substitute a fast fake exporter.
             self.exported[spec.filename] = getattr(onnx_export, exporter)(path, threads=self.threads)
             session = onnx_export.open_session(path, self.threads)
@@ -192,7 +192,7 @@ class LiteBackend(ModelBackend):
                     self.label_cache_loaded = True
                     return np.ascontiguousarray(cached, dtype=np.float32)
                 except Exception as exc:  # noqa: BLE001 - truncated/garbled file: recompute
-                    log.warning("label embedding cache %s is unusable (%s); recomputing", path, exc)
+                    logger.warning("label embedding cache %s is unusable (%s); recomputing", path, exc)
             embeddings = self.embed_texts([lite_labels.label_prompt(name) for name in self.class_names])
             self._check_label_embeddings(embeddings)
             with atomic_path(path) as tmp, open(tmp, "wb") as handle:

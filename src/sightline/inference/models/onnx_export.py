@@ -33,7 +33,7 @@ import numpy as np
 
 from sightline.inference.models._files import atomic_path
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 IMAGE_SIZE = 224
 NUM_CLASSES = 1000
@@ -295,7 +295,7 @@ def _export_verified(
         onnx.save_model(model, str(tmp))
         max_error = _check_against_torch(spec, tmp, run_torch(check_feed), check_feed, threads)
     finished = time.perf_counter()
-    log.info("exported %s to %s in %.1f s (max |onnx - torch| = %.1e)", spec.name, dest, finished - started,
+    logger.info("exported %s to %s in %.1f s (max |onnx - torch| = %.1e)", spec.name, dest, finished - started,
              max_error)
     return {"export_s": exported - started, "total_s": finished - started, "max_abs_error": max_error}
 

@@ -19,7 +19,7 @@ from sightline.ingest.paths import open_confined
 from sightline.ingest.review.tasks import Progress
 from sightline.ingest.vectors import VectorStore
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 HASH_MAX_BITS = 16  # of 64: copies differ in 0-8 bits (6 % crops up to 22, bursts up to 15), distinct scenes in 14+
 # (bench/duplicates.py: with lite at 0.90, 16 bits keeps precision 1.000 at recall 0.966; 20 bits lets look-alikes in)
@@ -49,7 +49,10 @@ def hash_of_file(path: str, roots: Sequence[Path]) -> str | None:
             data = stream.read()
         return perceptual_hash(decode_image(data, min_side=HASH_DECODE_SIDE).image)
     except (OSError, SightlineError) as exc:
-        log.info("no perceptual hash for %s: %s", path, exc)
+        logger.info("no perceptual hash for %s: %s", path, exc)
+        return None
+    except Exception:  # a decoder bug costs this photo its hash, never the scan
+        logger.warning("no perceptual hash for %s: the decoder failed", path, exc_info=True)
         return None
 
 

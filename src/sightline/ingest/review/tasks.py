@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sightline.errors import SightlineError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 TaskState = Literal["running", "completed", "failed"]
 KEEP_FINISHED = 100  # finished tasks remembered (their progress stays readable for a while)
@@ -101,7 +101,7 @@ class ReviewTasks:
             task.error = {"code": str(exc.code), "message": exc.message, "where": exc.where}
             task.state = "failed"
         except Exception as exc:  # noqa: BLE001 - a failed task is reported, never raised into the server
-            log.exception("review task %s (%s of %s) failed", task.task_id, task.kind, task.collection)
+            logger.exception("review task %s (%s of %s) failed", task.task_id, task.kind, task.collection)
             task.error, task.state = {"code": "INTERNAL_ERROR", "message": str(exc) or type(exc).__name__}, "failed"
         finally:
             task.finished_at = time.time()

@@ -43,7 +43,7 @@ from sightline.ingest.vectors.base import (
     StoreError,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 PARAMS_FILE = "sightline.json"
 SHARD_DIR = "shard"
@@ -119,7 +119,7 @@ class EdgeCollection:
             shard.close()
             raise StoreError(f"cannot index collection {path.name!r}: {e}", where=path.name) from e
         if added:
-            log.info("collection %s: payload indexes added on %s", path.name, ", ".join(added))
+            logger.info("collection %s: payload indexes added on %s", path.name, ", ".join(added))
         col = cls(path, shard, params)
         col.shard_dir = shard_path
         return col
@@ -173,7 +173,7 @@ def remove_stale_shards(path: Path, current: Path) -> None:
     """Remove the shard folders of builds that did not finish or were replaced."""
     for other in path.glob(f"{SHARD_DIR}*"):
         if other.is_dir() and other != current:
-            log.info("removing the stale shard folder %s", other)
+            logger.info("removing the stale shard folder %s", other)
             shutil.rmtree(other, ignore_errors=True)
 
 
@@ -287,7 +287,7 @@ def _create_shard(path: Path, params: CollectionParams) -> qe.EdgeShard:
     shard = None
     try:
         if path.exists():  # left over from an interrupted create
-            log.warning("removing the incomplete collection folder %s", path)
+            logger.warning("removing the incomplete collection folder %s", path)
             shutil.rmtree(path)
         path.mkdir(parents=True)
         shard = qe.EdgeShard.create(str(path / SHARD_DIR), edge_config(params))

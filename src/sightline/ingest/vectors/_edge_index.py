@@ -47,7 +47,7 @@ from sightline.ingest.vectors._edge_collection import (
 )
 from sightline.ingest.vectors.base import CollectionNotFound, CollectionParams, StoreError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 BUILD_TIMEOUT_S = 6 * 3600.0
 
@@ -166,7 +166,7 @@ def _switch(col: EdgeCollection, new_dir: Path) -> _Switch:
     try:
         old.close()  # no operation uses it any more
     except Exception as e:  # noqa: BLE001 - the switch is done; its folder goes anyway
-        log.warning("closing the replaced shard of %s failed: %s", col.name, e)
+        logger.warning("closing the replaced shard of %s failed: %s", col.name, e)
     return _Switch(old_dir, loaded - started, unlocked - locked_at, time.perf_counter() - unlocked,
                    cpu_loaded - cpu_started, time.process_time() - cpu_unlocked)
 

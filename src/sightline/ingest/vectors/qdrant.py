@@ -55,7 +55,7 @@ from sightline.ingest.vectors.base import (
     validate_collection_name,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 RESERVED_METADATA_KEY = "sightline"
 _DISTANCES = {name: qm.Distance(name) for name in DISTANCES}
@@ -294,7 +294,7 @@ class QdrantStore(QdrantQueries, VectorStore):
             except CollectionNotFound:
                 raise
             except StoreError as e:  # e.g. a collection made elsewhere without the index
-                log.debug("facet on %s.%s failed (%s); counting by scroll", name, key, e)
+                logger.debug("facet on %s.%s failed (%s); counting by scroll", name, key, e)
 
         def page(offset: Any) -> tuple[list[Any], Any]:
             return self._call(
