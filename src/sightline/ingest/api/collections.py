@@ -13,7 +13,7 @@ from sightline.ingest.api import ServicesDep
 from sightline.ingest.jobdb import Job
 from sightline.ingest.model_match import check_vector_size, collection_metadata
 from sightline.ingest.review.context import ReviewDep
-from sightline.ingest.review.merge import collection_from_points, copied_uploads, selected_points
+from sightline.ingest.review.merge import collection_from_points, copied_uploads, selected_ids
 from sightline.ingest.review.schemas import CollectionCreateFrom, FromPoints
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services
@@ -59,9 +59,9 @@ async def _from_points(body: CollectionCreate, selection: FromPoints, services: 
                              f"{selection.collection!r} ({source.vector_size}-d).", where="vector_size", status=422)
     params = _params(body, source.vector_size, dict(source.metadata))
     params.distance = source.distance
-    points = await services.call(selected_points, services.vectors, selection.collection, selection.point_ids)
+    ids = await services.call(selected_ids, services.vectors, selection.collection, selection.point_ids)
     info = await services.call(collection_from_points, services.vectors, services.settings, body.name,
-                               params.validate(), points)
+                               params.validate(), selection.collection, ids)
     return info.to_dict()
 
 

@@ -104,27 +104,29 @@ def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str
             "points_count": vectors.collection_info(into).points_count}
 
 
-def selected_points(vectors: VectorStore, source: str, point_ids: list[str]) -> list[Point]:
-    """The selection's points with their vectors; a 422 for an id that is not a UUID or one that is missing."""
+def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> list[str]:
+    """The selection's ids, checked page by page (a 422 for an id that is not a UUID or is not in `source`)
+    before anything is created; no vector is read here."""
     try:
         wanted = list(dict.fromkeys(canonical_id(point_id) for point_id in point_ids))
     except SightlineError as exc:
         raise validation_error(exc.message, "from_points.point_ids") from None
-    points = [p for start in range(0, len(wanted), COPY_PAGE)
-              for p in vectors.retrieve(source, wanted[start:start + COPY_PAGE], with_vectors=True)]
-    if len(points) < len(wanted):
-        found = {point.id for point in points}
-        missing = [point_id for point_id in wanted if point_id not in found]
-        raise validation_error(f"{len(missing)} selected point(s) are not in {source!r}, e.g. {missing[0]}",
-                               "from_points.point_ids")
-    return points
+    for start in range(0, len(wanted), COPY_PAGE):
+        page = wanted[start:start + COPY_PAGE]
+        found = {point.id for point in vectors.retrieve(source, page)}
+        missing = [point_id for point_id in page if point_id not in found]
+        if missing:
+            raise validation_error(f"{len(missing)} selected point(s) are not in {source!r}, e.g. {missing[0]}",
+                                   "from_points.point_ids")
+    return wanted
 
 
 def collection_from_points(vectors: VectorStore, settings: IngestSettings, name: str, params: CollectionParams,
-                           points: list[Point]) -> CollectionInfo:
-    """Create `name` with `params` and copy `points` into it."""
+                           source: str, ids: list[str]) -> CollectionInfo:
+    """Create `name` with `params` and copy the points `ids` of `source` into it, a page at a time (memory stays
+    that of one page whatever the selection's size)."""
     vectors.create_collection(name, params)
     copier = Copier(vectors, settings, name)
-    for start in range(0, len(points), COPY_PAGE):
-        copier.copy(points[start:start + COPY_PAGE])
+    for start in range(0, len(ids), COPY_PAGE):
+        copier.copy(vectors.retrieve(source, ids[start:start + COPY_PAGE], with_vectors=True))
     return vectors.collection_info(name)
