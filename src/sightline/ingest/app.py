@@ -31,7 +31,7 @@ from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 ROUTERS = (system.router, browse.router, session.router, collections.router, jobs.router, search.router,
            images.router, images.batch_router)
-ROUTERS += (sources.router, sources.image_router)
+ROUTERS += (sources.router,)
 ROUTERS += (review.router,)
 ROUTERS += (indexing.router,)
 

@@ -19,6 +19,7 @@ from sightline.ingest.disk import check_free
 from sightline.ingest.paths import confine, open_confined
 from sightline.ingest.photo_facts import photo_facts, read_exposure, technical_facts
 from sightline.ingest.removal import ImagesDelete, remove_points
+from sightline.ingest.schemas import CollectionName
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point, canonical_id
 
@@ -119,15 +120,27 @@ async def _send_original(services: Services, point: Point, disposition: str) -> 
 @router.delete("/{point_id}", status_code=204)
 async def delete_point(name: str, point_id: str, services: ServicesDep) -> Response:
     """Remove one image from the index: its point, its cached thumbnails and, when it was uploaded, Sightline's
-    own copy of the file. The original on disk is never touched; a source's sync keeps it out while the file stays
-    unchanged. Point ids are per collection (one file ingested
-    into two collections is two points), so the route names the collection; the issue's bare
-    ``DELETE /api/v1/images/{point_id}`` would have to search every collection for it. 404 for an unknown point."""
+    own copy of the file. The original on disk is never touched; a source's sync keeps it out while the file
+    stays unchanged. 404 for an unknown point."""
+    return await _remove_one(services, name, point_id)
+
+
+@batch_router.delete("/{point_id}", status_code=204)
+async def delete_image(
+    point_id: str, services: ServicesDep,
+    collection: Annotated[CollectionName, Query(description="Point ids are per collection.")],
+) -> Response:
+    """Remove one image from the index, as `DELETE /api/v1/collections/{name}/points/{point_id}` does. Point ids
+    are per collection (one file ingested into two collections is two points), so the collection is named."""
+    return await _remove_one(services, collection, point_id)
+
+
+async def _remove_one(services: Services, name: str, point_id: str) -> Response:
     point_id = canonical_id(point_id)  # 422 as for the other point routes
     removal = await services.call(remove_points, services.vectors, services.settings, name, [point_id],
                                   remember=services.jobdb)
     if not removal.deleted:
-        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {removal.missing[0]} in {name}.", where="point_id",
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {point_id} in {name}.", where="point_id",
                              status=404)
     return Response(status_code=204)
 

@@ -17,10 +17,9 @@ from sightline.ingest.schemas import CollectionName, Strict
 from sightline.ingest.services import Services
 from sightline.ingest.sources.models import Source
 from sightline.ingest.sources.sync import stored_files
-from sightline.ingest.vectors import SearchFilters, canonical_id
+from sightline.ingest.vectors import SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections/{name}/sources", tags=["sources"])
-image_router = APIRouter(prefix="/api/v1/images", tags=["images"])
 MAX_RESCAN_MINUTES = 7 * 24 * 60
 Excludes = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(
     max_length=100, description="Globs left out: `*.tmp` or `@eaDir` match a name anywhere; a pattern with '/' "
@@ -161,19 +160,3 @@ async def forget_removed(name: CollectionName, source_id: str, services: Service
     forgotten = await services.call(IndexedFiles(services.jobdb).clear_removed, name, source.path)
     job = await services.runner.sources.request_sync(source_id, "removals forgotten", asked=True)
     return {"forgotten": forgotten, "job_id": job.job_id if job else None}
-
-
-@image_router.delete("/{point_id}", status_code=204)
-async def delete_image(
-    point_id: str, services: ServicesDep,
-    collection: Annotated[CollectionName, Query(description="Point ids are per collection.")],
-) -> Response:
-    """Remove one image from the index (as `DELETE /api/v1/collections/{name}/points/{point_id}`); a source's
-    sync keeps its file out while it stays unchanged."""
-    point_id = canonical_id(point_id)
-    removal = await services.call(remove_points, services.vectors, services.settings, collection, [point_id],
-                                  remember=services.jobdb)
-    if not removal.deleted:
-        raise SightlineError(ErrorCode.NOT_FOUND, f"No point {point_id} in {collection}.", where="point_id",
-                             status=404)
-    return Response(status_code=204)
