@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -517,6 +518,20 @@ class Service:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def serve_in_thread(app: Any) -> tuple[Any, threading.Thread, str]:
+    """`app` served by uvicorn on a free loopback port from a daemon thread of this process: (server, thread,
+    url). Stop it with `server.should_exit = True`."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def process_cpu_seconds(pid: int | None = None) -> float:

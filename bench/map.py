@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -57,19 +56,11 @@ def write_collection(data_dir: Path, points: int) -> None:
 
 
 def serve(data_dir: Path):
-    import uvicorn
-
     from sightline.config import IngestSettings
     from sightline.server import create_app
 
     settings = IngestSettings(ml_url="http://127.0.0.1:9", data_dir=data_dir, ingest_roots="")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
+    return common.serve_in_thread(create_app(settings))
 
 
 def compute(client: httpx.Client) -> dict:

@@ -101,19 +101,11 @@ def compare(data_dir: Path) -> dict:
 
 
 def serve(data_dir: Path):
-    import uvicorn
-
     from sightline.config import IngestSettings
     from sightline.ingest.app import create_app
 
     settings = IngestSettings(ml_url="http://127.0.0.1:9", data_dir=data_dir, ingest_roots="", index_min_points=10**9)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, f"http://127.0.0.1:{port}"
+    return common.serve_in_thread(create_app(settings))
 
 
 class Searcher(threading.Thread):
