@@ -30,6 +30,7 @@ def _under(folder: str) -> tuple[str, str]:
 
 
 _RANGE = "collection = ? AND path >= ? AND path < ?"
+_STORED, _REMOVED = "point_id IS NOT NULL", "point_id IS NULL"  # a row without a point is a removal remembered
 
 
 class IndexedFiles:
@@ -48,23 +49,25 @@ class IndexedFiles:
 
     def count(self, collection: str, folder: str) -> int:
         """Stored points (not removals) under `folder`."""
-        with self.jobdb.reading() as conn:
-            return conn.execute(f"SELECT COUNT(*) FROM indexed_files WHERE {_RANGE} AND point_id IS NOT NULL",
-                                (collection, *_under(folder))).fetchone()[0]
+        return self._count(collection, folder, _STORED)
 
     def stats(self, collection: str, folder: str) -> dict[str, tuple[int, int]]:
         """path → (size, mtime_ns) of the stored files under `folder` (plain tuples: 20,000 rows in ~40 ms)."""
-        with self.jobdb.reading() as conn:
-            cursor = conn.execute(f"SELECT path, size, mtime_ns FROM indexed_files WHERE {_RANGE} "
-                                  "AND point_id IS NOT NULL", (collection, *_under(folder)))
-            cursor.row_factory = None
-            return {path: (size, mtime_ns) for path, size, mtime_ns in cursor}
+        return self._sizes(collection, folder, _STORED)
 
     def removed(self, collection: str, folder: str) -> dict[str, tuple[int, int]]:
         """path → (size, mtime_ns) of the remembered removals under `folder`."""
+        return self._sizes(collection, folder, _REMOVED)
+
+    def _count(self, collection: str, folder: str, rows: str) -> int:
         with self.jobdb.reading() as conn:
-            cursor = conn.execute(f"SELECT path, size, mtime_ns FROM indexed_files WHERE {_RANGE} "
-                                  "AND point_id IS NULL", (collection, *_under(folder)))
+            return conn.execute(f"SELECT COUNT(*) FROM indexed_files WHERE {_RANGE} AND {rows}",
+                                (collection, *_under(folder))).fetchone()[0]
+
+    def _sizes(self, collection: str, folder: str, rows: str) -> dict[str, tuple[int, int]]:
+        with self.jobdb.reading() as conn:
+            cursor = conn.execute(f"SELECT path, size, mtime_ns FROM indexed_files WHERE {_RANGE} AND {rows}",
+                                  (collection, *_under(folder)))
             cursor.row_factory = None
             return {path: (size, mtime_ns) for path, size, mtime_ns in cursor}
 
@@ -102,12 +105,12 @@ class IndexedFiles:
                              ((collection, *values) for values in files))
 
     def removed_count(self, collection: str, folder: str) -> int:
-        return len(self.removed(collection, folder))
+        return self._count(collection, folder, _REMOVED)
 
     def clear_removed(self, collection: str, folder: str) -> int:
         """Forget the removals under `folder` (the next sync brings those files back); returns how many."""
         with self.jobdb.writing(check_disk=False) as conn:
-            return conn.execute(f"DELETE FROM indexed_files WHERE {_RANGE} AND point_id IS NULL",
+            return conn.execute(f"DELETE FROM indexed_files WHERE {_RANGE} AND {_REMOVED}",
                                 (collection, *_under(folder))).rowcount
 
     def drop_folder(self, collection: str, folder: str) -> None:

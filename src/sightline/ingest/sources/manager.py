@@ -123,12 +123,13 @@ class SourceManager:
         Their first sync finds the merged points in place and embeds nothing that was merged. The folders'
         paths, in order."""
         followed = {source.path for source in await asyncio.to_thread(self.store.list, target)}
+        indexed = IndexedFiles(self.jobdb)
         added = []
         for source in await asyncio.to_thread(self.store.list, collection):
             if source.path in followed:
                 continue
-            removed = await asyncio.to_thread(IndexedFiles(self.jobdb).removed, collection, source.path)
-            await asyncio.to_thread(IndexedFiles(self.jobdb).remember_removed, target,
+            removed = await asyncio.to_thread(indexed.removed, collection, source.path)
+            await asyncio.to_thread(indexed.remember_removed, target,
                                     [(path, size, mtime) for path, (size, mtime) in removed.items()])
             copy = await asyncio.to_thread(self.store.add, target, source.path, watch=source.watch,
                                            exclude=source.exclude, rescan_minutes=source.rescan_minutes)
