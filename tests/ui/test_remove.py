@@ -68,7 +68,9 @@ def test_the_counts_on_the_page_follow_a_removal(page, trimmed):
     expect(option).to_have_text(f"{trimmed} (3)")
 
     page.locator("#results button.result-button").first.click()
-    name = page.locator("#detail-title").text_content()
+    title = page.locator("#detail-title")
+    expect(title).to_have_text(re.compile(r"\.png$"))  # the photo's name, once the viewer has loaded it
+    name = title.text_content()
     page.get_by_role("button", name="Remove from index").click()
     page.get_by_role("button", name="Remove", exact=True).click()
     expect(summary).to_have_text(f"2 photos, newest first · Removed {name} from the index.")
