@@ -48,6 +48,7 @@ def test_remove_from_index_asks_then_removes_the_tile(page, api, trimmed):
     # Removed elsewhere meanwhile: the dialog says why, and keeps the tile.
     second_id = tiles.first.get_attribute("data-id")
     tiles.first.click()
+    expect(page.locator("#detail")).to_be_visible()  # the viewer opens once it has loaded the photo
     assert api.delete(f"/api/v1/collections/{trimmed}/points/{second_id}").status_code == 204
     page.get_by_role("button", name="Remove from index").click()
     page.get_by_role("button", name="Remove", exact=True).click()
