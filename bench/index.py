@@ -12,13 +12,14 @@ What it does, in one process, through `EdgeStore` (no HTTP):
 3. Builds the index with `EdgeStore.build_index` while a ticker thread (ticks every 5 ms) and a searching
    thread run: the ticker's longest gap per phase (copy, child build, and the switch-over's load, catch-up
    and close) and the searches' worst latency say whether the service froze; the build's report gives the
-   CPU time of the switch-over's load and close, which hold the GIL. The same threads first run
+   CPU time of the switch-over's load and close (their thread's), which hold the GIL. The same threads first run
    ``--baseline-s`` without a build: on a busy machine the ticker misses beats anyway, and the baseline says
    how often. ``--skip-build`` stops after step 2.
 4. Indexed search: p50 / p95 of the same queries, and recall@10 against a numpy brute-force ground truth.
-5. With ``--load-figures``: opens the collection afresh in other processes, with its vectors and payloads
-   memory-mapped (Cold) and pre-loaded (Cached) side by side (`bench/index_load.py`): load time and CPU,
-   RSS, first and second search pass.
+5. With ``--load-figures``: opens the collection afresh in other processes, as built (what the load would
+   read in whole is memory-mapped: Cold) and with its vectors, payloads, int8 vectors and HNSW graph read in
+   whole (Cached) side by side (`bench/index_load.py`): load time and CPU, RSS, first and second search pass,
+   and the engine's load from disk and from the page cache.
 
 Prints progress, a table and one ``BENCH_JSON`` line. Targets: recall@10 >= 0.98, ticker gaps < 100 ms
 during the build.
@@ -216,7 +217,7 @@ def main() -> None:
     parser.add_argument("--threshold-kb", type=int, help="index segments from this many KB of vectors (engine default)")
     parser.add_argument("--skip-build", action="store_true", help="fill and search exactly only")
     parser.add_argument("--load-figures", action="store_true",
-                        help="then open the built collection afresh, Cold and Cached side by side (bench/index_load.py)")
+                        help="then open the built collection afresh, as built and Cached (bench/index_load.py)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = parser.parse_args()
     if args.keep:

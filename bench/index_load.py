@@ -1,16 +1,21 @@
 """Opening a big collection of the embedded store: load time, RSS, the GIL held while loading and closing,
-and search latency, with the vectors and payloads memory-mapped and read on first use (Cold) or read in
-whole when the shard loads (Cached), side by side on the same data (issue 12, goal 3).
+and search latency, with what a build writes memory-mapped and read on first use (Cold: as built now) or read
+in whole when the shard loads (Cached: vectors, payloads, int8 vectors and HNSW graph), side by side on the
+same data (issue 12, goal 3).
 
     python bench/index_load.py DATA_DIR [--collection bench] [--queries 200] [--rounds 2]
 
 ``DATA_DIR`` is a store folder kept by ``bench/index.py --keep``. Each engine segment keeps the memory
 placement it was written with, so the other placement is measured on a twin of the collection whose
-segment files say the other one (the files themselves are the same in both). Each measurement runs in a
-fresh process (a ticker thread ticks every 5 ms meanwhile), after the page cache has been warmed by reading
-the shard's files, so that the figures do not depend on what ran before. A third twin, ``before``, is the
-store as it was before issue 12's switch-over work: Cached vectors and payloads, payload indexes in RAM
-(made again so in a child process). Prints one ``BENCH_JSON`` line.
+segment files say the other one (the files themselves are the same in both; the id tracker's placement is a
+file format, so both twins keep the built one). Each measurement runs in a fresh process (a ticker thread
+ticks every 5 ms meanwhile), after the page cache has been warmed by reading the shard's files.
+
+In each process: the store's first open (its probe child, reading the files back, the load), searches, the
+store's close, and then the engine's load and close of the shard alone, as the switch-over does them: twice
+as they come (the engine's close drops the shard's files from the page cache, so these loads read them from
+disk) and once after `_edge_collection.read_into_page_cache` (what the build's child does before the
+switch-over). Prints one ``BENCH_JSON`` line.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ TICK_S = 0.005
 STORAGE = {  # segment.json storage types: Cold → Cached
     "Mmap": "InRamMmap", "ChunkedMmap": "InRamChunkedMmap", "mmap": "in_ram_mmap",
 }
+LOADS = ("evicted_0", "evicted_1", "read_back")
 
 
 def rss_mib() -> float:
@@ -73,7 +79,7 @@ def probe(data_dir: Path, collection: str, queries: int) -> dict:
     import qdrant_edge as qe
 
     from sightline.ingest.vectors import open_store
-    from sightline.ingest.vectors._edge_collection import current_shard_dir
+    from sightline.ingest.vectors._edge_collection import current_shard_dir, read_into_page_cache
 
     ticker = Ticker()
     before = rss_mib()
@@ -95,49 +101,44 @@ def probe(data_dir: Path, collection: str, queries: int) -> dict:
     out["rss_after_searches_mib"] = round(rss_mib() - before, 1)
     _, out["close"] = timed(ticker, store.close)
     # The switch-over's two steps alone: the engine's load of the shard, and its close (no probe child).
-    shard_dir = str(current_shard_dir(data_dir / "collections" / collection))
-    for i in range(3):
-        shard, out[f"shard_load_{i}"] = timed(ticker, lambda: qe.EdgeShard.load(shard_dir))
-        _, out[f"shard_close_{i}"] = timed(ticker, shard.close)
+    shard_dir = current_shard_dir(data_dir / "collections" / collection)
+    for name in LOADS:
+        if name == "read_back":
+            read_into_page_cache(shard_dir)
+        shard, out[f"shard_load_{name}"] = timed(ticker, lambda: qe.EdgeShard.load(str(shard_dir)))
+        _, out[f"shard_close_{name}"] = timed(ticker, shard.close)
     return out
 
 
-RAM_INDEXES = """
-import sys, qdrant_edge as qe
-from sightline.ingest.vectors._edge_collection import _index_schemas
-shard = qe.EdgeShard.load(sys.argv[1])
-for key, schema in _index_schemas().items():
-    plain = qe.PayloadSchemaType.Float if isinstance(schema, qe.FloatIndexParams) else qe.PayloadSchemaType.Keyword
-    if isinstance(schema, qe.TextIndexParams):
-        plain = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, scoring=True)
-    shard.update(qe.UpdateOperation.create_field_index(key, plain))
-shard.flush()
-shard.close()
-"""
-
-
-def before_twin(data_dir: Path, collection: str) -> Path:
-    """The store as it was before: vectors and payloads Cached, payload indexes in RAM."""
-    target = twin(data_dir, collection, cached=True, name="before")
-    for shard in (target / "collections" / collection).glob("shard*"):
-        subprocess.run([sys.executable, "-c", RAM_INDEXES, str(shard)], check=True)
-    return target
-
-
-def twin(data_dir: Path, collection: str, cached: bool, name: str = "") -> Path:
+def twin(data_dir: Path, collection: str, cached: bool) -> Path:
     """A copy of the store folder whose segments say Cached (``cached``) or Cold."""
-    target = data_dir.with_name(f"{data_dir.name}-twin-{name or ('cached' if cached else 'cold')}")
+    target = data_dir.with_name(f"{data_dir.name}-twin-{'cached' if cached else 'cold'}")
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(data_dir, target)
     swap = STORAGE if cached else {v: k for k, v in STORAGE.items()}
+    memory = "cached" if cached else "cold"
     for path in (target / "collections" / collection).glob("shard*/segments/*/segment.json"):
         config = json.loads(path.read_text())
         for vector in config["config"]["vector_data"].values():
             vector["storage_type"] = swap.get(vector["storage_type"], vector["storage_type"])
+            if vector["index"]["type"] == "hnsw":
+                vector["index"]["options"]["memory"] = memory
+            if vector.get("quantization_config"):
+                set_quantization_memory(vector["quantization_config"], memory)
+                quantized = path.parent / "vector_storage" / "quantized.config.json"
+                stored = json.loads(quantized.read_text())
+                set_quantization_memory(stored["quantization_config"], memory)
+                quantized.write_text(json.dumps(stored))
         payload = config["config"]["payload_storage_type"]
         payload["type"] = swap.get(payload["type"], payload["type"])
         path.write_text(json.dumps(config))
     return target
+
+
+def set_quantization_memory(config: dict, memory: str) -> None:
+    for kind in config.values():
+        kind.pop("always_ram", None)
+        kind["memory"] = memory
 
 
 def warm(folder: Path) -> None:
@@ -149,8 +150,7 @@ def warm(folder: Path) -> None:
 
 
 def measure(data_dir: Path, collection: str, queries: int, rounds: int) -> dict:
-    folders = {"cold": twin(data_dir, collection, cached=False), "cached": twin(data_dir, collection, cached=True),
-               "before": before_twin(data_dir, collection)}
+    folders = {"cold": twin(data_dir, collection, cached=False), "cached": twin(data_dir, collection, cached=True)}
     results: dict[str, list[dict]] = {name: [] for name in folders}
     try:
         for _ in range(rounds):
@@ -181,7 +181,7 @@ def main() -> None:
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     result = {"loadavg": load, **measure(args.data_dir, args.collection, args.queries, args.rounds)}
-    for name in ("cold", "cached", "before"):
+    for name in ("cold", "cached"):
         for run in result[name]:
             print(name, json.dumps(run))
     print("BENCH_JSON " + json.dumps(result))

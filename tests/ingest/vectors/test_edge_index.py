@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -144,6 +147,18 @@ def storage_types(tmp_path: Path) -> set[str]:
     return types
 
 
+def built_placements(tmp_path: Path) -> list[tuple[str, str, str]]:
+    """Where each indexed segment keeps its HNSW graph, int8 vectors and id tracker."""
+    out = []
+    for path in (tmp_path / "collections" / "c").glob("shard*/segments/*/segment.json"):
+        config = json.loads(path.read_text())["config"]
+        for vector in config["vector_data"].values():
+            if vector["index"]["type"] == "hnsw":
+                out.append((vector["index"]["options"].get("memory"),
+                            vector["quantization_config"]["scalar"].get("memory"), config.get("id_tracker_memory")))
+    return out
+
+
 @pytest.mark.parametrize(("on_disk", "expected"), [
     (False, {"InRamChunkedMmap", "mmap"}),  # vectors read in whole when the shard loads
     (True, {"ChunkedMmap", "mmap"}),
@@ -160,6 +175,7 @@ def test_built_shard_is_memory_mapped_and_reopens_with_the_same_answers(store: E
     (what the switch-over load reads in whole stays small)."""
     store.build_index("c", indexing_threshold_kb=1)
     assert storage_types(tmp_path) == {"Mmap", "ChunkedMmap", "mmap"}
+    assert built_placements(tmp_path) == [("cold", "cold", "cold")]
     payload_indexes = store._get("c").shard.info().payload_schema
     assert payload_indexes and all(index.params.memory == qe.Memory.Cold for index in payload_indexes.values())
     queries = [vector(i) for i in range(0, COUNT, 50)]
@@ -213,3 +229,70 @@ def test_a_build_moves_payload_indexes_made_in_ram_to_disk(tmp_path: Path, monke
     assert [schema[key].params.memory == qe.Memory.Cold for key in in_ram] == [True, True]
     assert store.count("c", SearchFilters(camera="cam 1")) == len(range(1, COUNT, 3))
     store.close()
+
+
+KILLED_AFTER_BUILD = """
+import os, sys
+sys.path.insert(0, {src!r})
+from sightline.ingest.vectors import Point, open_store
+store = open_store({data!r}, flush_interval_s=3600)  # nothing flushed after the build
+store.build_index("c", indexing_threshold_kb=1)
+store.upsert("c", [Point({old!r}, {vector!r}, {{"i": -1}}), Point({new!r}, {vector!r}, {{"i": -2}})])
+store.set_payload("c", [{other!r}], {{"seen": 1}})
+store.delete_points("c", [{gone!r}])
+os._exit(0)  # killed: no flush, no close
+"""
+
+
+@pytest.mark.e2e
+def test_writes_to_the_built_shard_survive_a_killed_process(store: EdgeStore, tmp_path: Path):
+    """The built shard's WAL is a new, empty one (`empty_wal`): writes after the switch, to existing points
+    as well as new ones, are in it and come back after a killed process."""
+    store.close()
+    src = str(Path(__file__).resolve().parents[3] / "src")
+    code = KILLED_AFTER_BUILD.format(src=src, data=str(tmp_path), old=pid(0), new=pid(COUNT), other=pid(1),
+                                     gone=pid(2), vector=vector(COUNT))
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    with open_store(tmp_path) as again:
+        assert again.count("c") == COUNT
+        found = {r.id: r.payload for r in again.retrieve("c", [pid(0), pid(COUNT), pid(1), pid(2)])}
+        assert found == {pid(0): {"i": -1}, pid(COUNT): {"i": -2}, pid(1): {"i": 1, "sort_ts": 1.0, "seen": 1}}
+        assert [h.id for h in again.search("c", vector(COUNT), limit=2)] in ([pid(0), pid(COUNT)], [pid(COUNT), pid(0)])
+
+
+def test_the_built_shard_keeps_no_operation_in_its_wal(store: EdgeStore, tmp_path: Path):
+    """Its WAL starts after the last operation, so the switch-over load decodes nothing again."""
+    store.build_index("c", indexing_threshold_kb=1)
+    wal = store._get("c").shard_dir / _edge_index.WAL_DIR
+    last = json.loads((wal / _edge_index.WAL_FIRST_INDEX).read_text())["ack_index"]
+    assert last > 0
+    assert [p.name for p in wal.glob("closed-*")] == [f"closed-{last + 1}"]
+
+
+class RecordingFile(io.FileIO):
+    """A file that records the spans its reads returned."""
+
+    def __init__(self, path: Path):
+        super().__init__(path, "rb")
+        self.spans: list[tuple[int, int]] = []
+
+    def readinto(self, buffer) -> int:
+        start = self.tell()
+        n = super().readinto(buffer)
+        self.spans.append((start, start + n))
+        return n
+
+
+def test_reading_back_reads_the_data_of_a_sparse_file_and_skips_its_holes(tmp_path: Path):
+    """What `read_into_page_cache` reads of each file (the build's child reads its shard back with it)."""
+    path = tmp_path / "sparse"
+    with open(path, "wb") as f:
+        f.write(b"a" * 4096)
+        f.seek(64 << 20)
+        f.write(b"b" * 4096)
+        f.truncate(96 << 20)
+    with RecordingFile(path) as f:
+        _edge_collection._read_data(f, memoryview(bytearray(1 << 20)))
+    read = sum(end - start for start, end in f.spans)
+    assert f.spans[0][0] == 0 and any(start <= 64 << 20 < end for start, end in f.spans)
+    assert read < 8 << 20  # the 92 MiB of holes are not read
