@@ -1,6 +1,6 @@
 """Retrieval quality of the model backends on real photos, through the real services.
 
-    python bench/quality.py [--backends lite,tiny] [--cache-dir DIR] [--keep] [--strict]
+    python bench/quality.py [--backends lite,tiny] [--lite-precision fp32,int8] [--cache-dir DIR] [--keep] [--strict]
 
 What it does, for each backend (``lite``, ``tiny``, and ``clip`` when ``SIGHTLINE_CLIP_MODEL`` names a local
 folder):
@@ -19,6 +19,10 @@ Prints one table with every backend side by side, the per-query table for ``lite
 files, rank of the first hit), the ``lite`` captions and top ImageNet labels of every photo (to see *why* a
 query misses), the targets, and one ``BENCH_JSON`` line with every figure. ``tiny`` (random weights) is the
 floor that shows the ``lite`` figures are not an artefact of the harness.
+
+``--lite-precision fp32,int8`` runs ``lite`` once per precision (``SIGHTLINE_LITE_PRECISION``), the int8 run
+labelled ``lite-int8`` (its first start makes the int8 copy of the classifier in the cache), and lists the
+queries whose rank differs from fp32's.
 
 Targets (issue 5): ``lite`` text recall@3 >= 0.7; re-encoded-copy image recall@1 = 1.0. ``--strict`` exits 1
 when ``lite`` misses one.
@@ -212,18 +216,20 @@ def ingest_folder(client: Any, collection: str, folder: Path) -> dict[str, Any]:
     }
 
 
-def run_backend(backend: str, photos: dict[str, Path], queries: list[dict[str, Any]], cache_dir: Path,
-                work_dir: Path) -> dict[str, Any]:
+def run_backend(models: str, photos: dict[str, Path], queries: list[dict[str, Any]], cache_dir: Path,
+                work_dir: Path, precision: str = "fp32") -> dict[str, Any]:
     import httpx
 
+    backend = models if precision == "fp32" else f"{models}-{precision}"  # the label of this run
+    overrides = {"lite_precision": precision} if models == "lite" else {}
     run_dir = work_dir / f"run-{backend}"
     folder = next(iter(photos.values())).parent
     collection = f"quality-{backend}"
     n = len(photos)
     mark = time.perf_counter()
     common.log(f"{backend}: starting the ML service"
-               + (" (the first lite start exports its ONNX models: a minute or two)" if backend == "lite" else ""))
-    with common.start_ml(backend, cache_dir / "ml-data", run_dir) as ml:
+               + (" (the first lite start exports its ONNX models: a minute or two)" if models == "lite" else ""))
+    with common.start_ml(models, cache_dir / "ml-data", run_dir, **overrides) as ml:
         ml_start_seconds = time.perf_counter() - mark
         common.log(f"{backend}: ML service up in {ml_start_seconds:.1f}s at {ml.url}")
         with common.start_ingest(ml.url, work_dir / f"ingest-data-{backend}", [folder], run_dir) as ingest, \
@@ -279,7 +285,8 @@ def run_backend(backend: str, photos: dict[str, Path], queries: list[dict[str, A
     return {
         "backend": backend,
         "model": {key: capabilities.get(key) for key in ("backend", "embedding_model", "dimension",
-                                                           "caption_kind", "meaningful", "device")},
+                                                           "caption_kind", "meaningful", "device",
+                                                           "precision")},
         "photos": n,
         "queries": len(queries),
         "ml_start_seconds": ml_start_seconds,
@@ -353,6 +360,18 @@ def labels_text(labels: list[tuple[str, float]] | None) -> str:
     return ", ".join(f"{name} {p:.2f}" for name, p in labels) if labels else "n/a"
 
 
+def precision_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Queries whose rank differs between lite (fp32) and another lite precision."""
+    lite = next((r for r in results if r["backend"] == "lite"), None)
+    lines: list[str] = []
+    for other in (r for r in results if r["backend"].startswith("lite-") and lite):
+        pairs = [(a, b) for a, b in zip(lite["text_rows"], other["text_rows"]) if a["rank"] != b["rank"]]
+        lines.append(f"  {other['backend']} vs lite: {len(pairs)} of {len(lite['text_rows'])} text queries ranked "
+                     "differently" + (":" if pairs else ""))
+        lines.extend(f"    {a['query']!r}: rank {rank_text(a['rank'])} -> {rank_text(b['rank'])}" for a, b in pairs)
+    return lines
+
+
 def summary_lines(results: list[dict[str, Any]], skipped: dict[str, str], failed: dict[str, str],
                   labels: dict[str, list[tuple[str, float]]], photos: dict[str, Path],
                   targets: dict[str, Any]) -> list[str]:
@@ -364,14 +383,14 @@ def summary_lines(results: list[dict[str, Any]], skipped: dict[str, str], failed
                      f"{first['queries']} text queries; image queries = each photo at {QUERY_SCALE:.0%}, "
                      f"JPEG q={QUERY_JPEG_QUALITY}. Ingested and searched through the real services.")
         lines.append("")
-    header = (f"{'backend':8} {'text R@1':>8} {'text R@3':>8} {'MRR':>6} {'image R@1':>9} "
+    header = (f"{'backend':9} {'text R@1':>8} {'text R@3':>8} {'MRR':>6} {'image R@1':>9} "
               f"{'ingest img/s (job)':>18} {'(wall)':>7} {'ML start s':>10}  model")
     lines.append(header)
     lines.append("-" * len(header))
     for r in results:
         model = r["model"]
         lines.append(
-            f"{r['backend']:8} {fmt(r['text']['recall_at_1']):>8} {fmt(r['text']['recall_at_3']):>8} "
+            f"{r['backend']:9} {fmt(r['text']['recall_at_1']):>8} {fmt(r['text']['recall_at_3']):>8} "
             f"{fmt(r['text']['mrr']):>6} {fmt(r['image']['recall_at_1']):>9} "
             f"{fmt(r['ingestion']['images_per_second_job'], 1):>18} "
             f"{fmt(r['ingestion']['images_per_second_wall'], 1):>7} "
@@ -393,6 +412,7 @@ def summary_lines(results: list[dict[str, Any]], skipped: dict[str, str], failed
 
     lite = next((r for r in results if r["backend"] == "lite"), None)
     clip = next((r for r in results if r["backend"] == "clip"), None)
+    lines.extend(precision_lines(results))
     lines.append("")
     if "clip" in skipped:
         why = skipped["clip"].removeprefix("skipped: ").removeprefix("no local CLIP weights ").strip("()")
@@ -478,6 +498,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=common.DEFAULT_CACHE_DIR,
                         help=f"keeps the lite ONNX export between runs (default {common.DEFAULT_CACHE_DIR}, "
                              "or $SIGHTLINE_BENCH_CACHE)")
+    parser.add_argument("--lite-precision", default="fp32",
+                        help="comma-separated, of fp32, int8: run lite once per precision (default fp32)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (photos, service logs, data)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when lite misses a target")
     args = parser.parse_args(argv)
@@ -503,11 +525,14 @@ def main(argv: list[str] | None = None) -> int:
             if not available:
                 skipped[backend] = why
                 continue
-            try:
-                results.append(run_backend(backend, photos, queries, cache_dir, work_dir))
-            except Exception as exc:
-                failed[backend] = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                common.log(f"{backend} failed: {exc}")
+            precisions = args.lite_precision.split(",") if backend == "lite" else ["fp32"]
+            for precision in precisions:
+                label = backend if precision == "fp32" else f"{backend}-{precision}"
+                try:
+                    results.append(run_backend(backend, photos, queries, cache_dir, work_dir, precision))
+                except Exception as exc:
+                    failed[label] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                    common.log(f"{label} failed: {exc}")
         lite = next((r for r in results if r["backend"] == "lite"), None)
         labels = lite_top_labels(cache_dir, photos) if lite else {}
         targets: dict[str, Any] = {}

@@ -65,6 +65,9 @@ class MLSettings(CommonSettings):
     max_image_pixels: int = Field(default=180_000_000, ge=1, description="Decompression-bomb limit.")
     decode_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     model_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    lite_precision: Literal["int8", "fp32"] = Field(
+        default="fp32", description="`lite` image model: fp32, or its int8 copy (made once in the model cache). "
+        "int8 vectors are close to fp32's, not equal (docs/models.md); fp32 was faster on AVX2 CPUs.")
 
 
 class IngestSettings(CommonSettings):

@@ -72,6 +72,7 @@ async def capabilities(holder: Holder) -> dict:
         **ModelSummary.from_info(info).model_dump(),
         "device": info.device,
         "min_image_side": info.min_image_side,  # the short side an image may be reduced to before it is sent
+        "precision": info.precision,  # lite: "fp32" or "int8" image model (SIGHTLINE_LITE_PRECISION); else null
         "models_loaded": True,
         **original_batch_keys(info.device, holder.bytes_per_item, settings.max_batch_size),
         "clip_model_loaded": True,

@@ -22,6 +22,7 @@ class ModelInfo:
     min_image_side: int  # smallest short side preprocessing needs; lets JPEGs decode at reduced size
     device: str  # "cpu" | "cuda"
     meaningful: bool = True  # False for random test models: every response says so
+    precision: str | None = None  # "fp32" | "int8" for the lite image model (SIGHTLINE_LITE_PRECISION)
 
 
 @dataclass

