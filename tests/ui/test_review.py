@@ -3,6 +3,8 @@ duplicates page shows an exact group and keeps the best copy, and near groups ch
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -10,6 +12,7 @@ from playwright.sync_api import expect
 from tests.helpers import wait_for_job
 from tests.ingest.review.photo_sets import files
 from tests.samples import distinct_image
+from tests.ui.held_copy import HeldCopy
 
 pytestmark = pytest.mark.ui
 PHOTOS = 30
@@ -49,8 +52,13 @@ def test_the_map_draws_every_photo_and_an_area_becomes_a_collection(trip, open_p
     page.mouse.up()
     expect(page.locator("#map-selected")).to_have_text(f"{PHOTOS + 1} photo(s) selected.")
     page.fill("#map-new-name", "picked")
+    held = HeldCopy(page)  # as a large area's copy: its progress shown until it is done
     page.get_by_role("button", name="Create collection").click()
+    expect(page.locator("#map-new-status")).to_have_text("copying: 1 / 2")
+    page.screenshot(path=shots / "map-copying.png")
+    held.release()
     expect(page.locator("#map-new-status")).to_contain_text(f"Created picked with {PHOTOS + 1} photo(s).")
+    expect(page.get_by_role("link", name="Its map")).to_have_attribute("href", "/collections/picked/map")
     assert httpx.get(f"{trip}/api/v1/collections/picked").json()["points_count"] == PHOTOS + 1
     frames = page.evaluate("window.sightlineMap.frames")
     assert frames and max(frames) < 200, frames
@@ -92,8 +100,14 @@ def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collect
     expect(group.locator(".dup-relation.exact")).to_have_text(["Same bytes as the best"])
     group.get_by_text("New collection from this group").click()
     group.get_by_label("Name of the new collection").fill("scene")
+    held = HeldCopy(page)
     group.get_by_role("button", name="Create collection").click()
+    expect(group.locator(".dup-new-status")).to_have_text("copying: 1 / 2")
+    page.screenshot(path=shots / "duplicates-copying.png")
+    held.release()
     expect(group.locator(".dup-new-status")).to_contain_text("Created scene with 4 photo(s).")
+    group.get_by_role("link", name="Open it").click()
+    expect(page).to_have_url(re.compile(r"/collections/scene/duplicates$"))
 
 
 def test_an_unknown_collection_has_no_review_pages(trip):

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
 from tests.samples import distinct_image
+from tests.ui.held_copy import HeldCopy
 from tests.ui.helpers import PHONE, images_loaded, no_horizontal_scroll
 
 pytestmark = pytest.mark.ui
@@ -58,6 +59,42 @@ def test_selected_results_become_a_new_collection(page, api, camera_roll, shots)
     page.get_by_role("link", name="Open picked").click()
     expect(page.locator("#results-summary")).to_have_text("2 photos, newest first")
     assert sorted(page.locator("#results .result-name").all_text_contents()) == sorted([shown[0], shown[3]])
+
+
+def test_a_copy_still_running_shows_its_progress_until_the_collection_is_made(page, api, camera_roll, shots):
+    """A large selection is copied in the background: the status line follows the copy's task (its answers are
+    held at "running", half done, as a slow copy's would be) and names the collection once it is made."""
+    page.goto(f"/search?collection={camera_roll}")
+    held = HeldCopy(page)
+    page.get_by_role("button", name="Select", exact=True).click()
+    tiles = page.locator("#results button.result-button")
+    tiles.nth(0).click()
+    tiles.nth(1).click()
+    page.get_by_label("New collection from selection").fill("picked")
+    page.get_by_role("button", name="Create collection").click()
+    status = page.locator("#selection-status")
+    expect(status).to_have_text("copying: 1 / 2")
+    expect(status.get_by_role("progressbar", name="Copying into picked")).to_have_attribute("value", "50")
+    expect(page.locator("#selection-create")).to_be_disabled()  # busy while it copies
+    page.screenshot(path=shots / "select-copying.png")
+    held.release()
+    expect(status).to_have_text("Created picked with 2 photos. Open picked")
+    assert api.get("/api/v1/collections/picked").json()["points_count"] == 2
+
+
+def test_a_copy_that_fails_is_said_where_the_name_was_typed(page, api, camera_roll):
+    page.goto(f"/search?collection={camera_roll}")
+    held = HeldCopy(page)
+    page.get_by_role("button", name="Select", exact=True).click()
+    page.locator("#results button.result-button").first.click()
+    page.get_by_label("New collection from selection").fill("picked")
+    page.get_by_role("button", name="Create collection").click()
+    expect(page.locator("#selection-status")).to_have_text("copying: 1 / 2")
+    message = "Copying the selection into 'picked' failed: The disk is full. 'picked' was removed."
+    held.release({"code": "DISK_FULL", "message": message, "where": "from_points"})
+    expect(page.locator("#selection-name-error")).to_have_text(message)
+    expect(page.locator("#selection-status")).to_have_text("")
+    expect(page.get_by_role("button", name="Create collection")).to_be_enabled()
 
 
 def test_a_taken_name_is_said_where_it_was_typed(page, api, camera_roll):

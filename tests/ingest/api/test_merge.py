@@ -100,10 +100,10 @@ async def test_searches_answer_while_a_merge_runs_and_a_second_target_waits(api,
     assert task["state"] == "completed" and task["result"]["into"] == "other"
 
 
-async def test_a_selection_is_checked_and_copied_a_page_at_a_time(api, services, monkeypatch):
-    from sightline.ingest.review import merge as merging
+async def test_a_selection_is_checked_and_copied_a_page_at_a_time(api, services, ingest_app, monkeypatch):
+    from sightline.ingest.review import selection
 
-    monkeypatch.setattr(merging, "COPY_PAGE", 2)
+    monkeypatch.setattr(selection, "COPY_PAGE", 2)
     await create(api)
     ids = known_set(services.vectors, create=False)
     chosen = sorted(ids.values())[:5]
@@ -113,6 +113,9 @@ async def test_a_selection_is_checked_and_copied_a_page_at_a_time(api, services,
     assert (await api.get("/api/v1/collections/bad")).status_code == 404
     made = await api.post("/api/v1/collections", json={"name": "picked", "from_points": {
         "collection": "photos", "point_ids": chosen}})
-    assert (made.status_code, made.json()["points_count"]) == (201, 5)
+    assert made.status_code == 202, made.text
+    await ingest_app[0].state.review.tasks.join()
+    task = (await api.get(f"/api/v1/review/tasks/{made.json()['task']['task_id']}")).json()
+    assert (task["state"], task["done"], task["total"], task["result"]["points_count"]) == ("completed", 5, 5, 5)
     source = {p.payload["path"] for p in services.vectors.retrieve("photos", chosen)}
     assert sorted(p.payload["path"] for p in all_points(services, "picked")) == sorted(source)

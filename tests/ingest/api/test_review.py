@@ -96,14 +96,17 @@ async def test_bad_keep_requests_are_422(api, services, body, where):
     assert (answer.status_code, answer.json()["error"]["where"]) == (422, where)
 
 
-async def test_a_collection_from_a_selection_holds_exactly_those_points(api, services):
+async def test_a_collection_from_a_selection_holds_exactly_those_points(api, services, review):
     ids = await known(api, services)
     chosen = [ids["a-original"], ids["b1"], ids["distinct3"]]
     answer = await api.post("/api/v1/collections", json={"name": "picked", "from_points": {
         "collection": "photos", "point_ids": chosen + [chosen[0]]}})
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["points_count"] == 3
-    assert answer.json()["params"]["metadata"]["embedding_model"] == "tiny-random-clip"
+    assert answer.status_code == 202, answer.text
+    await review.review.tasks.join()
+    task = (await api.get(f"/api/v1/review/tasks/{answer.json()['task']['task_id']}")).json()
+    assert (task["state"], task["result"]["points_count"]) == ("completed", 3)
+    info = (await api.get("/api/v1/collections/picked")).json()
+    assert info["params"]["metadata"]["embedding_model"] == "tiny-random-clip"
     source = {p.payload["path"]: p.vector for p in services.vectors.retrieve("photos", chosen, with_vectors=True)}
     copied = all_points(services, "picked")
     assert sorted(p.payload["path"] for p in copied) == sorted(source)

@@ -1,19 +1,22 @@
-"""Collections: list, create with custom parameters (or from another collection's points), info, delete."""
+"""Collections: list, create with custom parameters (or from another collection's points, copied in the
+background: `review/selection.py`), info, delete."""
 
 from __future__ import annotations
 
 import shutil
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
+from fastapi.responses import JSONResponse
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.jobdb import Job
 from sightline.ingest.model_match import check_vector_size, collection_metadata
-from sightline.ingest.review.context import ReviewDep
-from sightline.ingest.review.merge import collection_from_points, copied_uploads, selected_ids
+from sightline.ingest.review.context import Review, ReviewDep
+from sightline.ingest.review.merge import copied_uploads
+from sightline.ingest.review.selection import selected_ids, start_copy
 from sightline.ingest.review.schemas import CollectionCreateFrom, FromPoints
 from sightline.ingest.schemas import CollectionCreate
 from sightline.ingest.services import Services
@@ -31,15 +34,20 @@ async def list_collections(services: ServicesDep) -> dict:
     return {"collections": await queries.collection_infos(services)}
 
 
-@router.post("", status_code=201)
-async def create_collection(body: CollectionCreateFrom, services: ServicesDep) -> dict:
-    """Create a collection bound to the ML service's current model (its dimension by default); with
-    `from_points`, bound to their collection's model and holding copies of them (vectors not re-embedded)."""
+@router.post("", status_code=201, responses={202: {"description": "With `from_points`: the copy's task."}})
+async def create_collection(body: CollectionCreateFrom, services: ServicesDep, review: ReviewDep) -> Any:
+    """Create a collection bound to the ML service's current model (its dimension by default): 201 with its
+    info. With `from_points`: the selection is checked (409, 404, 422 as for any collection, then 422 for an id
+    not in the source and `MODEL_MISMATCH` for another `vector_size`), the collection is made for their model, and
+    the points are copied into it (vectors not re-embedded) in the background: 202 with `{"collection", "task"}`,
+    the review task (`GET /api/v1/review/tasks/{id}`: `done` of `total` points), already completed when the
+    selection is small. Its `result`: `{"collection", "copied", "from", "points_count"}`. A copy that fails
+    removes the collection and says so in the task's `error`."""
     if body.name in {info.name for info in await services.call(services.vectors.list_collections)}:
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
     if body.from_points is not None:
-        return await _from_points(body, body.from_points, services)
+        return await _from_points(body, body.from_points, services, review)
     capabilities = await services.ml.capabilities(interactive=True)
     params = _params(body, check_vector_size(body.vector_size, capabilities), collection_metadata(capabilities))
     info = await services.call(services.vectors.create_collection, body.name, params.validate())
@@ -52,7 +60,8 @@ def _params(body: CollectionCreate, vector_size: int, metadata: dict) -> Collect
                             quantization=body.quantization, metadata=metadata)
 
 
-async def _from_points(body: CollectionCreate, selection: FromPoints, services: Services) -> dict:
+async def _from_points(body: CollectionCreate, selection: FromPoints, services: Services,
+                       review: Review) -> JSONResponse:
     source = (await services.call(services.vectors.collection_info, selection.collection)).params
     if body.vector_size is not None and body.vector_size != source.vector_size:
         raise SightlineError(ErrorCode.MODEL_MISMATCH, f"vector_size {body.vector_size} differs from "
@@ -60,9 +69,8 @@ async def _from_points(body: CollectionCreate, selection: FromPoints, services: 
     params = _params(body, source.vector_size, dict(source.metadata))
     params.distance = source.distance
     ids = await services.call(selected_ids, services.vectors, selection.collection, selection.point_ids)
-    info = await services.call(collection_from_points, services.vectors, services.settings, body.name,
-                               params.validate(), selection.collection, ids)
-    return info.to_dict()
+    task = await start_copy(services, review, body.name, params.validate(), selection.collection, ids)
+    return JSONResponse({"collection": body.name, "task": task.to_dict()}, status_code=202)
 
 
 @router.get("/{name}")
@@ -86,6 +94,8 @@ async def delete_collection(name: CollectionName, services: ServicesDep, review:
     """Delete the collection, its points and its jobs' records. Its jobs are cancelled first, and the delete
     waits for a running one to stop, so nothing of it lands in a collection re-created under the same name."""
     await services.call(services.vectors.collection_info, name)  # 404 first
+    if (copy := review.tasks.running("copy", name)) is not None:
+        await review.tasks.cancel(copy)  # a selection still being copied into it: stopped first
     await services.runner.sources.drop_collection(name)  # no sync may start for it any more
     await services.runner.stop_collection(name)
     uploads = [services.settings.uploads_dir / job.job_id for job in await _all_jobs(services, name)

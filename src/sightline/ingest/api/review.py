@@ -108,6 +108,6 @@ async def random_points(name: CollectionName, services: ServicesDep,
 
 @router.get("/review/tasks/{task_id}")
 async def review_task(task_id: str, review: ReviewDep) -> dict:
-    """A near-duplicate scan's, a map's or a merge's progress: `state`, `stage`, `done` of `total`, `percent`,
+    """A near-duplicate scan's, a map's, a merge's or a copy's progress: `state`, `stage`, `done` of `total`, `percent`,
     `error`, and once completed its `result`."""
     return queries.task_or_404(review, task_id).to_dict()

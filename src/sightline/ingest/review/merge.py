@@ -2,8 +2,8 @@
 are copied, never re-embedded; each point gets the id the target would give its file, so it is there exactly
 once however often it is copied (a second merge of the same pair changes nothing). Sightline's own copies of
 uploaded files are linked into the target's own folder of the uploads dir (`copied-<target>`, the same one each
-time), so they stay when the source collection (and its uploads) is deleted. Blocking: merges run as review
-tasks (`review/tasks.py`), with progress."""
+time), so they stay when the source collection (and its uploads) is deleted. Blocking: merges and copies run as
+review tasks (`review/tasks.py`), with progress; a selection's copy is `review/selection.py`."""
 
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from sightline.ingest.model_match import SIGNATURE_KEYS
 from sightline.ingest.pipeline.work import point_id_for
 from sightline.ingest.removal import uploaded_copy
 from sightline.ingest.review.tasks import Progress
-from sightline.ingest.vectors import CollectionInfo, CollectionParams, Point, VectorStore, canonical_id
+from sightline.ingest.vectors import CollectionInfo, Point, VectorStore
 from sightline.ingest.vectors.base import validation_error
 
 COPY_PAGE = 2000  # points per read and write: fewer, larger writes (each flushes the store) copy faster
-MAX_SELECTION = 100_000
 
 
 def check_compatible(source: CollectionInfo, target: CollectionInfo) -> None:
@@ -102,31 +101,3 @@ def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str
             break
     return {"merged": copier.copied, "from": source, "into": into,
             "points_count": vectors.collection_info(into).points_count}
-
-
-def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> list[str]:
-    """The selection's ids, checked page by page (a 422 for an id that is not a UUID or is not in `source`)
-    before anything is created; no vector is read here."""
-    try:
-        wanted = list(dict.fromkeys(canonical_id(point_id) for point_id in point_ids))
-    except SightlineError as exc:
-        raise validation_error(exc.message, "from_points.point_ids") from None
-    for start in range(0, len(wanted), COPY_PAGE):
-        page = wanted[start:start + COPY_PAGE]
-        found = {point.id for point in vectors.retrieve(source, page)}
-        missing = [point_id for point_id in page if point_id not in found]
-        if missing:
-            raise validation_error(f"{len(missing)} selected point(s) are not in {source!r}, e.g. {missing[0]}",
-                                   "from_points.point_ids")
-    return wanted
-
-
-def collection_from_points(vectors: VectorStore, settings: IngestSettings, name: str, params: CollectionParams,
-                           source: str, ids: list[str]) -> CollectionInfo:
-    """Create `name` with `params` and copy the points `ids` of `source` into it, a page at a time (memory stays
-    that of one page whatever the selection's size)."""
-    vectors.create_collection(name, params)
-    copier = Copier(vectors, settings, name)
-    for start in range(0, len(ids), COPY_PAGE):
-        copier.copy(vectors.retrieve(source, ids[start:start + COPY_PAGE], with_vectors=True))
-    return vectors.collection_info(name)

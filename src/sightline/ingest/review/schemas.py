@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sightline.ingest.review.merge import MAX_SELECTION
+from sightline.ingest.review.selection import MAX_SELECTION
 from sightline.ingest.schemas import CollectionCreate, Strict
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH
 

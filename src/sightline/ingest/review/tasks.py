@@ -1,7 +1,8 @@
 """Background review work (near-duplicate scans, maps, merges and copies) with visible progress: one task per
 (kind, collection) at a time, run on the review tools' own worker threads so they never hold the threads searches
 use. Two lanes, one thread each: computing (scans, maps) and copying (merges, copies), so a merge does not wait
-behind a map of 50,000 points."""
+behind a map of 50,000 points. A copy is one per target (the collection it fills), and can be cancelled: its
+next step of progress then stops it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sightline.errors import SightlineError
+from sightline.errors import ErrorCode, SightlineError
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,16 @@ class Progress:
 
     def start(self, total: int, stage: str) -> None:
         self._task.total, self._task.done, self._task.stage = total, 0, stage
+        self._stop_if_cancelled()
 
     def advance(self, done: int) -> None:
         self._task.done = min(self._task.total, self._task.done + done)
+        self._stop_if_cancelled()
+
+    def _stop_if_cancelled(self) -> None:
+        if self._task.cancelled:
+            raise SightlineError(ErrorCode.CANCELLED, f"Stopped after {self._task.done} of {self._task.total}.",
+                                 status=409)
 
 
 @dataclass
@@ -50,6 +58,13 @@ class Task:
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
     result: Any = None
+    cancelled: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """One running task per key: a copy per collection it fills, any other per collection it reads."""
+        scope = (self.target or self.collection) if self.kind == "copy" else self.collection
+        return self.kind, scope
 
     def to_dict(self) -> dict:
         percent = 100 if self.state == "completed" else (self.done * 100 // self.total if self.total else None)
@@ -63,7 +78,7 @@ class ReviewTasks:
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._running: dict[tuple[str, str], Task] = {}
-        self._futures: set[asyncio.Future] = set()
+        self._futures: dict[str, asyncio.Future] = {}
         self._lanes = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sightline-review-{lane}")
                        for lane in ("compute", "copy")}
 
@@ -71,27 +86,41 @@ class ReviewTasks:
         return self._tasks.get(task_id)
 
     def running(self, kind: str, collection: str) -> Task | None:
+        """The task of this kind running for `collection` (for a copy: the collection it fills)."""
         return self._running.get((kind, collection))
 
     def start(self, kind: str, collection: str, work: Callable[[Progress], Any], target: str | None = None) -> Task:
         """Run `work(progress)` on its lane's thread, unless a task of this kind already runs for the
-        collection (then that one is returned). `work`'s answer is the task's `result` (JSON-able)."""
-        if (task := self._running.get((kind, collection))) is not None:
-            return task
+        collection (a copy: for its target; then that one is returned). `work`'s answer is the task's `result`
+        (JSON-able)."""
         task = Task(uuid.uuid4().hex, kind, collection, target)
+        if (running := self._running.get(task.key)) is not None:
+            return running
         self._tasks[task.task_id] = task
-        self._running[(kind, collection)] = task
+        self._running[task.key] = task
         self._forget_old()
         lane = self._lanes["copy" if kind in COPYING else "compute"]
         future = asyncio.get_running_loop().run_in_executor(lane, self._run, task, work)
-        self._futures.add(future)
-        future.add_done_callback(self._futures.discard)
+        self._futures[task.task_id] = future
+        future.add_done_callback(lambda _: self._futures.pop(task.task_id, None))
         return task
+
+    async def settled(self, task: Task, timeout: float | None = None) -> Task:
+        """The task once it has ended, or as it stands after `timeout` seconds."""
+        future = self._futures.get(task.task_id)
+        if future is not None:
+            await asyncio.wait([future], timeout=timeout)
+        return task
+
+    async def cancel(self, task: Task) -> Task:
+        """Stop a running task at its next step of progress, and wait for it to end."""
+        task.cancelled = True
+        return await self.settled(task)
 
     async def join(self) -> None:
         """Wait for every task started so far (tests, shutdown)."""
         while self._futures:
-            await asyncio.gather(*list(self._futures), return_exceptions=True)
+            await asyncio.gather(*list(self._futures.values()), return_exceptions=True)
 
     def _run(self, task: Task, work: Callable[[Progress], Any]) -> None:
         try:
@@ -105,7 +134,7 @@ class ReviewTasks:
             task.error, task.state = {"code": "INTERNAL_ERROR", "message": str(exc) or type(exc).__name__}, "failed"
         finally:
             task.finished_at = time.time()
-            self._running.pop((task.kind, task.collection), None)
+            self._running.pop(task.key, None)
 
     def _forget_old(self) -> None:
         finished = [t for t in self._tasks.values() if t.state != "running"]

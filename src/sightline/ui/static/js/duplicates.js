@@ -5,7 +5,9 @@
 import { ApiError, get, post } from "./api.js";
 import { $, el } from "./dom.js";
 import { bytes, when } from "./format.js";
-import { api, review } from "./urls.js";
+import { setBusy } from "./forms.js";
+import { collectionFromPoints } from "./from-points.js";
+import { review } from "./urls.js";
 import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 
 const name = collectionName();
@@ -88,17 +90,20 @@ function newCollectionForm(group) {
   const input = el("input", { type: "text", name: "name", required: "", placeholder: "Name of the new collection",
     "aria-label": "Name of the new collection" });
   const done = el("span", { class: "dup-new-status", role: "status" });
-  const form = el("form", { class: "dup-new" }, input,
-    el("button", { type: "submit", class: "button small", text: "Create collection" }), done);
+  const button = el("button", { type: "submit", class: "button small", text: "Create collection" });
+  const form = el("form", { class: "dup-new" }, input, button, done);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    done.textContent = "";
+    setBusy(button, true, "Creating…");
     try {
-      const info = await post(api.collections, { name: input.value.trim(),
-        from_points: { collection: name, point_ids: group.point_ids } });
-      done.replaceChildren(`Created ${info.name} with ${info.points_count} photo(s). `,
-        el("a", { href: review.duplicatesPage(info.name), text: "Open it" }));
+      const made = await collectionFromPoints(input.value.trim(), name, group.point_ids, done);
+      done.replaceChildren(`Created ${made.collection} with ${made.points_count} photo(s). `,
+        el("a", { href: review.duplicatesPage(made.collection), text: "Open it" }));
     } catch (err) {
       done.textContent = err.message;
+    } finally {
+      setBusy(button, false);
     }
   });
   return el("details", { class: "dup-new-details" },

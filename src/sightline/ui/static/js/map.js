@@ -2,9 +2,11 @@
 // thumbnails once few enough photos are in view, selection by area or cluster, and a new collection from the
 // selection. `window.sightlineMap.frames` keeps each frame's draw time (ms) for tests and benchmarks.
 
-import { ApiError, get, post } from "./api.js";
+import { ApiError, get } from "./api.js";
 import { $, el } from "./dom.js";
-import { api, review } from "./urls.js";
+import { setBusy } from "./forms.js";
+import { collectionFromPoints } from "./from-points.js";
+import { review } from "./urls.js";
 import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 
 const THUMBS_WHEN_VISIBLE = 120; // thumbnails replace dots when this few photos are in view
@@ -218,13 +220,18 @@ async function createFromSelection(event) {
     input.focus();
     return;
   }
+  const button = $("#map-new-submit");
+  status.textContent = "";
+  setBusy(button, true, "Creating…");
   try {
-    const info = await post(api.collections, { name: target, from_points: {
-      collection: name, point_ids: Array.from(selected, (i) => map.ids[i]) } });
-    status.replaceChildren(`Created ${info.name} with ${info.points_count} photo(s). `,
-      el("a", { href: review.mapPage(info.name), text: "Its map" }));
+    const made = await collectionFromPoints(target, name, Array.from(selected, (i) => map.ids[i]), status);
+    status.replaceChildren(`Created ${made.collection} with ${made.points_count} photo(s). `,
+      el("a", { href: review.mapPage(made.collection), text: "Its map" }));
   } catch (err) {
     status.textContent = err.message;
+  } finally {
+    setBusy(button, false);
+    button.disabled = !selected.size;
   }
 }
 

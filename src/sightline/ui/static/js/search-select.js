@@ -1,11 +1,12 @@
 // Selecting photos among the results (a click toggles one, Shift-click a range, "Select all results" every one
-// the query finds) and making a new collection of them: the API's `from_points` copies their vectors, nothing
-// is embedded again. The tiles stay buttons, pressed or not, so the keyboard selects as the mouse does.
+// the query finds) and making a new collection of them: the API's `from_points` copies their vectors in the
+// background (its progress shown in the status line), nothing is embedded again. The tiles stay buttons, pressed or not, so the keyboard selects as the mouse does.
 
-import { post } from "./api.js";
+import { get } from "./api.js";
 import { $, $$, el } from "./dom.js";
 import { plural } from "./format.js";
 import { clearErrors, setBusy, showApiError } from "./forms.js";
+import { collectionFromPoints } from "./from-points.js";
 import { api, pages } from "./urls.js";
 
 export const SELECT_ALL_LIMIT = 2000; // results "Select all" loads: a search pages no deeper
@@ -102,13 +103,13 @@ export class Selection {
     const status = $("#selection-status");
     const button = $("#selection-create");
     setBusy(button, true, "Creating…");
+    status.textContent = "";
     try {
-      const info = await post(api.collections, { name, from_points: {
-        collection: this.host.collection(), point_ids: Array.from(this.ids) } });
-      status.replaceChildren(`Created ${info.name} with ${plural(info.points_count, "photo")}. `,
-        el("a", { href: pages.search({ collection: info.name }), text: `Open ${info.name}` }));
+      const made = await collectionFromPoints(name, this.host.collection(), Array.from(this.ids), status);
+      status.replaceChildren(`Created ${made.collection} with ${plural(made.points_count, "photo")}. `,
+        el("a", { href: pages.search({ collection: made.collection }), text: `Open ${made.collection}` }));
       $("#selection-name").value = "";
-      this.host.created(info);
+      this.host.created(await get(api.collection(made.collection)));
     } catch (err) {
       status.textContent = "";
       showApiError(form, err, { name: "name", from_points: "name", "from_points.point_ids": "name" });
