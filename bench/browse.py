@@ -34,6 +34,7 @@ import common  # noqa: E402  bench/common.py: statistics and output
 
 from sightline.config import IngestSettings  # noqa: E402
 from sightline.ingest.app import create_app  # noqa: E402
+from sightline.ingest.pipeline.payload import sort_seconds  # noqa: E402
 from sightline.ingest.vectors import CollectionParams, Point, open_store  # noqa: E402
 
 COLLECTION = "browse"
@@ -44,7 +45,7 @@ FORMATS = ["jpeg", "heif", "png"]
 
 def payload(index: int, rng: random.Random, root: str) -> dict[str, Any]:
     folder = f"{root}/{2015 + index % 10}/album{index % 200:03d}"
-    taken = START + rng.random() * SPAN
+    taken = sort_seconds(START + rng.random() * SPAN)  # as ingestion stores it: paging compares it exactly
     has_date = rng.random() > 0.1
     make, model = common.CAMERAS[index % len(common.CAMERAS)]
     return {"path": f"{folder}/IMG_{index:06d}.jpg", "folder": folder,

@@ -9,6 +9,11 @@ each query, every photo's cosine similarity to it. A rule marks a hit strong whe
 grid of rules it reports, over all queries: recall (the expected photo is strong), how many photos a query
 shows as strong on average, and precision (strong photos that are expected ones). Prints the figures of the
 rule in `listing.STRONG_RULES` and the best rules found, and one ``BENCH_JSON`` line.
+
+Narrowed searches (facts or filters, "dog 2019"): the chosen rule judged against the best similarity of the
+pool searched (as before) and against the collection's best (as the search API now does), over two pools per
+query: every photo but the expected ones (no photo of the pool is what the query asks for: a strong one is a
+false one) and the expected photos with every other photo of an odd index (recall of the expected photo).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[
     grid = [score_rule(StrongRule(f, r), sims, names, queries) for f, r in itertools.product(FLOORS, RATIOS)]
     good = sorted(grid, key=lambda s: (-(s["recall"] >= 0.9), -s["precision"], -s["recall"]))[:5]
     chosen = score_rule(STRONG_RULES.get(backend, DEFAULT_RULE), sims, names, queries)
+    narrowed = narrowed_pools(STRONG_RULES.get(backend, DEFAULT_RULE), sims, names, queries)
     print(f"\n== {backend}: {len(queries)} queries over {len(names)} photos")
     print(f"expected photo's similarity: median {np.median(expected_best):.3f}, min {min(expected_best):.3f}; "
           f"best unrelated: median {np.median(unrelated_best):.3f}, max {max(unrelated_best):.3f}")
@@ -72,8 +78,32 @@ def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[
     for label, row in [("chosen", chosen)] + [("", row) for row in good]:
         print(f"{row['floor']:5.2f} {row['ratio']:5.2f}  {row['recall']:6.2f}  {row['strong_per_query']:12.2f}  "
               f"{row['precision']:9.2f}  {label}")
+    print("narrowed pools, chosen rule: judged by   strong/query without the expected   recall with it")
+    for standard in ("pool", "collection"):
+        row = narrowed[standard]
+        print(f"  {standard:>10}'s best          {row['false_strong_per_query']:12.2f}"
+              f"                    {row['recall']:6.2f}")
     return {"backend": backend, "chosen": chosen, "best": good, "expected_median": float(np.median(expected_best)),
-            "unrelated_median": float(np.median(unrelated_best))}
+            "unrelated_median": float(np.median(unrelated_best)), "narrowed": narrowed}
+
+
+def narrowed_pools(rule: StrongRule, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
+    """Strong photos per query in a pool without the expected photos, and recall in a pool with them, the rule
+    judged against the pool's best and against the collection's."""
+    out = {}
+    for standard in ("pool", "collection"):
+        false_strong = found = 0
+        for row, query in zip(sims, queries):
+            expected = [names.index(name) for name in query["expected"]]
+            without = [i for i in range(len(names)) if i not in expected]
+            within = sorted({*expected, *(i for i in without if i % 2)})
+            for pool in (without, within):
+                cut = rule.cut(float(row.max() if standard == "collection" else row[pool].max()))
+                strong = {i for i in pool if row[i] >= cut}
+                false_strong += len(strong) if pool is without else 0
+                found += bool(strong & set(expected)) if pool is within else 0
+        out[standard] = {"false_strong_per_query": false_strong / len(queries), "recall": found / len(queries)}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

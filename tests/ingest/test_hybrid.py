@@ -11,7 +11,7 @@ import pytest
 
 from sightline.ingest.hybrid import Candidates, rank, search_text, word_match
 from sightline.ingest.services import Services
-from sightline.ingest.words import token_groups
+from sightline.ingest.words import date_tokens, distinctive, token_groups
 from tests.ingest.api.helpers import create, ingested, running, settings_for
 from tests.samples import camera_like_jpeg, distinct_image
 
@@ -110,3 +110,23 @@ async def test_a_file_name_finds_that_file_not_every_file_of_its_camera(services
     assert names(results)[0] == "IMG_0006.png"
     others = [hit for hit in results.hits[1:] if hit.payload["filename"].startswith("IMG_")]
     assert others and all(hit.matched == [] for hit in others), [(h.payload["filename"], h.matched) for h in others]
+
+
+def test_a_year_inside_a_file_name_does_not_match_the_photos_of_that_year() -> None:
+    june_2019 = {"folder": "/lib/misc", "filename": "IMG_0001.jpg", "taken_at_ts": 1560600000.0}  # 2019-06-15
+    found = Candidates(vector=["a"], similarity={"a": 0.5}, payloads={"a": june_2019})
+
+    def matched(query: str) -> list[str]:
+        return rank(found, distinctive(token_groups(query)), ["/lib"], dates=date_tokens(query))[0].matched
+
+    assert [matched("IMG_2019"), matched("DSC2019"), matched("2019-trip.png")] == [[], [], []]
+    assert [matched("beach june"), matched("img 2019")] == [["date"], ["date"]]  # words by themselves
+
+
+async def test_a_file_name_with_a_year_is_not_the_photos_of_that_year(services):
+    results = await search(services, "IMG_2021")  # DSC_0042 and DSC_0043 were taken in 2021
+    assert results.understood == [] and all(hit.matched == [] for hit in results.hits), [
+        (hit.payload["filename"], hit.matched) for hit in results.hits]
+    june = await search(services, "june")  # a month by itself still finds the photos taken then
+    assert sorted(names(june)[:2]) == ["DSC_0042.jpg", "DSC_0043.jpg"]
+    assert [hit.matched for hit in june.hits[:2]] == [["date"], ["date"]]

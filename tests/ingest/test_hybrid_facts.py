@@ -36,8 +36,9 @@ async def api(ml_app, tmp_path, library) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def search(api: httpx.AsyncClient, text: str, **body) -> dict:
-    response = await api.post("/api/v1/search", json={"collection": "photos", "text": text, "limit": 10, **body})
+async def search(api: httpx.AsyncClient, text: str | None, **body) -> dict:
+    query = {"text": text} if text is not None else {}
+    response = await api.post("/api/v1/search", json={"collection": "photos", **query, "limit": 10, **body})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -87,3 +88,76 @@ def test_the_vector_search_is_narrowed_by_the_facts_a_filter_can_say() -> None:
                                      taken_before=1577836799.0)
     # two Canon cameras (one filter names one) and two raw formats: left to the facts' own check
     assert with_facts(None, understand("canon raw", cameras)) is None
+
+
+async def test_a_narrowed_search_holds_its_hits_to_the_collections_standard(api):
+    """"dog 2019" with no dog among the 2019 photos: the best of them is no strong match for it."""
+    whole = await search(api, "zebra")  # no photo's words hold it: similarity alone ranks
+    best = whole["results"][0]
+    assert best["matched"] == []
+    year = "2020" if name(best) != "b3.jpg" else "2019"  # a year the collection's best match is not of
+    answer = await search(api, f"zebra {year}")
+    hits = answer["results"]
+    assert hits and name(best) not in map(name, hits)
+    assert max(hit["similarity"] for hit in hits) < best["similarity"]  # the pool's best is a lower standard
+    # judged against the collection's best (before: against the best of the narrowed pool, a lower line)
+    assert answer["strong_from"] == whole["strong_from"]
+    assert [hit["weak"] for hit in hits] == [hit["similarity"] < answer["strong_from"] for hit in hits]
+    assert answer["meaning"] == "zebra"
+
+
+async def test_a_filtered_more_like_this_holds_its_hits_to_the_collections_standard(api):
+    like = (await search(api, "zebra"))["results"][0]["id"]
+    whole = await search(api, None, point_id=like)
+    nearest_folder = whole["results"][0]["payload"]["folder"]
+    other = next(hit["payload"]["folder"] for hit in whole["results"] if hit["payload"]["folder"] != nearest_folder)
+    answer = await search(api, None, point_id=like, filters={"folder": other})
+    assert answer["results"] and {hit["payload"]["folder"] for hit in answer["results"]} == {other}
+    assert answer["strong_from"] == whole["strong_from"]
+
+
+# two photos that meet "2019" only by their folder's name: one taken later, one earlier than 2019
+TRIP = {"2019 trip/d1.jpg": ("Canon EOS 80D", datetime(2021, 1, 1, 12)),
+        "2019 trip/d2.jpg": ("NIKON D750", datetime(2018, 6, 1, 12))}
+
+
+@pytest.fixture()
+async def trip_api(ml_app, tmp_path, library) -> AsyncIterator[httpx.AsyncClient]:
+    photos = {name: ("Canon EOS R5", taken) for name, taken in TAKEN.items()} | TRIP
+    for index, (path, (model, taken)) in enumerate(photos.items()):
+        (library / path).parent.mkdir(parents=True, exist_ok=True)
+        exif = {"make": model.split()[0], "model": model, "taken_at": taken}
+        (library / path).write_bytes(camera_like_jpeg(160, 120, seed=index, exif=exif))
+    async with running(settings_for(tmp_path, library), ml_app) as (_, client):
+        await create(client)
+        assert (await ingested(client, library))["counts"]["done"] == len(photos)
+        yield client
+
+
+async def pages(api: httpx.AsyncClient, text: str, limit: int) -> tuple[list[list[str]], list[int | None]]:
+    """Every page of a facts-only listing: the names on each, and each page's total."""
+    names, totals, cursor = [], [], None
+    while True:
+        page = await search(api, text, limit=limit, **({"cursor": cursor} if cursor else {}))
+        assert page["only_facts"] is True
+        names.append([name(hit) for hit in page["results"]])
+        totals.append(page["total"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return names, totals
+
+
+async def test_a_facts_only_listing_pages_through_every_photo_newest_first(trip_api):
+    names, totals = await pages(trip_api, "2019", limit=2)
+    # d1 (2021) and d2 (2018) meet "2019" by their folder's name: each at its place in the order
+    assert [name for page in names for name in page] == ["d1.jpg", "b2.jpg", "b1.jpg", "c3.jpg", "c2.jpg",
+                                                          "c1.jpg", "d2.jpg"]
+    assert all(len(page) <= 2 for page in names)
+    assert totals[0] == 7 and set(totals[1:]) <= {None}
+
+
+async def test_a_make_of_several_cameras_lists_and_counts_every_one(trip_api):
+    names, totals = await pages(trip_api, "canon", limit=3)
+    assert [name for page in names for name in page] == ["d1.jpg", "b3.jpg", "b2.jpg", "b1.jpg", "c3.jpg",
+                                                          "c2.jpg", "c1.jpg"]
+    assert totals[0] == 7  # the Canon EOS R5's six and the Canon EOS 80D's one

@@ -29,9 +29,18 @@ def test_a_date_becomes_a_range(query: str, text: str, after: str, before: str, 
     assert understood.rest == rest
 
 
-@pytest.mark.parametrize("query", ["IMG_2019", "dsc-2019", "mayor of 20", "a 12345 b"])
+@pytest.mark.parametrize("query", ["IMG_2019", "dsc-2019", "DSC2019", "IMG.2019", "2019.jpg", "2019-trip.jpg",
+                                   "2019-06-14_party.jpg", "trip_2019-06", "mayor of 20", "a 12345 b"])
 def test_numbers_inside_names_are_not_dates(query: str) -> None:
-    assert understand(query).facts == []
+    understood = understand(query)
+    assert (understood.facts, understood.rest) == ([], query)
+
+
+@pytest.mark.parametrize(("query", "text"), [("2019", "2019"), ("in 2019", "2019"), ("2019 dog", "2019"),
+                                             ("dogs (2019)", "2019"), ("dog, 2019.", "2019"),
+                                             ("“June 2019”", "June 2019"), ("2019-06", "2019-06")])
+def test_a_date_that_is_words_by_themselves_stays_a_fact(query: str, text: str) -> None:
+    assert [fact.text for fact in understand(query).facts] == [text]
 
 
 def test_a_date_lets_through_photos_of_that_time_or_with_its_words() -> None:

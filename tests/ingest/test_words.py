@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sightline.ingest.words import distinctive, field_words, photo_words, relative_folder, token_groups, tokens
+from sightline.ingest.words import (
+    date_tokens, distinctive, field_words, photo_words, relative_folder, token_groups, tokens,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -47,3 +49,11 @@ def test_a_file_name_query_keeps_what_tells_the_file_apart():
     assert distinctive(token_groups("IMG_0013")) == (("0013", "13"),)
     assert distinctive(token_groups("DSC")) == (("dsc",),)  # nothing else: the prefix is the query
     assert distinctive(token_groups("kyoto img")) == (("kyoto",),)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2019", {"2019"}), ("dogs in June, 2019.", {"june", "2019"}), ("(2019)", {"2019"}),
+    ("IMG_2019", set()), ("DSC2019", set()), ("2019-trip.jpg", set()), ("IMG.2019", set()), ("junebug", set()),
+])
+def test_only_a_year_or_month_by_itself_may_match_a_photos_date(text: str, expected: set[str]) -> None:
+    assert date_tokens(text) == expected

@@ -162,3 +162,33 @@ def test_surprise_me_opens_a_random_photo_among_the_photos_like_it(page, holiday
     assert name.endswith(".jpg"), name
     expect(page.locator("#results-title")).to_have_text(f"Like {name}")
     assert "like=" in page.url and "open=" in page.url
+
+
+def test_a_query_of_facts_alone_loads_every_photo_as_it_scrolls(page, library):
+    # the library's photos are dated three days apart from 2022-01-01: p122 … p239 are the 118 of 2023
+    page.goto("/search?collection=library&q=2023")
+    expect(page.locator("#results-summary")).to_have_text("118 photos match, newest first")
+    tiles = page.locator("#results button.result-button")
+    expect(tiles).to_have_count(30)
+    for shown in (60, 90, 118):
+        page.locator("#results-end").scroll_into_view_if_needed()
+        expect(tiles).to_have_count(shown)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    names = page.locator("#results .result-name").all_text_contents()
+    assert names == [f"p{i:03d}.{'png' if i >= 160 else 'jpg'}" for i in range(239, 121, -1)]
+    expect(page.locator("#results-summary")).to_have_text("118 photos match, newest first")
+
+
+def test_a_search_among_the_photos_of_a_year_says_when_none_looks_like_it(page, holiday, api):
+    # camera.jpg is holiday's one photo of 2023: a word it is not a strong match for in the whole collection
+    def strong_match(word: str) -> bool:
+        answer = api.post("/api/v1/search", json={"collection": "holiday", "text": word, "limit": 60}).json()
+        return any(hit["payload"]["filename"] == "camera.jpg" and not hit["weak"] for hit in answer["results"])
+
+    word = next(word for word in ("zebra", "volcano", "harbour", "tulip", "glacier", "lantern")
+                if not strong_match(word))
+    page.goto(f"/search?collection=holiday&q={word}+2023")
+    expect(page.locator("#results-summary")).to_have_text(
+        f"No 2023 photo looks like “{word}”; the closest ones follow.")
+    expect(page.locator("#results .weak-heading")).to_have_text("No strong match: the closest ones")
+    expect(page.locator("#results .result-name")).to_have_text(["camera.jpg"])

@@ -13,13 +13,22 @@ hold (`rank`), and a hit must meet every fact. Both store back ends answer the s
 ranking is one piece of Python for both.
 
 Facts are constraints, not meaning: every hit meets them, so the words they were read from neither rank a hit
-nor count as `matched` (which keeps "dog 2019" from calling every photo of 2019 a strong match). A query made
-only of facts ("2019", "canon raw") is a filtered listing: `only_facts`, newest first, no similarity.
+nor count as `matched` (which keeps "dog 2019" from calling every photo of 2019 a strong match). They narrow the
+vector search, but a hit is a strong match by the collection's standard, not the narrowed pool's: `best` is the
+query's best similarity over the whole collection (in a pool of 2019 photos with no dog, the best of a bad lot is
+no strong match for "dog"). A year or month matches a photo's date words only when the query has it as a word by
+itself (`words.date_tokens`): `IMG_2019` is a file's number, not the photos of 2019.
+
+A query made only of facts ("2019", "canon raw") is a listing (`only_facts`, no similarity), newest first and
+page after page as browsing is (`list_facts`): the store's ordered listing of the photos that meet the facts by
+their own date, camera and format, merged with those that meet one only by their words (a folder named
+`2019 Kyoto trip` of photos taken later), of which the word search gives at most FACT_WORD_POOL.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
@@ -31,7 +40,7 @@ from sightline.ingest.model_match import check_query_dimension, check_query_mode
 from sightline.ingest.services import Services
 from sightline.ingest.understand import Understanding, understand
 from sightline.ingest.vectors import CollectionInfo, ScoredPoint, SearchFilters
-from sightline.ingest.words import distinctive, field_words, token_groups, tokens
+from sightline.ingest.words import date_tokens, distinctive, field_words, token_groups, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +50,11 @@ WORD_WEIGHT = 0.6
 CAPTION_WEIGHT = 0.5
 LEAST_WORD_MATCH = 0.5  # a photo holding fewer of the query's words than this gets nothing for them
 CAMERA_FACET_LIMIT = 500
-# the photos a query made only of facts lists, newest first: one fixed pool, so that its pages never overlap
-FACT_LISTING = 1000
+# a facts-only listing: the photos meeting a fact only by their words it takes from the word search (at most)
+FACT_WORD_POOL = 1000
+FACT_SCAN = 2000  # the store's points one page of it reads at most (a page ends early, with a cursor, past that)
+FACT_COUNTS = 32  # the store counts (one per camera and format the facts allow) its total takes at most
+STORE_DONE = ""  # a facts-only listing's store cursor once the store's part is all listed
 MAX_QUERY_TOKENS = 32  # words sent to the word search (a long description adds little beyond these)
 
 
@@ -60,6 +72,20 @@ class TextResults:
     hits: list[TextHit]
     understood: list[dict[str, Any]] = field(default_factory=list)
     only_facts: bool = False  # the query was facts alone: the hits are a listing, none stronger than another
+    best: float | None = None  # the query's best similarity in the whole collection (its filters and facts aside)
+    meaning: str = ""  # the query without its facts: what the hits are to look like
+
+
+@dataclass
+class FactPage:
+    """A page of a facts-only listing, and where the next one starts (`more`): the store's cursor (None: from the
+    start, STORE_DONE: its part is listed) and how many photos that meet a fact only by their words were listed."""
+
+    hits: list[TextHit]
+    store: str | None
+    by_words_shown: int
+    more: bool
+    total: int | None = None  # every photo the listing holds; None when not asked for or not known
 
 
 @dataclass
@@ -70,53 +96,49 @@ class Candidates:
     words: list[str] = field(default_factory=list)
     payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
     similarity: dict[str, float] = field(default_factory=dict)
+    best: float | None = None  # the best similarity of the vector in the whole collection
+
+
+async def read_query(services: Services, collection: str, text: str) -> Understanding:
+    """The facts of `text`, the cameras among them those of the collection."""
+    cameras = [name for name, _ in await services.call(services.vectors.facet, collection, "camera",
+                                                        CAMERA_FACET_LIMIT)]
+    return understand(text, cameras)
 
 
 async def search_text(
     services: Services, collection: str, info: CollectionInfo, text: str, *,
     filters: SearchFilters | None, limit: int, offset: int = 0, threshold: float | None = None,
+    understanding: Understanding | None = None,
 ) -> TextResults:
-    """The best `limit` hits after the first `offset`."""
-    cameras = [name for name, _ in await services.call(services.vectors.facet, collection, "camera",
-                                                        CAMERA_FACET_LIMIT)]
-    understanding = understand(text, cameras)
-    only_facts = bool(understanding.facts) and not tokens(understanding.rest)
-    pool = FACT_LISTING if only_facts else max(POOL, offset + limit)
-    found = await candidates(services, collection, info, understanding, text, filters, pool,
-                             similar=not only_facts)
-    if only_facts:
-        return TextResults(newest_first(found, understanding)[offset:offset + limit], understanding.chips(), True)
+    """The best `limit` hits after the first `offset` (`understanding`: `text` already read by `read_query`)."""
+    understanding = understanding or await read_query(services, collection, text)
+    if understanding.only_facts:
+        listing = await list_facts(services, collection, understanding, filters, offset + limit)
+        return TextResults(listing.hits[offset:], understanding.chips(), True)
+    found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
     # the meaning words: what is left once the facts are read (every hit meets those)
     groups, roots = distinctive(token_groups(understanding.rest)), services.settings.roots
     hits = []
-    for hit in rank(found, groups, roots, info.params.distance):
+    for hit in rank(found, groups, roots, info.params.distance, date_tokens(understanding.rest)):
         if understanding.holds(hit.payload) and (
                 _passes(hit.similarity, threshold, info.params.distance)
                 or word_match(groups, field_words(hit.payload, roots)) >= LEAST_WORD_MATCH):
             hits.append(hit)
-    return TextResults(hits[offset:offset + limit], understanding.chips())
-
-
-def newest_first(found: Candidates, understanding: Understanding) -> list[TextHit]:
-    """What a query made only of facts lists: the candidates that meet them, newest first (as browsing lists),
-    with no similarity (there is no meaning to be similar to)."""
-    def when(point_id: str) -> float:
-        moment = found.payloads[point_id].get("sort_ts")
-        return float(moment) if isinstance(moment, (int, float)) else float("-inf")
-
-    kept = [i for i in dict.fromkeys([*found.vector, *found.words]) if understanding.holds(found.payloads[i])]
-    return [TextHit(i, 0.0, found.payloads[i]) for i in sorted(kept, key=lambda i: (-when(i), i))]
+    return TextResults(hits[offset:offset + limit], understanding.chips(), best=found.best,
+                       meaning=understanding.rest)
 
 
 def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[PurePath | str] = (),
-         distance: str = "Cosine") -> list[TextHit]:
+         distance: str = "Cosine", dates: frozenset[str] = frozenset()) -> list[TextHit]:
     """Every candidate, best first, by `(1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * word_match`.
 
     closeness: the similarity scaled to 0..1 over the vector's candidates (the best 1, the worst 0); word_match: the
     share of the query's words the photo holds (`word_match`), 0 below LEAST_WORD_MATCH. So a photo holding
     every word of a short query ("kyoto", "IMG_4411") beats any photo that only looks right, while one word of a
     long description ("a pagoda overlooking a *lake*") changes nothing: a query no photo's words match well
-    ranks by similarity alone, as vector search does."""
+    ranks by similarity alone, as vector search does. A photo's date words count only for `dates`, the query's
+    years and months that are words by themselves (`words.date_tokens`)."""
     known = found.similarity
     # the scale: from the best vector hit to the POOL-th, however deep a page reaches (pages stay in one order)
     scale = [known[i] for i in found.vector[:POOL]] or list(known.values()) or [0.0]
@@ -127,6 +149,8 @@ def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[Pur
     for point_id in dict.fromkeys([*found.vector, *found.words]):
         payload = found.payloads[point_id]
         fields = field_words(payload, roots) if _may_match(query, payload) else {}
+        if "date" in fields:
+            fields["date"] = [word for word in fields["date"] if word in dates]
         similarity = known.get(point_id)
         closeness = 0.0
         if similarity is not None:
@@ -158,10 +182,10 @@ def word_match(groups: Sequence[Sequence[str]], fields: dict[str, list[str]]) ->
 
 async def candidates(
     services: Services, collection: str, info: CollectionInfo, understanding: Understanding, text: str,
-    filters: SearchFilters | None, pool: int, *, similar: bool = True,
+    filters: SearchFilters | None, pool: int,
 ) -> Candidates:
     """The vector search of what is left of the query once its facts are read (all of it when only facts
-    were), and the word search of the whole query (`similar`: with the similarity of what only it found)."""
+    were) and the word search of the whole query, with the similarity of what only the words found."""
     found = Candidates()
     vector = await query_vector(services, info, understanding.rest if tokens(understanding.rest) else text)
     within = with_facts(filters, understanding)
@@ -169,13 +193,21 @@ async def candidates(
         found.vector.append(hit.id)
         found.payloads[hit.id] = hit.payload
         found.similarity[hit.id] = hit.score
+    found.best = await whole_best(services, collection, vector) if within is not None else (
+        found.similarity[found.vector[0]] if found.vector else None)
     for hit in await word_hits(services, collection, tokens(text)[:MAX_QUERY_TOKENS], pool, filters):
         found.words.append(hit.id)
         found.payloads.setdefault(hit.id, hit.payload)
     missing = [point_id for point_id in found.words if point_id not in found.similarity]
-    if similar:
-        found.similarity.update(await similarities(services, collection, info, vector, missing))
+    found.similarity.update(await similarities(services, collection, info, vector, missing))
     return found
+
+
+async def whole_best(services: Services, collection: str, vector: list[float]) -> float | None:
+    """The similarity of the collection's best match for `vector`, no filter applied: the standard a narrowed
+    search's strong matches are held to."""
+    best = await services.call(services.vectors.search, collection, vector, limit=1, filters=None)
+    return best[0].score if best else None
 
 
 def with_facts(filters: SearchFilters | None, understanding: Understanding) -> SearchFilters | None:
@@ -242,3 +274,107 @@ def _passes(similarity: float | None, threshold: float | None, distance: str) ->
     if similarity is None:
         return False
     return similarity <= threshold if distance in ("Euclid", "Manhattan") else similarity >= threshold
+
+
+async def list_facts(
+    services: Services, collection: str, understanding: Understanding, filters: SearchFilters | None, limit: int,
+    *, store: str | None = None, by_words_shown: int = 0, count: bool = False,
+) -> FactPage:
+    """A page of what a query of facts alone lists, newest first, from `store` and `by_words_shown` (a
+    `FactPage`'s; the first page: neither); `count`: with the listing's `total`."""
+    by_words, whole = await held_by_words(services, collection, understanding, filters)
+    narrowed = with_facts(filters, understanding) or SearchFilters()
+    hits, store, taken = await _merged(services, collection, understanding, narrowed, store,
+                                       by_words[by_words_shown:], limit)
+    shown = by_words_shown + taken
+    total = await _fact_total(services, collection, understanding, narrowed) if count and whole else None
+    return FactPage(hits, store, shown, store != STORE_DONE or shown < len(by_words),
+                    None if total is None else total + len(by_words))
+
+
+async def held_by_words(services: Services, collection: str, understanding: Understanding,
+                        filters: SearchFilters | None) -> tuple[list[TextHit], bool]:
+    """The photos that meet every fact, one at least only by their words, newest first; and whether they are
+    all there (no word search filled its pool). The word search looks for the facts' words (a format has none);
+    a date's own photos hold its words too (their date words): it looks before and after the date, so that
+    they leave the pool to the others."""
+    query = list(dict.fromkeys(word for fact in understanding.facts for word in fact.words))
+    found: dict[str, dict[str, Any]] = {}
+    whole = True
+    for within in _outside_dates(filters, understanding) if query else []:
+        hits = await word_hits(services, collection, query, FACT_WORD_POOL, within)
+        whole = whole and len(hits) < FACT_WORD_POOL
+        found.update((hit.id, hit.payload) for hit in hits)
+    kept = [TextHit(point_id, 0.0, payload) for point_id, payload in found.items()
+            if understanding.holds(payload) and not understanding.holds_by_value(payload)]
+    return sorted(kept, key=lambda hit: _newest_first(hit.id, hit.payload)), whole
+
+
+def _outside_dates(filters: SearchFilters | None, understanding: Understanding) -> list[SearchFilters | None]:
+    """`filters`, and for a date fact: before its range, and after it."""
+    span = next((fact.span for fact in understanding.facts if fact.span is not None), None)
+    if span is None:
+        return [filters]
+    base = filters or SearchFilters()
+    before, after = math.nextafter(span[0], -math.inf), math.nextafter(span[1], math.inf)
+    return [replace(base, taken_before=before if base.taken_before is None else min(before, base.taken_before)),
+            replace(base, taken_after=after if base.taken_after is None else max(after, base.taken_after))]
+
+
+async def _merged(services: Services, collection: str, understanding: Understanding, narrowed: SearchFilters,
+                  store: str | None, by_words: list[TextHit], limit: int) -> tuple[list[TextHit], str | None, int]:
+    """The first `limit` of the store's listing from `store` (the photos meeting every fact by value) and
+    `by_words`, newest first; the store's cursor after the last of its photos read and how many of `by_words`
+    were taken."""
+    page: list[TextHit] = []
+    taken = scanned = 0
+    while store != STORE_DONE and len(page) < limit and scanned < FACT_SCAN:
+        points, after = await _scroll(services, collection, narrowed, store, limit)
+        for read, point in enumerate(points):
+            position = _newest_first(point.id, point.payload)
+            while taken < len(by_words) and len(page) < limit and _newest_first(
+                    by_words[taken].id, by_words[taken].payload) < position:
+                page.append(by_words[taken])
+                taken += 1
+            if len(page) == limit:  # the page ends before this point: the cursor after the points read
+                return page, (await _scroll(services, collection, narrowed, store, read))[1] if read else store, taken
+            if understanding.holds_by_value(point.payload):
+                page.append(TextHit(point.id, 0.0, point.payload))
+        scanned += len(points)
+        store = after if after is not None else STORE_DONE
+    if store == STORE_DONE:
+        rest = by_words[taken:taken + limit - len(page)]
+        page.extend(rest)
+        taken += len(rest)
+    return page, store, taken
+
+
+async def _scroll(services: Services, collection: str, narrowed: SearchFilters, store: str | None,
+                  limit: int) -> tuple[list[Any], str | None]:
+    return await services.call(services.vectors.scroll_ordered, collection, order_key="sort_ts", descending=True,
+                               limit=limit, cursor=store or None, filters=narrowed)
+
+
+def _newest_first(point_id: str, payload: dict[str, Any]) -> tuple[int, float, str]:
+    """A photo's place in the store's newest-first order: by `sort_ts`, ties by id, the undated last."""
+    moment = payload.get("sort_ts")
+    if isinstance(moment, (int, float)) and not isinstance(moment, bool) and math.isfinite(moment):
+        return 0, -float(moment), point_id
+    return 1, 0.0, point_id
+
+
+async def _fact_total(services: Services, collection: str, understanding: Understanding,
+                      narrowed: SearchFilters) -> int | None:
+    """How many photos meet every fact by value: one store count per camera and format the facts allow (a
+    photo has one of each); None when that takes more than FACT_COUNTS counts."""
+    sets = [narrowed]
+    for fact in understanding.facts:
+        if fact.kind == "camera":
+            sets = [replace(filters, camera=value) for filters in sets for value in sorted(fact.values)
+                    if filters.camera in (None, value)]
+        elif fact.kind == "format":
+            sets = [replace(filters, format=value) for filters in sets for value in sorted(fact.values)
+                    if filters.format in (None, value)]
+    if len(sets) > FACT_COUNTS:
+        return None
+    return sum([await services.call(services.vectors.count, collection, filters) for filters in sets])

@@ -23,17 +23,23 @@ from typing import Any
 
 from sightline.ingest.schemas import FORMAT_ALIASES
 from sightline.imaging.formats import SUPPORTED_FORMATS
-from sightline.ingest.words import MONTHS, tokens
+from sightline.ingest.words import CLOSING, MONTHS, OPENING, tokens
 
 _YEAR = r"(19\d\d|20\d\d)"
 _MONTH = "(" + "|".join([*MONTHS, *(m[:3] for m in MONTHS if len(m) > 3), "sept"]) + r")\.?"
+# A date is words by themselves: a year inside a name (`IMG_2019`, `IMG.2019`, `2019.jpg`, `2019-06-14_party`)
+# is a file's number or name, not a fact (the rule `words.date_tokens` follows for the photos' date words).
+_ALONE_BEFORE = rf"(?<![^\s{re.escape(OPENING)}])"
+_ALONE_AFTER = rf"(?=[{re.escape(CLOSING)}]*(?:\s|$))"
 # the date forms understood, most specific first: a range of years, a month and year, a year
-_DATE_PATTERNS = (
-    ("years", re.compile(rf"\b{_YEAR}\s*(?:-|–|to|until)\s*{_YEAR}\b", re.IGNORECASE)),
-    ("month", re.compile(rf"\b{_MONTH},?\s+{_YEAR}\b", re.IGNORECASE)),
-    ("iso_month", re.compile(rf"\b{_YEAR}-(0[1-9]|1[0-2])\b")),
-    ("year", re.compile(rf"(?<![\w-]){_YEAR}(?![\w-])")),
+_DATE_FORMS = (
+    ("years", rf"{_YEAR}\s*(?:-|–|to|until)\s*{_YEAR}"),
+    ("month", rf"{_MONTH},?\s+{_YEAR}"),
+    ("iso_month", rf"{_YEAR}-(0[1-9]|1[0-2])"),
+    ("year", _YEAR),
 )
+_DATE_PATTERNS = tuple((form, re.compile(_ALONE_BEFORE + pattern + _ALONE_AFTER, re.IGNORECASE))
+                       for form, pattern in _DATE_FORMS)
 _FORMAT_WORDS: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in SUPPORTED_FORMATS if name != "raw"},
     **{alias: (name,) for alias, name in FORMAT_ALIASES.items()},
@@ -58,8 +64,10 @@ class Fact:
         return {"kind": self.kind, "text": self.text, "filter": self.filter}
 
     def holds(self, payload: dict[str, Any], photo_words: set[str]) -> bool:
-        if self.words and photo_words.issuperset(self.words):
-            return True
+        return bool(self.words) and photo_words.issuperset(self.words) or self.holds_by_value(payload)
+
+    def holds_by_value(self, payload: dict[str, Any]) -> bool:
+        """By the photo's own date, camera or format (what a store filter can say), its words aside."""
         if self.kind == "date":
             assert self.span is not None
             moment = payload.get("sort_ts")
@@ -76,9 +84,17 @@ class Understanding:
     def chips(self) -> list[dict[str, Any]]:
         return [fact.chip() for fact in self.facts]
 
+    @property
+    def only_facts(self) -> bool:
+        """The query was facts alone ("2019", "canon raw"): it asks for a listing, not a meaning."""
+        return bool(self.facts) and not tokens(self.rest)
+
     def holds(self, payload: dict[str, Any]) -> bool:
         photo_words = set(str(payload.get("words") or "").split())
         return all(fact.holds(payload, photo_words) for fact in self.facts)
+
+    def holds_by_value(self, payload: dict[str, Any]) -> bool:
+        return all(fact.holds_by_value(payload) for fact in self.facts)
 
 
 def understand(text: str, cameras: Iterable[str] = ()) -> Understanding:

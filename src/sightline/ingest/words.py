@@ -39,6 +39,11 @@ MONTHS = ("january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december")
 
 
+# What may stand before and after a word by itself in a query ("(2019)", "june, 2019.") without making it
+# part of a name: a year or month only means a date when it is a word by itself (see `date_tokens`).
+OPENING = "\"'“‘([{"
+CLOSING = "\"'”’)]},;:!?."
+
 # What cameras and phones put before every file's number (IMG_4411, DSC_0042, PXL_2023...).
 FILE_NAME_PREFIXES = frozenset("img dsc dscn dscf pxl mvimg imag dji gopr gp mg sam wp vid".split())
 
@@ -48,6 +53,14 @@ def distinctive(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], .
     camera holds `img`, so for `IMG_0013` only `0013` tells the photo asked for from the others."""
     kept = tuple(group for group in groups if not set(group) <= FILE_NAME_PREFIXES)
     return kept or groups
+
+
+def date_tokens(text: str | None) -> frozenset[str]:
+    """The words of a query that may match a photo's date words (`date_words`): a year or a month name that is
+    a word by itself (`2019`, `June`, "(2019)"), never one inside a name (`IMG_2019`, `DSC2019`, `2019-trip.jpg`:
+    a file's number, not when it was taken)."""
+    words = (word.lstrip(OPENING).rstrip(CLOSING).lower() for word in (text or "").split())
+    return frozenset(word for word in words if word in MONTHS or (len(word) == 4 and word.isdigit()))
 
 
 def tokens(text: str | None) -> list[str]:

@@ -17,6 +17,7 @@ from sightline.ingest.listing import Cursor, decode_cursor, strong_cut, weak_fla
 from sightline.ingest.model_match import check_query_dimension, check_query_model
 from sightline.ingest.schemas import CURSOR_MAX_LENGTH, SCORE_BOUND, Filters, SearchRequest, as_utc
 from sightline.ingest.services import Services
+from sightline.ingest.understand import Understanding
 from sightline.ingest.vectors import COLLECTION_NAME_MAX_LENGTH, CollectionInfo, SearchFilters, StoreError, canonical_id
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -52,16 +53,19 @@ def answer(info: CollectionInfo, mode: str, results: list[dict], next_cursor: st
 
 
 def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], limit: int,
-                cursor: Cursor | None, *, split: bool = True) -> dict:
+                cursor: Cursor | None, *, whole_best: float | None = None) -> dict:
     """`hits` from the cursor's offset on (one more than `limit` when there are more): the page, each hit
-    marked strong or weak against the best similarity of the query's first page (`split`: none is weak when
-    the query was facts alone: each hit meets all of it)."""
+    marked strong or weak against the query's best similarity: in the whole collection (`whole_best`, for a
+    search narrowed by filters or facts) or else on its first page."""
     offset = cursor.offset if cursor else 0
-    best = cursor.best if cursor else max((h.similarity for h in hits if h.similarity is not None), default=None)
-    cut = strong_cut(info.params.metadata.get("backend"), best) if split else None
+    if cursor:
+        best = cursor.best
+    else:
+        known = [hit.similarity for hit in hits if hit.similarity is not None]
+        best = max([*known, whole_best] if whole_best is not None else known, default=None)
+    cut = strong_cut(info.params.metadata.get("backend"), best)
     page = hits[:limit]
-    weak = [False] * len(page) if cut is None else weak_flags([(hit.similarity, hit.matched) for hit in page], cut,
-                                                              bool(cursor and cursor.weak))
+    weak = weak_flags([(hit.similarity, hit.matched) for hit in page], cut, bool(cursor and cursor.weak))
     results = [result(info.name, hit.id, hit.payload, score=hit.score, similarity=hit.similarity,
                       matched=hit.matched, weak=flag) for hit, flag in zip(page, weak)]
     more = len(hits) > limit and offset + limit < MAX_SEARCH_DEPTH
@@ -86,17 +90,39 @@ async def vector_page(services: Services, info: CollectionInfo, vector: list[flo
     hits = await services.call(services.vectors.search, info.name, vector, limit=offset + limit + 2,
                                score_threshold=threshold, filters=filters)
     kept = [hybrid.TextHit(h.id, h.score, h.payload, similarity=h.score) for h in hits if h.id != exclude]
-    return scored_page(info, mode, kept[offset:offset + limit + 1], limit, cursor)
+    whole_best = None
+    if filters is not None and cursor is None:  # strong by the collection's standard, not the filtered pool's
+        best = await services.call(services.vectors.search, info.name, vector, limit=2)
+        whole_best = next((h.score for h in best if h.id != exclude), None)
+    return scored_page(info, mode, kept[offset:offset + limit + 1], limit, cursor, whole_best=whole_best)
 
 
 async def text_page(services: Services, info: CollectionInfo, body: SearchRequest,
                     filters: SearchFilters | None) -> dict:
     assert body.text is not None
     cursor = decode_cursor(body.cursor, "text")
+    understanding = await hybrid.read_query(services, info.name, body.text)
+    if understanding.only_facts:
+        return await facts_page(services, info, body, understanding, filters, cursor)
     found = await hybrid.search_text(services, info.name, info, body.text, filters=filters, limit=body.limit + 1,
-                                     offset=cursor.offset if cursor else 0, threshold=body.score_threshold)
-    page = scored_page(info, "text", found.hits, body.limit, cursor, split=not found.only_facts)
-    return {**page, "understood": found.understood, "only_facts": found.only_facts}
+                                     offset=cursor.offset if cursor else 0, threshold=body.score_threshold,
+                                     understanding=understanding)
+    page = scored_page(info, "text", found.hits, body.limit, cursor, whole_best=found.best)
+    return {**page, "understood": found.understood, "only_facts": False, "meaning": found.meaning}
+
+
+async def facts_page(services: Services, info: CollectionInfo, body: SearchRequest, understanding: Understanding,
+                     filters: SearchFilters | None, cursor: Cursor | None) -> dict:
+    """A query of facts alone: the photos that meet them, newest first, none weak (each meets all of it);
+    `total` on the first page."""
+    listing = await hybrid.list_facts(services, info.name, understanding, filters, body.limit,
+                                      store=cursor.store if cursor else None,
+                                      by_words_shown=cursor.offset if cursor else 0, count=cursor is None)
+    next_cursor = Cursor("text", offset=listing.by_words_shown, store=listing.store).encode() if listing.more \
+        else None
+    results = [result(info.name, hit.id, hit.payload) for hit in listing.hits]
+    return answer(info, "text", results, next_cursor, understood=understanding.chips(), only_facts=True,
+                  strong_from=None, total=listing.total, meaning="")
 
 
 async def similar_page(services: Services, info: CollectionInfo, body: SearchRequest,
@@ -127,8 +153,10 @@ async def browse_page(services: Services, info: CollectionInfo, body: SearchRequ
 async def search(body: SearchRequest, services: ServicesDep) -> dict:
     """`text` searches by meaning (and words); `point_id` finds more like that point; neither lists the
     collection (`order`: newest or oldest first). `filters` apply to all three; pass the answer's `next_cursor`
-    as `cursor` for the next page. Results below the strong matches carry `weak: true`. A text made only of
-    facts ("2019", "canon raw") answers `only_facts: true`: the photos that meet them, newest first, none weak."""
+    as `cursor` for the next page. Results below the strong matches carry `weak: true` (strong by the
+    collection's standard even when filters or facts narrow the search). A text made only of facts ("2019",
+    "canon raw") answers `only_facts: true`: the photos that meet them, newest first, none weak, every one of
+    them page after page, with `total` on the first page (null when it cannot be known)."""
     if body.text is not None and body.point_id is not None:
         raise SightlineError(ErrorCode.VALIDATION_ERROR, 'Give "text" or "point_id", not both.', where="text",
                              status=422)

@@ -138,15 +138,24 @@ class PhotosPage {
       const from = s.from ? ` from ${monthLabel(s.from)} back` : "";
       this.summary.textContent = total ? `${plural(total, "photo")}, newest first${from}` : "No photo matches these filters.";
     } else if (answer.only_facts) {
-      const count = this.list.length;
-      this.summary.textContent = count ? `${plural(count, "photo")} ${count === 1 ? "matches" : "match"}${this.cursor ? " so far" : ""}, newest first`
+      const known = this.total !== null && this.total !== undefined;
+      const count = known ? this.total : this.list.length;
+      const soFar = !known && this.cursor ? " so far" : "";
+      this.summary.textContent = count ? `${plural(count, "photo")} ${count === 1 ? "matches" : "match"}${soFar}, newest first`
         : "No photo matches.";
     } else {
       const strong = this.list.strongCount;
       this.summary.textContent = this.list.length === 0 ? "No image matches."
         : strong ? `${plural(strong, "strong match", "strong matches")}${this.list.length > strong ? ", then weaker ones" : ""}`
-          : "No strong match; the closest photos follow.";
+          : this.noStrongMatch(answer);
     }
+  }
+
+  // No hit is a strong match: with facts ("dog 2019"), say which photos were looked among.
+  noStrongMatch(answer) {
+    const facts = (answer.understood || []).map((fact) => fact.text).join(" ");
+    if (!facts || !answer.meaning) return "No strong match; the closest photos follow.";
+    return `No ${facts} photo looks like “${answer.meaning}”; the closest ones follow.`;
   }
 
   // A photo removed in the viewer: the counts on the page (results, months, folders, the collection's) follow.
