@@ -26,6 +26,8 @@ from sightline.ingest.vectors.base import (
     INDEXED_FLOAT_FIELDS,
     INDEXED_KEYWORD_FIELDS,
     INDEXED_TEXT_FIELDS,
+    SEARCH_HNSW_EF,
+    SEARCH_OVERSAMPLING,
     CollectionParams,
     Point,
     ScoredPoint,
@@ -37,6 +39,11 @@ def qdrant_filter(
     filters: SearchFilters | None, must: Sequence[Any] = (), must_not: Sequence[Any] = ()
 ) -> qm.Filter | None:
     return build_filter(filters, qm, qm.Range, must, must_not)
+
+
+SEARCH_PARAMS = qm.SearchParams(
+    hnsw_ef=SEARCH_HNSW_EF, quantization=qm.QuantizationSearchParams(rescore=True, oversampling=SEARCH_OVERSAMPLING))
+"""What every vector search asks of the server (quantization's part applies to quantized collections only)."""
 
 
 def _index_schemas() -> dict[str, Any]:
@@ -182,7 +189,7 @@ class QdrantQueries:
         threshold = None if score_threshold is None else float(score_threshold)
         requests = [
             qm.QueryRequest(query=q, filter=qdrant_filter(filters), limit=limit, score_threshold=threshold,
-                            with_payload=True, with_vector=False)
+                            params=SEARCH_PARAMS, with_payload=True, with_vector=False)
             for q in queries
         ]
         responses = self._call(name, self._client.query_batch_points, collection_name=name, requests=requests)

@@ -46,6 +46,13 @@ VECTOR_SIZE_RANGE = IntRange(1, 65536)
 HNSW_M_RANGE = IntRange(0, 128)  # 0 disables the graph
 HNSW_EF_CONSTRUCT_RANGE = IntRange(4, 4096)
 
+SEARCH_HNSW_EF = 256
+"""Candidates an HNSW search keeps (the engines' default is the collection's `ef_construct`, 100)."""
+SEARCH_OVERSAMPLING = 4.0
+"""Quantized collections: candidates fetched per hit asked for, then rescored with the original vectors.
+With SEARCH_HNSW_EF, on 1M clustered 384-d points: recall@10 0.98 at 2.5 ms, against 0.86 at 1.1 ms with the
+default ef and oversampling 2 (docs/scaling.md). Exact scans of small collections ignore both."""
+
 COLLECTION_NAME_MAX_LENGTH = 64
 COLLECTION_NAME_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{COLLECTION_NAME_MAX_LENGTH - 1}}}$"
 """Collection names: 1-64 characters, a letter or digit first, then letters, digits, ``_`` and ``-``.

@@ -16,7 +16,7 @@ Indexing: HNSW (``hnsw_m``, ``hnsw_ef_construct``) and int8 quantization are bui
 in this process: `build_index` runs it in a child process on a copy of the shard and switches to the
 result (`_edge_index`). Until a collection's first build, search is exact (a few ms at 100k x 384-d) and
 `CollectionInfo.ignored_params` names the settings not in effect. Quantized collections are searched
-with rescoring and 2x oversampling (`_edge_queries.search_params`).
+with `hnsw_ef` 256, rescoring and 4x oversampling (`_edge_queries.search_params`).
 
 Browsing (ordered paging), word search (BM25 over the ``words`` full-text index), payload updates,
 random samples and batch search are in `_edge_queries`.

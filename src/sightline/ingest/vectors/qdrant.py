@@ -24,7 +24,7 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from sightline.errors import SightlineError
-from sightline.ingest.vectors._qdrant_queries import QdrantQueries, add_missing_indexes, qdrant_filter
+from sightline.ingest.vectors._qdrant_queries import SEARCH_PARAMS, QdrantQueries, add_missing_indexes, qdrant_filter
 from sightline.ingest.vectors._common import (
     SCROLL_PAGE,
     check_limit,
@@ -246,6 +246,7 @@ class QdrantStore(QdrantQueries, VectorStore):
             limit=limit,
             score_threshold=None if score_threshold is None else float(score_threshold),
             query_filter=qdrant_filter(filters),
+            search_params=SEARCH_PARAMS,
             with_payload=True,
             with_vectors=False,
         )

@@ -1,0 +1,143 @@
+"""Vector search over HTTP on a big built collection: "more like this" requests to the ingestion service on a
+real socket, their latency and recall@10 against numpy's exact search of the same data, beside the store's
+own search in process (issue 12, goal 3).
+
+    python bench/index.py --points 1000000 --dim 384 --keep DIR     # once: fill and build (~15 min at 1M)
+    python bench/search_http.py DIR --points 1000000 --dim 384 [--queries 100] [--rounds 2]
+
+``DIR`` is a store kept by ``bench/index.py --keep``; ``--points``, ``--dim`` and ``--clusters`` must be the
+ones it was built with: the data is drawn again from the same seed for the ground truth. The service runs in
+this process (uvicorn on a loopback port, its own thread); the client is httpx on the main thread, so the
+figures include both ends of a real HTTP request, sharing one interpreter. Each query is a stored point
+(`POST /api/v1/search {"point_id", "limit": 10}`); its exact neighbours exclude itself, as the API does.
+Two settings side by side on the same queries, alternating rounds: the search parameters of today
+(`SEARCH_HNSW_EF`, `SEARCH_OVERSAMPLING` in `ingest/vectors/base.py`) and those before them (the engine's
+default `hnsw_ef`, oversampling 2).
+Prints a table and one ``BENCH_JSON`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+import common
+import index
+from sightline.config import IngestSettings
+from sightline.ingest import app as ingest_app
+from sightline.ingest.vectors import _edge_queries, base
+
+COLLECTION = "bench"
+K = 10
+SETTINGS = {"before": (None, 2.0), "now": (base.SEARCH_HNSW_EF, base.SEARCH_OVERSAMPLING)}  # hnsw_ef, oversampling
+
+
+def use(setting: str) -> None:
+    _edge_queries.SEARCH_HNSW_EF, _edge_queries.SEARCH_OVERSAMPLING = SETTINGS[setting]
+
+
+def queries_and_truth(args: argparse.Namespace) -> tuple[list[int], list[set[int]]]:
+    """Point indices to query, and each one's exact 10 nearest other points (numpy, as bench/index.py drew
+    the data)."""
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((args.clusters, args.dim)).astype(np.float32)
+    data = index.clustered(rng, args.points, args.dim, args.clusters, centers)
+    picked = np.random.default_rng(1).choice(args.points, args.queries, replace=False)
+    scores = data[picked] @ data.T
+    scores[np.arange(len(picked)), picked] = -np.inf  # the query point itself
+    top = np.argpartition(-scores, K, axis=1)[:, :K]
+    return picked.tolist(), [set(row.tolist()) for row in top]
+
+
+def point_id(index_: int) -> str:
+    return str(uuid.UUID(int=index_ + 1))  # bench/index.py's ids
+
+
+def timed_round(client: httpx.Client, picked: list[int]) -> tuple[list[float], list[list[int]]]:
+    times, found = [], []
+    for i in picked:
+        began = time.perf_counter()
+        response = client.post("/api/v1/search", json={"collection": COLLECTION, "point_id": point_id(i), "limit": K})
+        times.append(1000 * (time.perf_counter() - began))
+        assert response.status_code == 200, response.text
+        found.append([uuid.UUID(hit["id"]).int - 1 for hit in response.json()["results"]])
+    return times, found
+
+
+def in_process(store: object, picked: list[int]) -> list[float]:
+    """The store's own search of the same vectors, no HTTP: what the service adds is the difference."""
+    vectors = {p.id: p.vector for p in store.retrieve(COLLECTION, [point_id(i) for i in picked], True)}
+    times = []
+    for i in picked:
+        began = time.perf_counter()
+        store.search(COLLECTION, vectors[point_id(i)], limit=K + 2)
+        times.append(1000 * (time.perf_counter() - began))
+    return times
+
+
+def recall(found: list[list[int]], truth: list[set[int]]) -> float:
+    return float(np.mean([len(set(f[:K]) & t) / K for f, t in zip(found, truth, strict=True)]))
+
+
+async def no_upgrade(services: object) -> dict[str, int]:
+    return {}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    common.log(f"drawing {args.points} x {args.dim} again for the exact neighbours of {args.queries} points")
+    picked, truth = queries_and_truth(args)
+    settings = IngestSettings(data_dir=args.data_dir, ml_url="http://ml.invalid", ingest_roots="")
+    ingest_app.upgrade_all = no_upgrade  # the bench's points carry no `words`: the start would rewrite them all
+    app = ingest_app.create_app(settings)
+    server, thread, url = common.serve_in_thread(app)
+    figures: dict = {"points": args.points, "dim": args.dim, "queries": args.queries}
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            began, cpu = time.perf_counter(), time.process_time()
+            first = client.post("/api/v1/search", json={"collection": COLLECTION, "point_id": point_id(0), "limit": K})
+            assert first.status_code == 200, first.text
+            figures["first_request_ms"] = round(1000 * (time.perf_counter() - began), 1)
+            figures["first_request_cpu_ms"] = round(1000 * (time.process_time() - cpu), 1)
+            for round_ in range(1, args.rounds + 1):
+                for setting in SETTINGS:
+                    use(setting)
+                    cpu = time.process_time()
+                    times, found = timed_round(client, picked)
+                    name = f"{setting}_pass{round_}"
+                    figures[f"http_p50_ms_{name}"] = round(statistics.median(times), 2)
+                    figures[f"http_p95_ms_{name}"] = round(float(np.percentile(times, 95)), 2)
+                    figures[f"cpu_ms_per_request_{name}"] = round(1000 * (time.process_time() - cpu) / len(picked), 2)
+                    figures[f"recall10_{setting}"] = round(recall(found, truth), 4)
+                    common.log(f"{name}: {figures}")
+        store = app.state.services.vectors
+        for setting in SETTINGS:
+            use(setting)
+            figures[f"in_process_p50_ms_{setting}"] = round(statistics.median(in_process(store, picked)), 2)
+    finally:
+        server.should_exit = True
+        thread.join()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=384)
+    parser.add_argument("--clusters", type=int, default=200)
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    figures = measure(args)
+    figures["machine"] = common.machine_info()
+    common.emit("search_http", figures, [f"{key:<34} {value}" for key, value in figures.items() if key != "machine"])
+
+
+if __name__ == "__main__":
+    main()
