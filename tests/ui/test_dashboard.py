@@ -42,3 +42,18 @@ def test_ml_service_down_is_said(ingest_without_ml, open_page):
     page = open_page(ingest_without_ml.url)
     page.goto("/")
     expect(page.locator("#ml-down")).to_contain_text("The ML service is down")
+
+
+def test_a_job_started_elsewhere_appears(serve, open_page):
+    ingest = serve()
+    page = open_page(ingest.url)
+    page.goto("/")
+    expect(page.locator("#running-jobs")).to_contain_text("No job is running.")
+    page.evaluate("window.__sameDocument = true")
+
+    # Queued by someone else (the CLI, another tab, a folder's sync) after the page loaded.
+    job = ingest.server.config.app.state.services.jobdb.create_job("waiting", "upload", "upload", {})
+    row = page.locator(f'#running-jobs [data-job-id="{job.job_id}"]')
+    expect(row.locator('[data-field="state"]')).to_have_text("queued")
+    assert page.evaluate("window.__sameDocument") is None  # the page reloaded to show it
+    assert httpx.post(f"{ingest.url}/api/v1/jobs/{job.job_id}/cancel").status_code == 200

@@ -1,4 +1,5 @@
-// Dashboard: the running jobs' progress moves; the page reloads once one of them is over.
+// Dashboard: the running jobs' progress moves; the page reloads once one of them is over, or once a job
+// it does not show yet is queued or running (started from another page, the CLI or a folder's sync).
 
 import { get } from "./api.js";
 import { $, $$ } from "./dom.js";
@@ -29,11 +30,22 @@ async function refresh(rows) {
   return finished;
 }
 
+// True once a queued or running job is not among the rows.
+async function newJob(rows) {
+  const shown = new Set(rows.map((row) => row.dataset.jobId));
+  try {
+    const { jobs } = await get(api.jobs({ state: ["queued", "running"], limit: 50 }));
+    return jobs.some((job) => !shown.has(job.job_id));
+  } catch {
+    return false; // the next poll tries again
+  }
+}
+
 export function initDashboard() {
+  if (!$("#running-jobs")) return;
   const rows = $$("#running-jobs [data-job-id]");
-  if (!rows.length) return;
   const timer = setInterval(async () => {
-    if (await refresh(rows)) {
+    if ((await refresh(rows)) || (await newJob(rows))) {
       clearInterval(timer);
       location.reload();
     }

@@ -15,6 +15,8 @@ export const api = {
   point: (name, id) => `${collection(name)}/points/${enc(id)}`,
   scan: "/api/v1/ingest/scan",
   upload: "/api/v1/ingest/upload",
+  jobs: ({ state = [], limit }) =>
+    `/api/v1/jobs?${new URLSearchParams([...state.map((s) => ["state", s]), ["limit", limit]]).toString()}`,
   job,
   jobEvents: (id) => `${job(id)}/events`,
   jobLogs: (id, afterId, limit) => `${job(id)}/logs?${query({ after_id: afterId, limit })}`,
