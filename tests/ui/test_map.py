@@ -35,7 +35,7 @@ def test_a_collection_is_merged_into_another_and_the_outcome_shown(two, open_pag
     expect(dialog).to_be_visible()
     expect(dialog.locator("#merge-into option:not([hidden])")).to_have_text(["trip (2)"])  # never itself
     dialog.get_by_role("button", name="Merge").click()
-    expect(dialog.locator("#merge-status")).to_have_text("Merged 5 image(s) of home into trip, which now holds 7.")
+    expect(dialog.locator("#merge-status")).to_have_text("Merged 5 images of home into trip: 5 new, 0 already there; it now holds 7.")
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator('tr[data-collection="trip"] td[data-label="Images"]')).to_have_text("7")
     expect(page.locator('tr[data-collection="home"] td[data-label="Images"]')).to_have_text("5")

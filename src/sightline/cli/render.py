@@ -57,6 +57,11 @@ class Output:
             f"[red]{escape(message)}[/red]")
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """plural(1, "image") → "1 image"; plural(3, "image") → "3 images"."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def _wide(stream: Any) -> bool:
     """Not a terminal and no COLUMNS: print wide rather than cut paths at 80 columns."""
     return not stream.isatty() and "COLUMNS" not in os.environ

@@ -26,7 +26,7 @@ def paths(service, collection: str) -> list[str]:
 def test_delete_removes_the_images_and_keeps_the_originals(service, pruned, sightline):
     doomed = [str(service.clean / name) for name in ("img0.jpg", "img1.jpg")]
     removed = sightline("images", "delete", *[point_id_for(pruned, path) for path in doomed], "-c", pruned, "--yes")
-    assert (removed.exit_code, removed.output) == (0, "Removed 2 image(s) from pruned.\n")
+    assert (removed.exit_code, removed.output) == (0, "Removed 2 images from pruned.\n")
     assert paths(service, pruned) == [str(service.clean / "img2.jpg"), str(service.clean / "img3.jpg")]
     assert len(list(service.clean.iterdir())) == 4
 

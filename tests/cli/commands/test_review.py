@@ -25,20 +25,24 @@ def test_near_duplicates_wait_for_the_scan_and_list_the_keeper_first(known, sigh
     assert answer["state"] == "ready"
     assert [g["point_ids"][0] for g in answer["groups"]] == [known["b0"], known["a-original"]]
     table = sightline("duplicates", "dupes", "--kind", "all")
-    assert "3 group(s)" in table.output and "/photos/a-original.jpeg" in table.output, table.output
+    assert "3 groups" in table.output and "/photos/a-original.jpeg" in table.output, table.output
 
 
-def test_exact_duplicates_by_default(known, sightline):
-    answer = json.loads(sightline("duplicates", "dupes", "--json").output)
-    assert [(g["kind"], g["point_ids"]) for g in answer["groups"]] == [("exact", [known["c1"], known["c0"]])]
+def test_exact_and_near_duplicates_by_default_as_on_the_page(known, sightline):
+    exact = json.loads(sightline("duplicates", "dupes", "--kind", "exact", "--json").output)
+    assert [(g["kind"], g["point_ids"]) for g in exact["groups"]] == [("exact", [known["c1"], known["c0"]])]
+    default = json.loads(sightline("duplicates", "dupes", "--json").output)
+    assert default == json.loads(sightline("duplicates", "dupes", "--kind", "all", "--json").output)
+    assert {g["kind"] for g in default["groups"]} == {"exact", "near"}
 
 
 def test_merge_and_random(known, sightline, service):
     assert service.http.post("/api/v1/collections", json={"name": "dupes-copy"}).status_code == 201
     merged = sightline("merge", "dupes", "dupes-copy")
-    assert merged.exit_code == 0 and f"Merged {len(known)} image(s)" in merged.output, merged.output
+    assert merged.exit_code == 0 and f"Merged {len(known)} images" in merged.output, merged.output
+    assert f"{len(known)} new, 0 already there" in merged.output, merged.output
     again = sightline("merge", "dupes", "dupes-copy", "--json")  # waited for; the same files: nothing added
-    assert json.loads(again.output) == {"merged": len(known), "from": "dupes", "into": "dupes-copy",
+    assert json.loads(again.output) == {"merged": len(known), "added": 0, "from": "dupes", "into": "dupes-copy",
                                         "points_count": len(known), "sources": []}, again.output
     picked = sightline("random", "dupes-copy", "--limit", "2")
     assert picked.exit_code == 0 and len(picked.output.strip().splitlines()) == 2, picked.output

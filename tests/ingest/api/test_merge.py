@@ -32,9 +32,9 @@ async def test_merge_copies_every_point_exactly_once_and_again_changes_nothing(a
     ids = known_set(services.vectors, create=False)
     await create(api, "other")
     services.vectors.upsert("other", [Point(pid("own"), [1.0] + [0.0] * 63, {"path": "/elsewhere/own.jpg"})])
-    for _ in range(2):  # merging again changes nothing: the same files are the same points
+    for added in (len(ids), 0):  # merging again changes nothing: the same files are the same points
         task = await merged(api, ingest_app[0])
-        assert task["result"] == {"merged": len(ids), "from": "photos", "into": "other",
+        assert task["result"] == {"merged": len(ids), "added": added, "from": "photos", "into": "other",
                                   "points_count": len(ids) + 1, "sources": []}
         assert (task["done"], task["total"]) == (len(ids), len(ids))
     copied = all_points(services, "other")
@@ -82,7 +82,7 @@ async def test_searches_answer_while_a_merge_runs_and_a_second_target_waits(api,
     def held_merge(vectors, settings, source, into, progress):
         started.set()
         assert release.wait(30)
-        return {"merged": 0, "from": source, "into": into, "points_count": 0}
+        return {"merged": 0, "added": 0, "from": source, "into": into, "points_count": 0}
 
     monkeypatch.setattr(queries, "merge", held_merge)
     first = await api.post("/api/v1/collections/photos/merge", json={"into": "other"})

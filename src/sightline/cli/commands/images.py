@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from sightline.cli.client import IngestClient
 from sightline.cli.command import CollectionOption, api_command
-from sightline.cli.render import Output, facts_table
+from sightline.cli.render import Output, facts_table, plural
 
 __all__ = ["images_app"]
 
@@ -43,13 +43,13 @@ def delete_images(
     """Remove images from a collection's index with their thumbnails (and Sightline's copy of an uploaded
     one); the originals on disk stay. Exits with 1 when some ids were not in the collection."""
     if not yes:
-        typer.confirm(f"Remove {len(point_ids)} image(s) from {collection}? The originals on disk are kept.",
+        typer.confirm(f"Remove {plural(len(point_ids), 'image')} from {collection}? The originals on disk are kept.",
                       abort=True)
     answer = api.delete_images(collection, point_ids)
     if out.as_json:
         out.show(answer, str)
     else:
-        out.print(f"Removed {answer['deleted']} image(s) from [bold]{escape(collection)}[/bold].")
+        out.print(f"Removed {plural(answer['deleted'], 'image')} from [bold]{escape(collection)}[/bold].")
         if answer["missing"]:
             out.error(f"Not in {collection}: {', '.join(answer['missing'])}")
     if answer["missing"]:

@@ -15,7 +15,7 @@ from rich.table import Table
 from sightline.cli import follow
 from sightline.cli.client import IngestClient, Json
 from sightline.cli.command import api_command
-from sightline.cli.render import Output
+from sightline.cli.render import Output, plural
 
 __all__ = ["duplicates", "merge", "random_images"]
 
@@ -34,7 +34,7 @@ def duplicates(
     out: Output,
     name: NameArgument,
     kind: Annotated[Kind, typer.Option(help="exact: same bytes; near: alike by their vectors; all: both.")] =
-    Kind.exact,
+    Kind.all,
     threshold: Annotated[float | None, typer.Option(min=0.5, max=1.0, help="Least similarity (near).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Groups shown, largest first.")] = 50,
 ) -> None:
@@ -62,7 +62,7 @@ def groups_view(answer: Json) -> RenderableType:
     groups = answer["groups"]
     if not groups:
         return "No duplicates."
-    table = Table(box=box.SIMPLE_HEAD, title=f"{answer['total_groups']} group(s)", title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, title=plural(answer['total_groups'], "group"), title_justify="left")
     for column in ("group", "kind", "similarity", "", "size", "format", "path"):
         table.add_column(column, overflow="fold")
     for number, group in enumerate(groups, 1):
@@ -99,8 +99,9 @@ def merge(
     task = wait_for_task(api, out, api.merge(name, into)["task"], f"the merge of {name} into {into}")
     outcome = task["result"]
     if not out.as_json:
-        out.print(f"Merged {outcome['merged']} image(s) of [bold]{escape(name)}[/bold] into "
-                  f"[bold]{escape(into)}[/bold] (now {outcome['points_count']}).")
+        out.print(f"Merged {plural(outcome['merged'], 'image')} of [bold]{escape(name)}[/bold] into "
+                  f"[bold]{escape(into)}[/bold]: {outcome['added']} new, {outcome['merged'] - outcome['added']} "
+                  f"already there (now {outcome['points_count']}).")
         for folder in outcome.get("sources", []):
             out.print(f"{escape(into)} now follows {escape(folder)} too.")
         return

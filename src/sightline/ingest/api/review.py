@@ -95,7 +95,7 @@ async def collection_map(name: CollectionName, services: ServicesDep, review: Re
 async def merge_into(name: CollectionName, body: MergeRequest, services: ServicesDep, review: ReviewDep) -> dict:
     """Copy every point of this collection into `into` (same model; vectors copied, not re-embedded; each file
     once, so merging again adds nothing) in the background: 202 with the `task`, whose `result` once completed
-    is `{"merged", "from", "into", "points_count"}`. The same merge asked again while it runs answers its task."""
+    is `{"merged", "added", "from", "into", "points_count"}` (`added`: images the target did not hold yet). The same merge asked again while it runs answers its task."""
     return {"state": "merging", "task": (await queries.start_merge(services, review, name, body.into)).to_dict()}
 
 

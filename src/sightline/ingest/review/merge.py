@@ -91,6 +91,7 @@ def check_merge(vectors: VectorStore, source: str, into: str) -> CollectionInfo:
 def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str, progress: Progress) -> dict:
     """Copy every point of `source` into `into`, a page at a time; the outcome, as the task's result."""
     progress.start(check_merge(vectors, source, into).points_count, f"copying into {into}")
+    before = vectors.collection_info(into).points_count
     copier = Copier(vectors, settings, into)
     offset = None
     while True:
@@ -99,5 +100,5 @@ def merge(vectors: VectorStore, settings: IngestSettings, source: str, into: str
         progress.advance(len(page))
         if offset is None:
             break
-    return {"merged": copier.copied, "from": source, "into": into,
-            "points_count": vectors.collection_info(into).points_count}
+    after = vectors.collection_info(into).points_count
+    return {"merged": copier.copied, "added": after - before, "from": source, "into": into, "points_count": after}

@@ -4,6 +4,7 @@
 
 import { del, post } from "./api.js";
 import { $, $$, openDialog, wireDialogClose } from "./dom.js";
+import { plural } from "./format.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
 import { waitForTask } from "./review-common.js";
 import { api, pages, review } from "./urls.js";
@@ -145,10 +146,11 @@ function initMerge() {
       const { task } = await post(review.merge(source), { into: select.value });
       const done = await waitForTask(task, $("#merge-progress"));
       if (done.state === "failed") throw new Error(done.error.message);
-      const { merged: count, into, points_count: total, sources } = done.result;
+      const { merged: count, added, into, points_count: total, sources } = done.result;
       merged = true;
       const follows = sources.length ? ` It now follows ${sources.join(", ")} too.` : "";
-      status.textContent = `Merged ${count} image(s) of ${source} into ${into}, which now holds ${total}.${follows}`;
+      status.textContent = `Merged ${plural(count, "image")} of ${source} into ${into}: ${added} new, `
+        + `${count - added} already there; it now holds ${total}.${follows}`;
       submit.hidden = true;
       $("#merge-close").textContent = "Close";
     } catch (err) {
