@@ -27,6 +27,7 @@ from sightline.ingest.pipeline.patience import STORE_PATIENCE_S, patiently
 from sightline.ingest.pipeline.scan import scan_into_job
 from sightline.ingest.pipeline.work import FileWork, RecentContent
 from sightline.ingest.pipeline.write import record_outcomes, store_points
+from sightline.ingest.review.copies import follow_after_sync
 from sightline.ingest.sources.sync import SourceSync
 from sightline.ingest.vectors import VectorStore
 
@@ -68,6 +69,7 @@ class JobRun:
             await self._process_pending()
             if self.sync is not None and not (self.fatal or self.cancel_requested):
                 await self.sync.settle()
+                await self._follow_copies()
         except SightlineError as exc:
             self.fatal = exc
         except Exception as exc:  # never leave a job "running" behind a bug
@@ -88,6 +90,21 @@ class JobRun:
         check_model_matches(self.job.collection, info.params.metadata, self.capabilities)
         if self.job.kind == "scan" and rescan:
             await scan_into_job(self.job, self.jobdb, self.settings.roots, self.log, self.persist)
+
+    async def _follow_copies(self) -> None:
+        """Copies of this source's files in other collections follow what the sync changed (`review/copies.py`);
+        a failure there is logged, the sync itself went through."""
+        counts = await self.persist(self.jobdb.counts, self.job_id)
+        if not (counts.done or counts.moved or counts.removed):
+            return
+        try:
+            changed = await asyncio.to_thread(follow_after_sync, self.vectors, self.settings, self.jobdb,
+                                              self.job.collection, self.job.options.get("source_id", ""))
+        except SightlineError as exc:
+            await self.log(f"copies in other collections not brought along: {exc.code}: {exc.message}", "warning")
+            return
+        for name, tally in changed.items():
+            await self.log(f"copies in {name}: " + ", ".join(f"{n} {what}" for what, n in sorted(tally.items())))
 
     async def _process_pending(self) -> None:
         """The pending files page by page (memory stays flat over a job of any size); a page's batches all end
