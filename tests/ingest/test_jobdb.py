@@ -615,5 +615,6 @@ def test_a_version_1_file_is_migrated(db_path: Path) -> None:
     with JobStore(db_path) as store:
         assert store.get_job("old").counts.skipped == 0
         with store.reading() as conn:
-            assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
             assert conn.execute("SELECT COUNT(*) FROM sources").fetchone()[0] == 0
+            assert conn.execute("SELECT COUNT(*) FROM failed_files").fetchone()[0] == 0

@@ -1,5 +1,6 @@
-"""The sources page in Chromium: add a folder (its first sync shows live), sync now, edit, remove with its
-images; a refused folder is shown next to its field."""
+"""The sources page in Chromium: add a folder (its first sync shows live, linked to its job), sync now (the
+broken file that failed is left out: "completed", and the row names it with a link to the job whose errors say
+why), edit, remove with its images; a refused folder is shown next to its field."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
     page.goto(f"/collections/{followed}/sources")
     expect(page.locator("#no-sources")).to_be_visible()
     form = page.locator("#add-source")
+    expect(form.get_by_label("Folder on the server")).to_have_attribute("placeholder", f"e.g. {photos}/2024")
     form.get_by_label("Folder on the server").fill(str(photos / "holiday"))
     form.get_by_label("Watch for changes").uncheck()
     form.get_by_role("button", name="Add folder").click()
@@ -37,10 +39,19 @@ def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
     expect(row.locator('[data-field="last-sync"]')).to_have_text(
         f"completed with errors: {IMAGES + 1} embedded, 1 failed", timeout=60_000)
     expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES + 1))
+    first_job = api.get(f"/api/v1/collections/{followed}/sources").json()["sources"][0]["last_sync"]["job_id"]
+    unreadable = row.get_by_role("link", name="1 file cannot be read: broken.jpg")
+    expect(unreadable).to_have_attribute("href", f"/jobs/{first_job}")
 
     row.get_by_role("button", name="Sync").click()
-    expect(row.locator('[data-field="last-sync"]')).to_have_text(
-        f"completed with errors: {IMAGES + 1} unchanged, 1 failed", timeout=60_000)
+    expect(row.locator('[data-field="last-sync"]')).to_have_text(f"completed: {IMAGES + 2} unchanged", timeout=60_000)
+    synced = api.get(f"/api/v1/collections/{followed}/sources").json()["sources"][0]["last_sync"]["job_id"]
+    expect(row.get_by_role("link", name=f"completed: {IMAGES + 2} unchanged")).to_have_attribute(
+        "href", f"/jobs/{synced}")
+    unreadable.click()
+    expect(page).to_have_url(f"/jobs/{first_job}")
+    expect(page.get_by_text("broken.jpg").first).to_be_visible()
+    page.go_back()
 
     first = api.post("/api/v1/search", json={"collection": followed, "limit": 1}).json()["results"][0]["id"]
     assert api.delete(f"/api/v1/collections/{followed}/points/{first}").status_code == 204

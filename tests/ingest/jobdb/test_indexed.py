@@ -58,6 +58,6 @@ def test_a_version_2_file_gains_the_mirror(tmp_path: Path) -> None:
         conn.execute("DROP TABLE indexed_files")
         conn.execute("PRAGMA user_version=2")
     with JobStore(path) as jobdb, jobdb.reading() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("SELECT COUNT(*) FROM indexed_files").fetchone()[0] == 0
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -82,6 +82,18 @@ def test_a_removed_file_is_kept_out_while_unchanged_and_forgotten_once_gone() ->
     assert (result.kept_out, result.unchanged, result.forgotten) == (1, 0, ["/s/gone.jpg"])
 
 
+def test_a_file_that_failed_is_left_out_while_unchanged_and_forgotten_once_gone_or_stored() -> None:
+    listing = Listing(files={"/s/bad.jpg": FileStat(1, 5_000_000_000), "/s/edited.jpg": FileStat(2, 6_000_000_000),
+                             "/s/stored.jpg": FileStat(3, 7)})
+    failed = {"/s/bad.jpg": (1, 5.0), "/s/edited.jpg": (2, 5.0), "/s/gone.jpg": (3, 3.0),
+              "/s/stored.jpg": (3, 7e-9), "/s/locked/b.jpg": (1, 1.0)}
+    listing.unreadable = ["/s/locked"]
+    result = plan(listing, {"/s/stored.jpg": (3, 7)}, settle_s=0.0, now_ns=10**19, failed=failed)
+    assert [path for path, _, _ in result.pending] == ["/s/edited.jpg"]
+    assert (result.known_bad, result.unchanged) == (1, 1)
+    assert sorted(result.unfailed) == ["/s/gone.jpg", "/s/stored.jpg"]
+
+
 def test_offline_reasons() -> None:
     assert "missing" in offline_reason("/s", None, 0)
     assert "cannot be read" in offline_reason("/s", Listing(unreadable=["/s"]), 0)

@@ -13,6 +13,7 @@ from sightline.cli import follow as following
 from sightline.cli.client import IngestClient
 from sightline.cli.command import CollectionOption, api_command
 from sightline.cli.render import Output
+from sightline.humanize import plural
 
 __all__ = ["sources_app"]
 
@@ -35,7 +36,17 @@ def sync_summary(source: dict[str, Any]) -> str:
         return "never"
     counts = last["counts"]
     words = ", ".join(f"{counts[key]} {word}" for key, word in COUNT_WORDS.items() if counts.get(key))
-    return f"{last['state']}" + (f": {words}" if words else "")
+    return last["state"].replace("_", " ") + (f": {words}" if words else "")
+
+
+def images_text(source: dict[str, Any]) -> str:
+    """Its images, and the files it cannot read (left out of its syncs while unchanged), with the job that
+    names them."""
+    count = source.get("unreadable") or 0
+    if not count:
+        return str(source["images"])
+    job = source["unreadable_files"][0]["job_id"]
+    return f"{source['images']} ({plural(count, 'file')} cannot be read: `sightline jobs errors {job[:8]}`)"
 
 
 def sources_table(answer: dict[str, Any]) -> Table | str:
@@ -47,7 +58,7 @@ def sources_table(answer: dict[str, Any]) -> Table | str:
     for source in answer["sources"]:
         state = source["state"] + (f" ({source['offline_reason']})" if source["offline_reason"] else "")
         rescan = f"{source['rescan_minutes']} min" if source["rescan_minutes"] else "never"
-        table.add_row(source["source_id"], escape(source["path"]), escape(state), str(source["images"]), rescan,
+        table.add_row(source["source_id"], escape(source["path"]), escape(state), escape(images_text(source)), rescan,
                       escape(sync_summary(source)), source["last_sync_at"] or "-")
     return table
 

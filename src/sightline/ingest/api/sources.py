@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -10,6 +10,7 @@ from pydantic import Field
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.api import ServicesDep
+from sightline.ingest.jobdb.failed import FailedFiles
 from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.paths import confine, is_inside, path_text
 from sightline.ingest.removal import remove_points
@@ -21,6 +22,7 @@ from sightline.ingest.vectors import SearchFilters
 
 router = APIRouter(prefix="/api/v1/collections/{name}/sources", tags=["sources"])
 MAX_RESCAN_MINUTES = 7 * 24 * 60
+UNREADABLE_LISTED = 20  # the unreadable files a source's answer names (it counts them all)
 Excludes = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(
     max_length=100, description="Globs left out: `*.tmp` or `@eaDir` match a name anywhere; a pattern with '/' "
     "matches the path below the folder (`**/@eaDir/**`, `/raw/*`).")]
@@ -43,7 +45,8 @@ class SourceEdit(Strict):
 
 async def source_view(services: Services, source: Source) -> dict:
     """The source as answered: state (syncing while a sync job of it is queued or running), its images, the
-    last sync job's counts."""
+    last sync job's counts, the files it cannot read (left out of its syncs while unchanged: the newest first,
+    each with the job whose errors name it)."""
     if source.last_job_id:
         job = await services.call(services.jobdb.get_job, source.last_job_id)
         if job is not None:
@@ -54,6 +57,10 @@ async def source_view(services: Services, source: Source) -> dict:
                                         SearchFilters(folder=source.path))
     source.removed_by_user = await services.call(IndexedFiles(services.jobdb).removed_count, source.collection,
                                                  source.path)
+    failed = FailedFiles(services.jobdb)
+    source.unreadable = await services.call(failed.count, source.collection, source.path)
+    listed = await services.call(failed.listed, source.collection, source.path, UNREADABLE_LISTED)
+    source.unreadable_files = [{**item._asdict(), "name": PurePath(item.path).name} for item in listed]
     return source.to_dict()
 
 
@@ -132,6 +139,7 @@ async def remove_source(
         await services.runner.cancel(source.last_job_id)
     await services.call(manager.store.remove, source_id)
     await services.call(IndexedFiles(services.jobdb).clear_removed, name, source.path)
+    await services.call(FailedFiles(services.jobdb).drop_folder, name, source.path)
     if remove_points_too:
         stored = await services.call(stored_files, services.vectors, name, source.path)
         ids = [found.point_id for found in stored.values()]

@@ -2,13 +2,15 @@
 
 Version 2 added the `sources` table (watched folders, `ingest.sources`), `jobs.unchanged` and the file states
 "moved" and "removed"; version 3 added `indexed_files` (what the vector store holds per file, and the files a
-person removed from the index: `jobdb.indexed`). Opening an older file migrates it (`create_schema`)."""
+person removed from the index: `jobdb.indexed`); version 4 added `failed_files` (the files a source's sync could
+not read, kept out of its syncs while unchanged: `jobdb.failed`). Opening an older file migrates it
+(`create_schema`: every table is created if missing)."""
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -89,6 +91,17 @@ CREATE TABLE IF NOT EXISTS indexed_files (
     PRIMARY KEY (collection, path)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS indexed_files_removed ON indexed_files (collection, path) WHERE point_id IS NULL;
+
+CREATE TABLE IF NOT EXISTS failed_files (
+    collection TEXT NOT NULL,
+    path       TEXT NOT NULL,              -- text form of the file's path
+    size       INTEGER,
+    mtime      REAL,                       -- seconds, as the sync's `files` row has it
+    job_id     TEXT NOT NULL,              -- the sync job whose errors name the file
+    code       TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    PRIMARY KEY (collection, path)
+) WITHOUT ROWID;
 """
 
 COUNTED_STATES = ("done", "cached", "skipped", "failed", "moved", "removed", "pending")

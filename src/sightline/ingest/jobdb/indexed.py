@@ -23,13 +23,13 @@ class Indexed(NamedTuple):  # a tuple: one per stored file, made fast
     sha256: str | None
 
 
-def _under(folder: str) -> tuple[str, str]:
+def under(folder: str) -> tuple[str, str]:
     """Bounds of the text paths strictly below `folder`: prefix <= path < prefix with "/" → "0"."""
     prefix = folder.rstrip("/") + "/"
     return prefix, prefix[:-1] + "0"
 
 
-_RANGE = "collection = ? AND path >= ? AND path < ?"
+RANGE = "collection = ? AND path >= ? AND path < ?"
 _STORED, _REMOVED = "point_id IS NOT NULL", "point_id IS NULL"  # a row without a point is a removal remembered
 
 
@@ -61,13 +61,13 @@ class IndexedFiles:
 
     def _count(self, collection: str, folder: str, rows: str) -> int:
         with self.jobdb.reading() as conn:
-            return conn.execute(f"SELECT COUNT(*) FROM indexed_files WHERE {_RANGE} AND {rows}",
-                                (collection, *_under(folder))).fetchone()[0]
+            return conn.execute(f"SELECT COUNT(*) FROM indexed_files WHERE {RANGE} AND {rows}",
+                                (collection, *under(folder))).fetchone()[0]
 
     def _sizes(self, collection: str, folder: str, rows: str) -> dict[str, tuple[int, int]]:
         with self.jobdb.reading() as conn:
-            cursor = conn.execute(f"SELECT path, size, mtime_ns FROM indexed_files WHERE {_RANGE} AND {rows}",
-                                  (collection, *_under(folder)))
+            cursor = conn.execute(f"SELECT path, size, mtime_ns FROM indexed_files WHERE {RANGE} AND {rows}",
+                                  (collection, *under(folder)))
             cursor.row_factory = None
             return {path: (size, mtime_ns) for path, size, mtime_ns in cursor}
 
@@ -86,8 +86,8 @@ class IndexedFiles:
         """Replace the stored files under `folder` with `stored` (read from the vector store); removals stay
         unless the file is stored again."""
         with self.jobdb.writing() as conn:
-            conn.execute(f"DELETE FROM indexed_files WHERE {_RANGE} AND point_id IS NOT NULL",
-                         (collection, *_under(folder)))
+            conn.execute(f"DELETE FROM indexed_files WHERE {RANGE} AND point_id IS NOT NULL",
+                         (collection, *under(folder)))
             conn.executemany("INSERT OR REPLACE INTO indexed_files VALUES (?, ?, ?, ?, ?, ?)",
                              ((collection, path, known.size, known.mtime_ns, known.point_id, known.sha256)
                               for path, known in stored.items()))
@@ -110,12 +110,12 @@ class IndexedFiles:
     def clear_removed(self, collection: str, folder: str) -> int:
         """Forget the removals under `folder` (the next sync brings those files back); returns how many."""
         with self.jobdb.writing(check_disk=False) as conn:
-            return conn.execute(f"DELETE FROM indexed_files WHERE {_RANGE} AND {_REMOVED}",
-                                (collection, *_under(folder))).rowcount
+            return conn.execute(f"DELETE FROM indexed_files WHERE {RANGE} AND {_REMOVED}",
+                                (collection, *under(folder))).rowcount
 
     def drop_folder(self, collection: str, folder: str) -> None:
         with self.jobdb.writing(check_disk=False) as conn:
-            conn.execute(f"DELETE FROM indexed_files WHERE {_RANGE}", (collection, *_under(folder)))
+            conn.execute(f"DELETE FROM indexed_files WHERE {RANGE}", (collection, *under(folder)))
 
     def drop_collection(self, collection: str) -> None:
         with self.jobdb.writing(check_disk=False) as conn:

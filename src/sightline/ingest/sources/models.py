@@ -24,6 +24,8 @@ class Source:
     last_sync: dict | None = None  # that job's job_id, state and counts (filled in by the reader)
     images: int | None = None  # points under its folder (filled in by the reader)
     removed_by_user: int | None = None  # files under it a person removed from the index (filled in by the reader)
+    unreadable: int | None = None  # files under it that failed for good, left out while unchanged (by the reader)
+    unreadable_files: list[dict] | None = None  # the first of them: path, job_id, code, message (by the reader)
 
     @property
     def state(self) -> SourceState:
@@ -48,4 +50,6 @@ class Source:
             "last_sync": self.last_sync,
             "images": self.images,
             "removed_by_user": self.removed_by_user,
+            "unreadable": self.unreadable,
+            "unreadable_files": self.unreadable_files,
         }

@@ -9,6 +9,7 @@ from typing import Any
 
 from sightline.errors import ErrorCode, SightlineError, utc_now
 from sightline.ingest.jobdb import JobStore
+from sightline.ingest.jobdb.failed import FailedFiles
 from sightline.ingest.jobdb.indexed import IndexedFiles
 from sightline.ingest.sources.models import Source
 
@@ -49,9 +50,9 @@ class SourceStore:
         return _source(row) if row else None
 
     def list(self, collection: str | None = None) -> list[Source]:
-        sql, params = "SELECT * FROM sources ORDER BY collection, path", ()
+        sql, params = "SELECT * FROM sources ORDER BY collection, path", []
         if collection is not None:
-            sql, params = "SELECT * FROM sources WHERE collection = ? ORDER BY path", (collection,)
+            sql, params = "SELECT * FROM sources WHERE collection = ? ORDER BY path", [collection]
         with self.jobdb.reading() as conn:
             return [_source(row) for row in conn.execute(sql, params)]
 
@@ -83,7 +84,8 @@ class SourceStore:
             return conn.execute("DELETE FROM sources WHERE source_id = ?", (source_id,)).rowcount > 0
 
     def drop_collection(self, collection: str) -> int:
-        """Forget the collection's sources and what the job store mirrors of its points."""
+        """Forget the collection's sources, what the job store mirrors of its points, and its failed files."""
         IndexedFiles(self.jobdb).drop_collection(collection)
+        FailedFiles(self.jobdb).drop_collection(collection)
         with self.jobdb.writing(check_disk=False) as conn:
             return conn.execute("DELETE FROM sources WHERE collection = ?", (collection,)).rowcount

@@ -14,7 +14,10 @@ The stored files come from the job store's mirror of the vector store (`jobdb.in
 only while its count under the folder equals the store's point count there; else they are scrolled from the
 store and the mirror is rebuilt, so a cleared or stale job database never duplicates or loses a point.
 A file a person removed from the index (a remembered removal) is kept out while its size and mtime are those it
-had then; once it changes it is ingested again, and a removal whose file is gone is forgotten.
+had then; once it changes it is ingested again, and a removal whose file is gone is forgotten. A file that
+failed for a reason a retry cannot mend (`jobdb.failed`: recorded by `settle` after each run) is left out the
+same way, counted "skipped" and logged, so one broken file does not end every sync "completed with errors";
+a person who asks for a sync gets the same (the job that failed on it offers "Retry failed").
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from typing import Any
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
+from sightline.humanize import plural
 from sightline.ingest.jobdb import Job, JobStore
+from sightline.ingest.jobdb.failed import FailedFiles, FailedStat
 from sightline.ingest.jobdb.indexed import Indexed, IndexedFiles
 from sightline.ingest.paths import fs_path, is_inside
 from sightline.ingest.removal import remove_points
@@ -50,8 +55,10 @@ class Plan:
     unchanged: int = 0
     young: int = 0  # modified less than the settle time ago: left for the next sync
     kept_out: int = 0  # removed from the index by a person, unchanged since: not ingested again
+    known_bad: int = 0  # failed for good before, unchanged since: not read again
     vanished: list[str] = field(default_factory=list)  # stored files not listed
     forgotten: list[str] = field(default_factory=list)  # removals whose file is gone
+    unfailed: list[str] = field(default_factory=list)  # failures whose file is gone, or stored now
 
 
 def stored_files(vectors: VectorStore, collection: str, folder: str) -> dict[str, Indexed]:
@@ -80,15 +87,17 @@ def known_files(vectors: VectorStore, indexed: IndexedFiles, collection: str, fo
 
 
 def plan(listing: Listing, stored: dict[str, Stat], settle_s: float, now_ns: int,
-         removed: dict[str, Stat] | None = None) -> Plan:
+         removed: dict[str, Stat] | None = None, failed: dict[str, FailedStat] | None = None) -> Plan:
     result = Plan()
-    removed = dict(removed or {})
+    removed, failed = dict(removed or {}), dict(failed or {})
     young_after = now_ns - int(settle_s * 1e9)
     for path, stat in listing.files.items():
         if stored.pop(path, None) == stat:  # (size, mtime_ns) both: tuples compare as such
             result.unchanged += 1
         elif removed.pop(path, None) == stat:
             result.kept_out += 1
+        elif failed.pop(path, None) == (stat.size, stat.mtime_ns / 1e9):  # as the job's `files` row holds it
+            result.known_bad += 1
         elif young_after < stat.mtime_ns <= now_ns:
             result.young += 1
         else:
@@ -100,6 +109,7 @@ def plan(listing: Listing, stored: dict[str, Stat], settle_s: float, now_ns: int
 
     result.vanished = [path for path in stored if not unlistable(path)]
     result.forgotten = [path for path in removed if not unlistable(path)]
+    result.unfailed = [path for path in failed if not unlistable(path)]  # (a changed one stays until tried)
     return result
 
 
@@ -133,6 +143,7 @@ class SourceSync:
         self.log, self.persist = log, persist
         self.sources = SourceStore(jobdb)
         self.indexed = IndexedFiles(jobdb)
+        self.failed = FailedFiles(jobdb)
         self.vanished: dict[str, Indexed] = {}
         self.excludes = Excludes([])
         self.young = 0
@@ -160,20 +171,31 @@ class SourceSync:
             await self.log(f"{root} is back online")
         assert listing is not None
         settle_s = 0.0 if self.job.options.get("asked") else self.settings.source_settle_seconds
-        result = plan(listing, stored, settle_s, time.time_ns(), removed)
-        self.vanished = await self.persist(self.indexed.points, self.job.collection, result.vanished)
-        self.young = result.young
-        await self.persist(self.jobdb.add_files, self.job.job_id, result.pending)
-        await self.persist(self.jobdb.set_unchanged, self.job.job_id, result.unchanged + result.kept_out)
-        if result.forgotten:
-            await self.persist(self.indexed.forget, self.job.collection, result.forgotten)
+        failed = await self.persist(self.failed.known, self.job.collection, root)
+        result = plan(listing, stored, settle_s, time.time_ns(), removed, failed)
+        await self._queue(result)
         await self.log(
             f"listed {len(listing.files)} files in {time.perf_counter() - started:.2f}s: {len(result.pending)} new "
             f"or changed, {result.unchanged} unchanged, {result.kept_out} removed from the index by a person "
             f"(kept out while unchanged), {len(result.vanished)} gone, {result.young} still being written, "
             f"{listing.excluded} excluded, {listing.links} links not followed")
+        if result.known_bad:
+            await self.log(f"{plural(result.known_bad, 'file')} that could not be read before, unchanged since: not "
+                           "read again (counted unchanged; the source lists them)")
         for folder in listing.unreadable:
             await self.log(f"cannot list {folder}: its images are kept", "warning")
+
+    async def _queue(self, result: Plan) -> None:
+        """The plan into the job store: pending files, the count of the unchanged, what is forgotten."""
+        self.vanished = await self.persist(self.indexed.points, self.job.collection, result.vanished)
+        self.young = result.young
+        await self.persist(self.jobdb.add_files, self.job.job_id, result.pending)
+        await self.persist(self.jobdb.set_unchanged, self.job.job_id,
+                           result.unchanged + result.kept_out + result.known_bad)
+        if result.forgotten:
+            await self.persist(self.indexed.forget, self.job.collection, result.forgotten)
+        if result.unfailed:
+            await self.persist(self.failed.forget, self.job.collection, result.unfailed)
 
     def _list(self, root: str) -> Listing | None:
         if not os.path.isdir(fs_path(root)):
@@ -181,7 +203,15 @@ class SourceSync:
         return list_source(fs_path(root), self.excludes)
 
     async def settle(self) -> None:
-        """Moves and removals, once the job's pending files are stored."""
+        """Once the job's pending files are stored: the files that failed for good remembered (those it read
+        forgotten), then moves and removals."""
+        remembered = await self.persist(self.failed.record_job, self.job.job_id)
+        if remembered:
+            await self.log(f"{plural(remembered, 'file')} could not be read, not for a reason a retry mends: later "
+                           "syncs leave them out until they change")
+        await self._remove_vanished()
+
+    async def _remove_vanished(self) -> None:
         doomed = {path: stored for path, stored in self.vanished.items()
                   if gone(path) or self._excluded(path)}
         if not doomed:

@@ -3,8 +3,8 @@
 import { del, get, post, request } from "./api.js";
 import { $, $$, openDialog, wireDialogClose } from "./dom.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
-import { when } from "./format.js";
-import { api } from "./urls.js";
+import { plural, when } from "./format.js";
+import { api, pages } from "./urls.js";
 
 const POLL_MS = 2000;
 const WORDS = [["done", "embedded"], ["cached", "reused"], ["skipped", "unchanged"], ["moved", "moved"],
@@ -17,6 +17,19 @@ function syncText(source) {
   const words = WORDS.filter(([key]) => last.counts[key]).map(([key, word]) => `${last.counts[key]} ${word}`);
   const state = last.state.replaceAll("_", " ");
   return words.length ? `${state}: ${words.join(", ")}` : state;
+}
+
+// Mirrors unreadable_text() in templates/sources.html.
+function unreadableText(source) {
+  const names = source.unreadable_files.slice(0, 3).map((file) => file.name).join(", ");
+  return `${plural(source.unreadable, "file")} cannot be read: ${names}${source.unreadable > 3 ? ", …" : ""}`;
+}
+
+// A link's text and target (none: no link).
+function setLink(link, text, href) {
+  link.textContent = text;
+  if (href) link.href = href;
+  else link.removeAttribute("href");
 }
 
 function patterns(text) {
@@ -40,7 +53,11 @@ function showRow(row, source) {
   state.className = `badge state-${source.state}`;
   $('[data-field="offline"]', row).textContent = source.offline_reason || "";
   $('[data-field="images"]', row).textContent = source.images;
-  $('[data-field="last-sync"]', row).textContent = syncText(source);
+  setLink($('[data-field="last-sync"]', row), syncText(source), source.last_sync && pages.job(source.last_sync.job_id));
+  const unreadable = $('[data-field="unreadable"]', row);
+  unreadable.hidden = !source.unreadable;
+  setLink($("a", unreadable), source.unreadable ? unreadableText(source) : "",
+    source.unreadable && pages.job(source.unreadable_files[0].job_id));
   const at = $('[data-field="last-sync-at"]', row);
   if (at && source.last_sync_at) at.textContent = when(source.last_sync_at);
 }

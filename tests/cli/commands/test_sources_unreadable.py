@@ -1,0 +1,25 @@
+"""`sightline sources list` with a folder holding a broken file: the state reads as words, the file is counted
+once it has failed, with the command that names it; the next sync leaves it out and completes."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import Service, Sightline
+
+
+def test_list_names_the_unreadable_files_job(service: Service, sightline: Sightline) -> None:
+    assert service.http.post("/api/v1/collections", json={"name": "broken"}).status_code == 201
+    try:
+        added = sightline("sources", "add", str(service.mixed), "-c", "broken", "--no-watch", "--rescan-minutes",
+                          "0", "--follow")
+        assert added.exit_code == 1 and "UNSUPPORTED_FORMAT" in added.output, added.output  # with errors
+        source = service.http.get("/api/v1/collections/broken/sources").json()["sources"][0]
+        job_id = source["last_sync"]["job_id"]
+        listed = sightline("sources", "list", "-c", "broken").output
+        assert "completed with errors" in listed and "completed_with_errors" not in listed
+        assert f"1 file cannot be read: `sightline jobs errors {job_id[:8]}`" in listed, listed
+
+        synced = sightline("sources", "sync", source["source_id"], "-c", "broken", "--follow")
+        assert synced.exit_code == 0 and "4 unchanged" in synced.output, synced.output
+        assert "completed with errors" not in sightline("sources", "list", "-c", "broken").output
+    finally:
+        service.http.delete("/api/v1/collections/broken")
