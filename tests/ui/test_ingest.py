@@ -70,3 +70,21 @@ def test_drop_upload_at_phone_width(api, ingest, open_page):
     expect(page.locator("#job-progress-text")).to_have_text("100 %")
     expect(page.locator('[data-count="done"]')).to_have_text("6")
     no_horizontal_scroll(page)
+
+
+def test_the_page_says_an_ingest_is_one_shot_and_links_the_collections_sources(page, api, holiday, shots):
+    assert api.post("/api/v1/collections", json={"name": "single"}).status_code == 201
+    answer = api.post("/api/v1/ingest/upload", data={"collection": "single"},
+                      files=[("files", ("one.png", distinct_image(1, fmt="PNG"), "image/png"))])
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
+    page.goto("/ingest?collection=single")
+    expect(page.locator("#one-shot")).to_contain_text("An ingest is one-shot")
+    link = page.locator("#one-shot").get_by_role("link", name="Sources")
+    expect(link).to_have_attribute("href", "/collections/single/sources")
+    expect(page.locator('#ingest-collection option[value="single"]')).to_have_text("single (1 image)")
+    page.screenshot(path=shots / "ingest-one-shot.png")
+    page.select_option("#ingest-collection", "holiday")
+    expect(link).to_have_attribute("href", "/collections/holiday/sources")
+    link.click()
+    expect(page.get_by_role("heading", name="Sources of holiday")).to_be_visible()
+    api.delete("/api/v1/collections/single")

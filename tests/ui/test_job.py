@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
 from tests.ui.helpers import IMAGES
 
 pytestmark = pytest.mark.ui
@@ -76,3 +80,24 @@ def test_retry_failed_queues_the_file_again(page, holiday):
 def test_unknown_job_is_404(page):
     assert page.goto("/jobs/no-such-job").status == 404
     expect(page.locator("main")).to_contain_text("No job 'no-such-job'")
+
+
+def test_an_uploads_errors_name_the_file_as_it_was_sent(page, api):
+    """Not the copy in the server's uploads folder (its path stays in the title), as rendered by the server and
+    again by the page after a retry."""
+    assert api.post("/api/v1/collections", json={"name": "sent"}).status_code == 201
+    files = [("files", ("good.png", distinct_image(5, fmt="PNG"), "image/png")),
+             ("files", ("broken.jpg", b"not a JPEG" * 20, "image/jpeg"))]
+    job = wait_for_job(api, api.post("/api/v1/ingest/upload", data={"collection": "sent"}, files=files)
+                       .json()["job_id"])
+    assert job["state"] == "completed_with_errors", job
+    page.goto(f"/jobs/{job['job_id']}")
+    cell = page.locator("#errors-table tbody td.path")
+    expect(cell).to_have_text("broken.jpg")
+    expect(cell).to_have_attribute("title", re.compile(r"uploads.*broken\.jpg$"))
+    page.evaluate("document.querySelector('#errors-table tbody tr').dataset.server = 'yes'")
+    page.get_by_role("button", name="Retry failed").click()
+    redrawn = page.locator("#errors-table tbody tr:not([data-server]) td.path")
+    expect(redrawn).to_have_text("broken.jpg", timeout=30_000)
+    expect(redrawn).to_have_attribute("title", re.compile(r"uploads.*broken\.jpg$"))
+    api.delete("/api/v1/collections/sent")

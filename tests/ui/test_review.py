@@ -71,11 +71,50 @@ def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
     group = page.locator(".dup-group")
     expect(group).to_have_count(1)
     expect(group.locator(".dup-member")).to_have_count(2)
+    names = group.locator(".dup-member dd:first-of-type").all_inner_texts()  # each member's file, by name
+    assert sorted(names) == ["copy-of-p0.jpg", "p0.jpg"]
     page.screenshot(path=shots / "duplicates.png")
     before = httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"]
-    group.locator(".dup-member.best").get_by_role("button", name="Keep this one, remove the others").click()
+    best = group.locator(".dup-member.best")
+    best.get_by_role("button", name=f"Keep {names[0]}, remove the other", exact=True).click()
     expect(page.locator("#dup-status")).to_have_text("No duplicates found.")
     assert httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"] == before - 1
+
+
+def pair_uploads(client: httpx.Client, collection: str, pairs: int) -> None:
+    """`collection`, new, with `pairs` photos uploaded twice each (p{i}.jpg and again-p{i}.jpg)."""
+    assert client.post("/api/v1/collections", json={"name": collection}).status_code == 201
+    uploads = [("files", (f"{prefix}p{i}.jpg", distinct_image(i), "image/jpeg"))
+               for i in range(pairs) for prefix in ("", "again-")]
+    job = wait_for_job(client, client.post("/api/v1/ingest/upload", data={"collection": collection},
+                                           files=uploads).json()["job_id"])
+    assert job["state"] == "completed", job
+
+
+def test_keeping_a_copy_says_what_it_removed_and_the_focus_moves_on(trip, open_page, shots):
+    """By keyboard: the keep says what left the index and how it comes back, and the focus goes to the next
+    group's heading, then to the list's heading when no group is left."""
+    with httpx.Client(base_url=trip, timeout=60) as client:
+        pair_uploads(client, "pairs", 2)
+    page = open_page(trip)
+    page.goto("/collections/pairs/duplicates")
+    page.select_option("#dup-kind", "exact")
+    groups = page.locator(".dup-group")
+    expect(groups).to_have_count(2)
+    first = groups.first.locator(".dup-member.best")
+    first.get_by_role("button", name=re.compile(r"^Keep (again-)?p\d\.jpg, remove the other$")).focus()
+    page.keyboard.press("Enter")
+    done = page.locator("#dup-done")
+    expect(done).to_have_text("Removed 1 photo from the index; the files stay on disk. "
+                              "Photos of a followed folder come back with “Bring back” on its Sources page.")
+    expect(done.get_by_role("link", name="its Sources page")).to_have_attribute("href", "/collections/pairs/sources")
+    expect(groups).to_have_count(1)
+    expect(groups.locator(".dup-heading")).to_be_focused()
+    page.screenshot(path=shots / "duplicates-kept.png")
+    groups.locator(".dup-member.best button").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#dup-status")).to_have_text("No duplicates found.")
+    expect(page.locator("#dup-list-heading")).to_be_focused()
 
 
 def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collection(trip, open_page, shots):
@@ -105,7 +144,7 @@ def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collect
     expect(group.locator(".dup-new-status")).to_have_text("copying: 1 / 2")
     page.screenshot(path=shots / "duplicates-copying.png")
     held.release()
-    expect(group.locator(".dup-new-status")).to_contain_text("Created scene with 4 photo(s).")
+    expect(group.locator(".dup-new-status")).to_contain_text("Created scene with 4 photos.")
     group.get_by_role("link", name="Open it").click()
     expect(page).to_have_url(re.compile(r"/collections/scene/duplicates$"))
 

@@ -192,3 +192,16 @@ def test_a_search_among_the_photos_of_a_year_says_when_none_looks_like_it(page, 
         f"No 2023 photo looks like “{word}”; the closest ones follow.")
     expect(page.locator("#results .weak-heading")).to_have_text("No strong match: the closest ones")
     expect(page.locator("#results .result-name")).to_have_text(["camera.jpg"])
+
+
+def test_a_link_to_a_collection_that_does_not_exist_keeps_the_servers_choice(page, holiday, api, shots):
+    page.goto("/search?collection=nosuch&q=square")
+    expect(page.locator("#unknown-collection")).to_have_text("Collection 'nosuch' does not exist.")
+    expect(page.locator("#results-title")).to_have_text("“square”")
+    expect(page.locator("#results-summary")).to_contain_text(re.compile(r"strong match|No (strong|image) match|empty"))
+    chosen = page.locator("#search-collection").input_value()
+    assert chosen in [info["name"] for info in api.get("/api/v1/collections").json()["collections"]]
+    expect(page).to_have_url(re.compile(rf"collection={re.escape(chosen)}&q=square$"))
+    expect(page.locator("#search-collection-error")).to_be_hidden()
+    expect(page.locator("#search-form [data-error-for='_form']")).to_be_hidden()
+    page.screenshot(path=shots / "search-unknown-collection.png")

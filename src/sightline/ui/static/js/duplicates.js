@@ -4,7 +4,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import { $, el } from "./dom.js";
-import { bytes, when } from "./format.js";
+import { bytes, plural, when } from "./format.js";
 import { setBusy } from "./forms.js";
 import { collectionFromPoints } from "./from-points.js";
 import { review } from "./urls.js";
@@ -13,6 +13,7 @@ import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 const name = collectionName();
 const status = $("#dup-status");
 const list = $("#dup-groups");
+const outcome = $("#dup-done"); // what the last action did
 let loading = 0;
 
 function params() {
@@ -30,15 +31,17 @@ async function load() {
       answer = await get(review.duplicates(name, params()));
     }
     if (ticket === loading) show(answer);
+    return ticket === loading;
   } catch (err) {
     if (ticket === loading) status.textContent = err.message;
+    return false;
   }
 }
 
 function show(answer) {
   list.replaceChildren(...answer.groups.map(groupView));
   status.textContent = answer.groups.length
-    ? `${answer.total_groups} group(s) of duplicates.` : "No duplicates found.";
+    ? `${plural(answer.total_groups, "group")} of duplicates.` : "No duplicates found.";
 }
 
 function fact(label, value) {
@@ -58,17 +61,25 @@ function kinship(group, point, index) {
   return `Pictures match the best (${point.hash_bits} of 64 hash bits differ)`;
 }
 
+// "Keep IMG_1.jpg, remove the other" / "…, remove the 3 others": the file named for screen readers.
+function keepLabel(point, others) {
+  const rest = others.length === 1 ? "the other" : `the ${others.length} others`;
+  return `Keep ${point.filename || "this one"}, remove ${rest}`;
+}
+
 function memberView(group, point, index) {
   const others = group.point_ids.filter((id) => id !== point.id);
-  const keep = el("button", { type: "button", class: "button small", text: "Keep this one, remove the others" });
-  keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }));
+  const keep = el("button", { type: "button", class: "button small", text: "Keep this one, remove the others",
+    "aria-label": keepLabel(point, others) });
+  keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }, group, removedLine));
   const size = point.width && point.height ? `${point.width}×${point.height}` : null;
   const date = point.sort_ts ? when(new Date(point.sort_ts * 1000).toISOString()) : null;
   const relation = kinship(group, point, index);
   return el("article", { class: index === 0 ? "dup-member best" : "dup-member", "data-id": point.id },
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
-    el("dl", {}, ...fact("Size", size), ...fact("Format", point.format), ...fact("File", point.bytes != null
-      ? bytes(point.bytes) : null), ...fact("Date", date), ...fact("Folder", point.folder)),
+    el("dl", {}, ...fact("File", point.filename), ...fact("Size", size), ...fact("Format", point.format),
+      ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null), ...fact("Date", date),
+      ...fact("Folder", point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,
     relation ? el("p", { class: point.exact_of ? "badge dup-relation exact" : "hint dup-relation", text: relation })
       : null,
@@ -98,7 +109,7 @@ function newCollectionForm(group) {
     setBusy(button, true, "Creating…");
     try {
       const made = await collectionFromPoints(input.value.trim(), name, group.point_ids, done);
-      done.replaceChildren(`Created ${made.collection} with ${made.points_count} photo(s). `,
+      done.replaceChildren(`Created ${made.collection} with ${plural(made.points_count, "photo")}. `,
         el("a", { href: review.duplicatesPage(made.collection), text: "Open it" }));
     } catch (err) {
       done.textContent = err.message;
@@ -112,21 +123,38 @@ function newCollectionForm(group) {
 
 function groupView(group) {
   const notDuplicates = el("button", { type: "button", class: "button small", text: "Not duplicates" });
-  notDuplicates.addEventListener("click", () => act(review.dismiss(name), { point_ids: group.point_ids }));
-  return el("section", { class: "dup-group", "data-kind": group.kind, "data-checked": String(group.checked) },
-    el("header", {}, el("strong", { text: `${group.point_ids.length} photos` }),
+  notDuplicates.addEventListener("click", () => act(review.dismiss(name), { point_ids: group.point_ids }, group,
+    () => ["Marked as not duplicates: they are not proposed together again."]));
+  return el("section", { class: "dup-group", "data-first": group.point_ids[0], "data-kind": group.kind,
+    "data-checked": String(group.checked) },
+    el("header", {}, el("h3", { class: "dup-heading", tabindex: "-1", text: `${group.point_ids.length} photos` }),
       el("span", { class: "dup-check", text: checkWords(group) }), notDuplicates),
     el("div", { class: "dup-members" }, ...group.points.map((point, index) => memberView(group, point, index))),
     newCollectionForm(group));
 }
 
-async function act(url, body) {
+// What a "keep" did, in words, with the way back (a followed folder's "Bring back" on its Sources page).
+function removedLine(answer) {
+  return [`Removed ${plural(answer.deleted.length, "photo")} from the index; the files stay on disk. `,
+    "Photos of a followed folder come back with “Bring back” on ",
+    el("a", { href: review.sourcesPage(name), text: "its Sources page" }), "."];
+}
+
+// An action on `group`, then the groups again: what it did is said, and the focus goes to the group that took
+// its place (else the list's heading), so a keyboard user keeps their place.
+async function act(url, body, group, said) {
+  const at = Array.from(list.children).findIndex((node) => node.dataset.first === group.point_ids[0]);
   try {
-    await post(url, body);
-    await load();
+    const answer = await post(url, body);
+    outcome.replaceChildren(...said(answer));
+    outcome.hidden = false;
+    if (!(await load())) return;
   } catch (err) {
     status.textContent = err.message;
+    return;
   }
+  const next = list.children[at];
+  (next ? $(".dup-heading", next) : $("#dup-list-heading")).focus();
 }
 
 initSurprise(name);

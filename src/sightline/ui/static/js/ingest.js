@@ -4,7 +4,7 @@ import { get, post, upload } from "./api.js";
 import { $, dropZone, el, guardWindowDrops } from "./dom.js";
 import { bytes, plural } from "./format.js";
 import { clearErrors, setBusy, showApiError, showError } from "./forms.js";
-import { api, pages } from "./urls.js";
+import { api, pages, review } from "./urls.js";
 
 // --- folder browser -----------------------------------------------------------------------------------------
 
@@ -151,9 +151,18 @@ function initUpload(collection) {
   });
 }
 
+// The "Sources" link leads to the chosen collection's folders.
+function followCollection(collection) {
+  const link = $("#sources-link");
+  const point = () => { if (collection.value) link.href = review.sourcesPage(collection.value); };
+  collection.addEventListener("change", point);
+  point();
+}
+
 export function initIngest() {
   guardWindowDrops();
   const collection = $("#ingest-collection");
+  followCollection(collection);
   const scanForm = $("#scan-form");
   initBrowser(scanForm);
   scanForm.addEventListener("submit", (event) => { event.preventDefault(); startScan(scanForm, collection); });

@@ -40,12 +40,18 @@ export function appendLogLine(log, line) {
   if (nearBottom) log.scrollTop = log.scrollHeight;
 }
 
-function errorRow(error) {
+// An uploaded file is named as it was sent, not by its copy in the server's uploads folder (kept as the title).
+function fileCell(path, uploaded) {
+  const text = uploaded ? path.split(/[\\/]/).pop() : path;
+  return el("td", { class: "path", "data-label": "File", text, title: uploaded ? path : null });
+}
+
+function errorRow(error, uploaded) {
   const retriable = error.retriable
     ? el("span", { class: "badge warning", title: "A retry may help", text: "retriable" })
     : null;
   return el("tr", {},
-    el("td", { class: "path", "data-label": "File", text: error.path }),
+    fileCell(error.path, uploaded),
     el("td", { "data-label": "Stage", text: error.stage }),
     el("td", { "data-label": "Code" }, el("code", { text: error.code }), retriable),
     el("td", { "data-label": "Message", text: error.message }));
@@ -56,9 +62,10 @@ export function errorsShown() {
   return Number($("#errors-count").dataset.limit);
 }
 
-export function renderErrors(errors) {
+// `job`: its kind says whether the files were uploaded.
+export function renderErrors(errors, job) {
   $("#errors-count").textContent = `(${errors.length}${errors.length >= errorsShown() ? "+" : ""})`;
   $("#no-errors").hidden = errors.length > 0;
   $("#errors-wrap").hidden = errors.length === 0;
-  $("#errors-table tbody").replaceChildren(...errors.map(errorRow));
+  $("#errors-table tbody").replaceChildren(...errors.map((error) => errorRow(error, job.kind === "upload")));
 }

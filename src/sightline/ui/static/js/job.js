@@ -40,7 +40,7 @@ class JobPage {
   }
 
   async loadErrors() {
-    renderErrors((await get(api.jobErrors(this.id, errorsShown()))).errors);
+    renderErrors((await get(api.jobErrors(this.id, errorsShown()))).errors, this.job);
   }
 
   update(next) {

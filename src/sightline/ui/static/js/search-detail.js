@@ -4,6 +4,7 @@
 import { del, get } from "./api.js";
 import { $, el, openDialog, wireDialogClose } from "./dom.js";
 import { setBusy } from "./forms.js";
+import { goneMessage } from "./search-results.js";
 import { api } from "./urls.js";
 
 const ZOOMS = [1, 1.5, 2, 3, 4];
@@ -41,6 +42,7 @@ export class Viewer {
     $("#detail-title").textContent = name;
     $("#detail-position").textContent = this.index >= 0 ? `${this.index + 1} of ${this.list.length}` : "";
     this.setZoom(null);
+    this.setGone(null);
     this.image.src = detail.view_url;
     this.image.alt = p.caption || name;
     $("#detail-caption").textContent = p.caption || "";
@@ -69,6 +71,27 @@ export class Viewer {
     if (this.zoom === null) return this.setZoom(direction > 0 ? 1 : null);
     const at = ZOOMS.indexOf(this.zoom) + direction;
     return this.setZoom(at < 0 ? null : ZOOMS[Math.min(at, ZOOMS.length - 1)]);
+  }
+
+  // The original is gone (`why`: the API's words) or not (null): said in place of the picture, with the way to
+  // take the photo out of the index; the download is hidden.
+  setGone(why) {
+    $("#detail-gone").hidden = !why;
+    $("#detail-gone-why").textContent = why || "";
+    this.image.hidden = Boolean(why);
+    $("#detail-original").hidden = Boolean(why);
+  }
+
+  async imageFailed() {
+    const url = this.image.src;
+    const why = await goneMessage(url);
+    if (why && this.image.src === url) this.setGone(why);
+  }
+
+  askRemove() {
+    $("#detail-remove").hidden = true;
+    $("#detail-remove-confirm").hidden = false;
+    $("#detail-remove-no").focus();
   }
 
   resetRemove() {
@@ -121,12 +144,14 @@ export class Viewer {
     $("#viewer-zoom-out").addEventListener("click", () => this.zoomBy(-1));
     $("#viewer-zoom").addEventListener("click", () => this.setZoom(this.zoom === null ? 1 : null));
     this.image.addEventListener("dblclick", () => this.setZoom(this.zoom === null ? 1 : null));
+    this.image.addEventListener("error", () => this.imageFailed());
+    $("#detail-gone-remove").addEventListener("click", () => this.askRemove());
     $("#more-like-this").addEventListener("click", () => {
       this.dialog.close();
       this.host.moreLikeThis(this.current.id, this.current.name);
     });
     const ask = $("#detail-remove");
-    ask.addEventListener("click", () => { ask.hidden = true; $("#detail-remove-confirm").hidden = false; $("#detail-remove-no").focus(); });
+    ask.addEventListener("click", () => this.askRemove());
     $("#detail-remove-no").addEventListener("click", () => { this.resetRemove(); ask.focus(); });
     $("#detail-remove-yes").addEventListener("click", () => this.remove());
   }

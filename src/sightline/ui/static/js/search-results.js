@@ -1,6 +1,7 @@
 // The results of the photos page: a grid grouped by month when browsing (or listing what a query of facts alone
 // keeps), the strong matches then the weaker ones when searching; pages are appended as they load.
 
+import { request } from "./api.js";
 import { $, el } from "./dom.js";
 
 const MONTH = new Intl.DateTimeFormat(undefined, { month: "long", year: "numeric", timeZone: "UTC" });
@@ -27,15 +28,35 @@ export function nameLabel(name) {
     el("span", { class: "name-start", text: name.slice(0, cut) }), el("span", { class: "name-end", text: name.slice(cut) }));
 }
 
+// The API's words when a photo's image failed to load because its original file is gone (moved, renamed or
+// deleted since it was indexed: a 404 on its `path`), else null (any other failure).
+export async function goneMessage(url) {
+  try {
+    await request("GET", url);
+  } catch (err) {
+    if (err.code === "NOT_FOUND" && err.where === "path") return err.message;
+  }
+  return null;
+}
+
+// A tile whose thumbnail fails because the original is gone says so instead of showing a broken image.
+function showGone(image, button, name) {
+  image.addEventListener("error", async () => {
+    if (!(await goneMessage(image.src))) return;
+    image.replaceWith(el("span", { class: "result-gone", text: "Original gone",
+      title: "The file was moved, renamed or deleted since it was indexed" }));
+    button.setAttribute("aria-label", `View ${name} (original gone)`);
+  }, { once: true });
+}
+
 function tile(hit, byMonth) {
   const p = hit.payload || {};
   const name = p.filename || hit.id;
   const caption = p.caption || "";
   const fileDate = byMonth && p.date_source === "file";
-  return el("li", { class: "result" },
-    el("button", { type: "button", class: "result-button", "data-id": hit.id, "data-name": name,
-      "aria-label": `View ${name}` },
-      el("img", { src: hit.thumbnail_url, alt: caption || name, loading: "lazy", decoding: "async" }),
+  const image = el("img", { src: hit.thumbnail_url, alt: caption || name, loading: "lazy", decoding: "async" });
+  const button = el("button", { type: "button", class: "result-button", "data-id": hit.id, "data-name": name,
+    "aria-label": `View ${name}` }, image,
       el("span", { class: "result-caption", text: caption || name }),
       el("span", { class: "result-meta" },
         nameLabel(name),
@@ -43,7 +64,9 @@ function tile(hit, byMonth) {
           title: "The photo has no date of its own: this is the file's date" }) : null,
         hit.similarity !== null && hit.similarity !== undefined
           ? el("span", { class: "score", text: hit.similarity.toFixed(2), title: "Similarity to the query" })
-          : null)));
+          : null));
+  showGone(image, button, name);
+  return el("li", { class: "result" }, button);
 }
 
 export class ResultList {

@@ -23,6 +23,13 @@ export function stateFromUrl(search) {
   };
 }
 
+// The collection to show: the address's when it is one of `names`, else the server's choice (`offered`);
+// `unknown` is the address's name that is no collection (an old bookmark, a deleted collection), else "".
+export function chooseCollection(asked, names, offered) {
+  if (!asked || names.includes(asked)) return { collection: asked || offered, unknown: "" };
+  return { collection: offered, unknown: asked };
+}
+
 export function urlOfState(state) {
   const params = new URLSearchParams();
   if (state.collection) params.set("collection", state.collection);

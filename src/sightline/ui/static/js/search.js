@@ -10,7 +10,8 @@ import { Viewer } from "./search-detail.js";
 import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./search-query.js";
 import { monthLabel, ResultList } from "./search-results.js";
 import { Selection } from "./search-select.js";
-import { apiFilters, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact } from "./search-state.js";
+import { apiFilters, chooseCollection, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact }
+  from "./search-state.js";
 import { api, review } from "./urls.js";
 
 const PAGE = { browse: 100, text: 30, similar: 30, image: 30 };
@@ -252,6 +253,7 @@ class PhotosPage {
   }
 
   collectionChanged() {
+    $("#unknown-collection").hidden = true;
     this.state = { collection: this.collection.value, q: "", like: "", likeName: "", from: "", filters: {} };
     $$("[data-collection-href]").forEach((link) => {
       link.href = link.dataset.collectionHref.replace("{name}", encodeURIComponent(this.state.collection));
@@ -335,9 +337,12 @@ class PhotosPage {
   async init() {
     // On a phone the folder tree would fill the first screen: folded, the photos come first.
     if (matchMedia("(max-width: 760px)").matches) $("#folder-tree").open = false;
-    if (!this.state.collection) this.state.collection = this.collection.value;
-    this.collection.value = this.state.collection;
-    if (this.collection.value !== this.state.collection) this.state.collection = this.collection.value;
+    const names = $$("option", this.collection).map((option) => option.value);
+    const { collection, unknown } = chooseCollection(this.state.collection, names, this.collection.value);
+    this.state.collection = collection;
+    this.collection.value = collection;
+    $("#unknown-collection").hidden = !unknown;
+    $("#unknown-collection").textContent = unknown ? `Collection '${unknown}' does not exist.` : "";
     this.wire();
     this.flagTestModels();
     await loadFacets(this.form, this.state.collection, this.state.filters);

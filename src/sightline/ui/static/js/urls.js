@@ -61,3 +61,6 @@ api.sourceRemove = (name, id, removePoints) => `${api.source(name, id)}?${query(
 
 // Merging a collection into another (a review task, followed through review.task).
 review.merge = (name) => `${collection(name)}/merge`;
+
+// A collection's sources page (where removed photos of a followed folder are brought back).
+review.sourcesPage = (name) => `/collections/${enc(name)}/sources`;

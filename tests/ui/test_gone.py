@@ -1,0 +1,54 @@
+"""A photo whose original file is gone since it was indexed: its tile and the viewer say "Original gone"
+instead of a broken image, and the viewer offers to remove it from the index."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture()
+def vanished(api, photos) -> str:
+    """The collection 'vanished': three photos scanned from a folder, then one file deleted. Its name."""
+    folder = photos / "vanished"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"v{i}.jpg").write_bytes(distinct_image(60 + i))
+    assert api.post("/api/v1/collections", json={"name": "vanished"}).status_code == 201
+    answer = api.post("/api/v1/ingest/scan", json={"collection": "vanished", "directory_path": str(folder)})
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
+    (folder / "v1.jpg").unlink()
+    yield "vanished"
+    api.delete("/api/v1/collections/vanished")
+
+
+def test_a_photo_whose_original_is_gone_says_so_and_can_be_removed(page, api, vanished, shots):
+    page.goto(f"/search?collection={vanished}")
+    tile = page.get_by_role("button", name="View v1.jpg (original gone)")
+    expect(tile.locator(".result-gone")).to_have_text("Original gone")
+    expect(page.locator("#results .result-gone")).to_have_count(1)  # the two others show their picture
+    page.screenshot(path=shots / "gone-tile.png")
+
+    tile.click()
+    expect(page.locator("#detail-title")).to_have_text("v1.jpg")
+    gone = page.locator("#detail-gone")
+    expect(gone).to_contain_text("Original gone")
+    expect(page.locator("#detail-gone-why")).to_contain_text("v1.jpg is gone.")
+    expect(page.locator("#detail-image")).to_be_hidden()
+    expect(page.locator("#detail-original")).to_be_hidden()
+    page.screenshot(path=shots / "gone-viewer.png")
+    gone.get_by_role("button", name="Remove from index…").click()
+    expect(page.get_by_role("button", name="Keep it")).to_be_focused()
+    page.get_by_role("button", name="Remove", exact=True).click()
+    expect(page.locator("#detail")).to_be_hidden()
+    expect(page.locator("#results button.result-button")).to_have_count(2)
+    expect(page.locator("#results .result-gone")).to_have_count(0)
+    assert api.get(f"/api/v1/collections/{vanished}").json()["points_count"] == 2
+    page.locator("#results button.result-button").first.click()  # a photo that is there: its picture again
+    expect(page.locator("#detail-image")).to_be_visible()
+    expect(gone).to_be_hidden()
