@@ -16,8 +16,13 @@ of bench/quality_queries.json; names; facts; mixed) is ranked by
   measure.
 
 Prints recall@1, recall@3 and MRR per mode and kind, the visual queries that hybrid ranks worse than vector,
-and one ``BENCH_JSON`` line. Goal (lite): hybrid >= the better of vector and words on every kind, recall@3 >=
-0.95 overall, no visual query worse than vector. ``--strict`` exits 1 when lite misses one.
+and one ``BENCH_JSON`` line. And the strong matches of hybrid, as the search API marks them (`scored_page`; a
+query of facts alone: every photo it lists): per kind, photos a query shows as strong, recall (the expected photo
+is strong) and precision; and for PROBES, the walk-through's kinds of query (a file name with its extension, a
+camera file name no photo has, a year), the strong photos each shows.
+
+Goal (lite): hybrid >= the better of vector and words on every kind, recall@3 >= 0.95 overall, no visual query
+worse than vector. ``--strict`` exits 1 when lite misses one.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ MODES = ("vector", "words", "hybrid", "rrf")
 RRF_K = 60
 KINDS = ("visual", "names", "facts", "mixed")
 TARGET_R3 = 0.95
+# the walk-through's queries on this library (written before measuring): text → the photos that should be strong
+PROBES = [("guitar.jpg", ["guitar"]), ("IMG_4411.JPG", ["present"]), ("DSC_0100", ["fighter_fish"]),
+          ("IMG_0022", []), ("DSC_9999", []), ("xyzzy qwerty", []), ("2019", ["china", "coffee", "brick"])]
 
 
 def save_library(root: Path, layout: dict[str, Any]) -> None:
@@ -77,8 +85,8 @@ def load_queries(layout: dict[str, Any]) -> list[dict[str, Any]]:
     return queries
 
 
-async def rankings(services: Any, info: Any, text: str, n: int) -> dict[str, list[str]]:
-    """The ranked point paths of every mode for one query."""
+async def rankings(services: Any, info: Any, text: str, n: int) -> tuple[dict[str, list[str]], list[str]]:
+    """The ranked point paths of every mode for one query, and the paths hybrid shows as strong matches."""
     from sightline.ingest import hybrid
     from sightline.ingest.understand import understand
     from sightline.ingest.words import tokens
@@ -96,7 +104,30 @@ async def rankings(services: Any, info: Any, text: str, n: int) -> dict[str, lis
         "words": [hit.payload["path"] for hit in words],
         "hybrid": [hit.payload["path"] for hit in fused.hits],
         "rrf": [found.payloads[i]["path"] for i in rrf(found) if understanding.holds(found.payloads[i])],
-    }
+    }, strong_paths(info, fused)
+
+
+def strong_paths(info: Any, fused: Any) -> list[str]:
+    """The hits the search API shows as strong matches (of a facts-only listing: every one)."""
+    from sightline.ingest.api.search import scored_page
+
+    if fused.only_facts:
+        return [hit.payload["path"] for hit in fused.hits]
+    page = scored_page(info, "text", fused.hits, len(fused.hits), None, whole_best=fused.best)
+    return [hit["payload"]["path"] for hit in page["results"] if not hit["weak"]]
+
+
+def strong_table(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """kind (and "all") → strong photos a query, recall (an expected photo is strong), precision."""
+    out = {}
+    for kind in (*KINDS, "all"):
+        chosen = [row for row in rows if kind in ("all", row["kind"])]
+        shown = sum(len(row["strong"]) for row in chosen)
+        right = sum(len(set(row["strong"]) & set(row["expected"])) for row in chosen)
+        out[kind] = {"n": len(chosen), "strong_per_query": shown / len(chosen),
+                     "recall": sum(bool(set(row["strong"]) & set(row["expected"])) for row in chosen) / len(chosen),
+                     "precision": right / shown if shown else None}
+    return out
 
 
 def rrf(found: Any, k: int = RRF_K) -> list[str]:
@@ -132,14 +163,19 @@ async def run_backend(backend: str, root: Path, layout: dict[str, Any], queries:
             common.log(f"{backend}: ingested {counts}")
             services = app.state.services
             info = await services.call(services.vectors.collection_info, "library")
-            rows = []
+            rows, probes = [], []
             for query in queries:
-                ranked = await rankings(services, info, query["text"], len(layout))
+                ranked, strong = await rankings(services, info, query["text"], len(layout))
                 ranks = {mode: quality.first_hit_rank([by_path.get(p, "?") for p in paths], query["expected"])
                          for mode, paths in ranked.items()}
                 rows.append({**query, "ranks": ranks, "top3": {mode: [by_path.get(p, "?") for p in paths[:3]]
-                                                               for mode, paths in ranked.items()}})
-    return {"backend": backend, "counts": counts, "rows": rows, "table": table(rows)}
+                                                               for mode, paths in ranked.items()},
+                             "strong": [by_path.get(p, "?") for p in strong]})
+            for text, expected in PROBES:
+                _, strong = await rankings(services, info, text, len(layout))
+                probes.append({"text": text, "expected": expected, "strong": [by_path.get(p, "?") for p in strong]})
+    return {"backend": backend, "counts": counts, "rows": rows, "table": table(rows), "strong": strong_table(rows),
+            "probes": probes}
 
 
 def table(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -185,7 +221,22 @@ def summary(results: list[dict[str, Any]]) -> list[str]:
                              f"(top-3 {row['top3']['hybrid']}; vector {row['ranks']['vector']}, "
                              f"words {row['ranks']['words']})")
         lines.append(f"  goals: {goals(result)}")
+        lines.extend(strong_lines(result))
         lines.append("")
+    return lines
+
+
+def strong_lines(result: dict[str, Any]) -> list[str]:
+    lines = ["  hybrid strong matches   " + "  ".join(f"{kind:>19}" for kind in (*KINDS, "all")),
+             "  strong/query recall precision: " + "  ".join(
+                 f"{c['strong_per_query']:6.2f}{quality.fmt(c['recall']):>6}{quality.fmt(c['precision']):>6}"
+                 for c in (result["strong"][kind] for kind in (*KINDS, "all")))]
+    for row in result["rows"]:
+        if row["kind"] != "visual" and not set(row["strong"]) & set(row["expected"]):
+            lines.append(f"  no expected photo strong: [{row['kind']}] {row['text']!r} (strong {row['strong']})")
+    for probe in result["probes"]:
+        lines.append(f"  probe {probe['text']!r}: {len(probe['strong'])} strong {sorted(probe['strong'])[:6]} "
+                     f"(expected {probe['expected']})")
     return lines
 
 
@@ -209,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             results.append(asyncio.run(run_backend(backend, root, layout, queries, args.cache_dir, work_dir)))
         figures = {"machine": common.machine_info(), "queries": len(queries),
-                   "backends": {r["backend"]: {"table": r["table"], "goals": goals(r),
+                   "backends": {r["backend"]: {"table": r["table"], "goals": goals(r), "strong": r["strong"],
+                                               "probes": {probe["text"]: probe["strong"] for probe in r["probes"]},
                                                "ranks": {row["text"]: row["ranks"] for row in r["rows"]}}
                                 for r in results}}
         common.emit("hybrid_quality", figures, summary(results))

@@ -10,6 +10,12 @@ grid of rules it reports, over all queries: recall (the expected photo is strong
 shows as strong on average, and precision (strong photos that are expected ones). Prints the figures of the
 rule in `listing.STRONG_RULES` and the best rules found, and one ``BENCH_JSON`` line.
 
+Queries that mean nothing to a model (NOISE_QUERIES: camera file names, typed gibberish; the walk-through's
+`IMG_0022` made 39 photos strong by similarity alone): the rule's floor is the least similarity a hit with no
+word match needs, so it must sit above what these reach. For floors at the chosen ratio: the recall and strong
+photos of the real queries beside the strong photos of the noise queries, and the lowest floor at which no noise
+query has a strong photo (`calibrated_floor`).
+
 Narrowed searches (facts or filters, "dog 2019"): the chosen rule judged against the best similarity of the
 pool searched (as before) and against the collection's best (as the search API now does), over two pools per
 query: every photo but the expected ones (no photo of the pool is what the query asks for: a strong one is a
@@ -38,6 +44,10 @@ from sightline.inference.models.registry import load_backend  # noqa: E402
 from sightline.ingest.listing import DEFAULT_RULE, STRONG_RULES, StrongRule  # noqa: E402
 
 FLOORS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+FINE_FLOORS = [round(0.25 + 0.01 * step, 2) for step in range(26)]  # 0.25 … 0.50
+# written before measuring: file names as cameras and scanners make them, and typed gibberish
+NOISE_QUERIES = ["IMG_0022", "DSC_9999", "IMG_20200314_101112", "P1000231", "DSCF1204", "scan_0002",
+                 "xyzzy qwerty", "asdf", "0042", "IMG_4411.JPG", "qwertyuiop", "PXL_20230704_1234"]
 RATIOS = [0.0, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 
 
@@ -64,7 +74,36 @@ def score_rule(rule: StrongRule, sims: np.ndarray, names: list[str], queries: li
             "strong_per_query": shown / len(queries), "precision": right / shown if shown else 0.0}
 
 
-def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
+def strong_counts(rule: StrongRule, sims: np.ndarray) -> list[int]:
+    """How many photos each query (a row) shows as strong by similarity alone."""
+    return [int((row >= rule.cut(float(row.max()))).sum()) for row in sims]
+
+
+def floors(ratio: float, sims: np.ndarray, noise: np.ndarray, names: list[str],
+           queries: list[dict[str, Any]]) -> list[dict]:
+    """For each floor at `ratio`: the real queries' figures and the noise queries' strong photos."""
+    rows = []
+    for floor in FINE_FLOORS:
+        counts = strong_counts(StrongRule(floor, ratio), noise)
+        rows.append({**score_rule(StrongRule(floor, ratio), sims, names, queries),
+                     "noise_strong_per_query": sum(counts) / len(counts),
+                     "noise_queries_with_strong": sum(count > 0 for count in counts)})
+    return rows
+
+
+def print_floors(rows: list[dict], noise: np.ndarray) -> float | None:
+    """The floor table; returns the lowest floor no noise query passes."""
+    print(f"noise queries ({len(noise)}): best similarity median {np.median(noise.max(axis=1)):.3f}, "
+          f"max {noise.max():.3f}")
+    print("floor ratio  recall  strong/query  precision  noise strong/query  noise queries with one")
+    for row in rows:
+        print(f"{row['floor']:5.2f} {row['ratio']:5.2f}  {row['recall']:6.2f}  {row['strong_per_query']:12.2f}  "
+              f"{row['precision']:9.2f}  {row['noise_strong_per_query']:18.2f}  {row['noise_queries_with_strong']:22d}")
+    return next((row["floor"] for row in rows if row["noise_queries_with_strong"] == 0), None)
+
+
+def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]],
+           noise: np.ndarray) -> dict:
     expected_best = [max(row[names.index(n)] for n in q["expected"]) for row, q in zip(sims, queries)]
     unrelated_best = [max(v for n, v in zip(names, row) if n not in q["expected"]) for row, q in zip(sims, queries)]
     grid = [score_rule(StrongRule(f, r), sims, names, queries) for f, r in itertools.product(FLOORS, RATIOS)]
@@ -83,8 +122,15 @@ def report(backend: str, sims: np.ndarray, names: list[str], queries: list[dict[
         row = narrowed[standard]
         print(f"  {standard:>10}'s best          {row['false_strong_per_query']:12.2f}"
               f"                    {row['recall']:6.2f}")
+    rule = STRONG_RULES.get(backend, DEFAULT_RULE)
+    by_floor = floors(rule.ratio, sims, noise, names, queries)
+    calibrated = print_floors(by_floor, noise)
+    chosen["noise_strong_per_query"] = float(np.mean(strong_counts(rule, noise)))
+    print(f"lowest floor no noise query passes: {calibrated}; chosen rule: {chosen['noise_strong_per_query']:.2f} "
+          "strong photos a noise query")
     return {"backend": backend, "chosen": chosen, "best": good, "expected_median": float(np.median(expected_best)),
-            "unrelated_median": float(np.median(unrelated_best)), "narrowed": narrowed}
+            "unrelated_median": float(np.median(unrelated_best)), "narrowed": narrowed, "floors": by_floor,
+            "calibrated_floor": calibrated}
 
 
 def narrowed_pools(rule: StrongRule, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
@@ -115,8 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         photos = quality.save_photos(Path(folder))
         names = list(photos)
-        results = [report(b, similarities(b, args.cache_dir, photos, queries), names, queries)
-                   for b in args.backends.split(",")]
+        results = []
+        for backend in args.backends.split(","):
+            texts = [*queries, *({"text": text} for text in NOISE_QUERIES)]
+            sims = similarities(backend, args.cache_dir, photos, texts)
+            results.append(report(backend, sims[:len(queries)], names, queries, sims[len(queries):]))
     print("BENCH_JSON " + json.dumps(results))
     return 0
 

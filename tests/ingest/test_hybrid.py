@@ -130,3 +130,21 @@ async def test_a_file_name_with_a_year_is_not_the_photos_of_that_year(services):
     june = await search(services, "june")  # a month by itself still finds the photos taken then
     assert sorted(names(june)[:2]) == ["DSC_0042.jpg", "DSC_0043.jpg"]
     assert [hit.matched for hit in june.hits[:2]] == [["date"], ["date"]]
+
+
+async def test_a_year_met_by_a_folders_name_says_so(services):
+    """The walk-through's `2019`: the undated photos of `2019 Kyoto trip` are listed, and say by what."""
+    results = await search(services, "2019")
+    assert sorted(names(results)) == ["IMG_0001.jpg", "IMG_0002.jpg"]  # no photo here was taken in 2019
+    assert [hit.matched for hit in results.hits] == [["folder"], ["folder"]]
+    assert results.understood[0]["searched_in"] == "the photo's date, or its folder and file names"
+    taken = await search(services, "2021")  # met by their own date: nothing to say
+    assert sorted(names(taken)) == ["DSC_0042.jpg", "DSC_0043.jpg"] and [hit.matched for hit in taken.hits] == [[], []]
+
+
+async def test_a_file_name_with_its_extension_matches_that_file_not_its_format(services):
+    """The walk-through's `guitar.jpg` matched every JPEG by its `jpg`."""
+    results = await search(services, "IMG_0006.png")
+    assert names(results)[0] == "IMG_0006.png" and results.hits[0].matched == ["filename"]
+    assert results.understood == [] and all(hit.matched == [] for hit in results.hits[1:]), [
+        (hit.payload["filename"], hit.matched) for hit in results.hits]

@@ -156,6 +156,13 @@ async def test_a_facts_only_listing_pages_through_every_photo_newest_first(trip_
     assert totals[0] == 7 and set(totals[1:]) <= {None}
 
 
+async def test_a_listing_says_which_photos_meet_the_year_by_their_folder(trip_api):
+    page = await search(trip_api, "2019", limit=10)
+    matched = {name(hit): hit["matched"] for hit in page["results"]}
+    assert matched == {"d1.jpg": ["folder"], "d2.jpg": ["folder"], "b2.jpg": [], "b1.jpg": [], "c3.jpg": [],
+                       "c2.jpg": [], "c1.jpg": []}
+
+
 async def test_a_make_of_several_cameras_lists_and_counts_every_one(trip_api):
     names, totals = await pages(trip_api, "canon", limit=3)
     assert [name for page in names for name in page] == ["d1.jpg", "b3.jpg", "b2.jpg", "b1.jpg", "c3.jpg",

@@ -9,6 +9,7 @@ import pytest
 from sightline.ingest.understand import understand
 
 CAMERAS = ["Canon EOS R5", "Canon EOS 80D", "NIKON D750", "Apple iPhone 15 Pro"]
+NAMES = ", or its folder and file names"  # a fact with words is met by them too (a range of years has none)
 
 
 def ts(*args: int) -> float:
@@ -25,7 +26,8 @@ def ts(*args: int) -> float:
 def test_a_date_becomes_a_range(query: str, text: str, after: str, before: str, rest: str) -> None:
     understood = understand(query)
     assert understood.chips() == [{"kind": "date", "text": text,
-                                   "filter": {"taken_after": after, "taken_before": before}}]
+                                   "filter": {"taken_after": after, "taken_before": before},
+                                   "searched_in": "the photo's date" + NAMES * (text != "2021-2019")}]
     assert understood.rest == rest
 
 
@@ -53,7 +55,8 @@ def test_a_date_lets_through_photos_of_that_time_or_with_its_words() -> None:
 def test_a_camera_make_of_the_collection_becomes_its_cameras() -> None:
     understood = understand("canon sunset", CAMERAS)
     assert understood.chips() == [{"kind": "camera", "text": "canon",
-                                   "filter": {"camera": ["Canon EOS 80D", "Canon EOS R5"]}}]
+                                   "filter": {"camera": ["Canon EOS 80D", "Canon EOS R5"]},
+                                   "searched_in": "the photo's camera" + NAMES}]
     assert understood.rest == "sunset"
     assert [understood.holds({"camera": "Canon EOS R5"}), understood.holds({"camera": "NIKON D750"}),
             understood.holds({"camera": None, "words": "canon"})] == [True, False, True]
@@ -68,7 +71,14 @@ def test_only_makes_of_the_collection_and_not_everyday_words_are_cameras() -> No
 @pytest.mark.parametrize(("query", "formats"), [(".heic", "heif"), ("HEIC", "heif"), ("jpg", "jpeg"),
                                                 ("raw", ["raw", "dng"]), ("png", "png")])
 def test_a_format_word_becomes_a_format(query: str, formats: str | list[str]) -> None:
-    assert understand(f"cats {query}").chips() == [{"kind": "format", "text": query, "filter": {"format": formats}}]
+    assert understand(f"cats {query}").chips() == [{"kind": "format", "text": query, "filter": {"format": formats},
+                                                    "searched_in": "the photo's format"}]
+
+
+@pytest.mark.parametrize("query", ["guitar.jpg", "IMG_0022.JPG", "my new guitar.png"])
+def test_a_file_name_is_no_format_fact(query: str) -> None:
+    """The walk-through's `guitar.jpg`: a name with its extension asks for a file, not for every JPEG."""
+    assert (understand(query).facts, understand(query).rest) == ([], query)
 
 
 def test_every_fact_must_hold() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sightline.ingest.words import (
-    date_tokens, distinctive, field_words, photo_words, relative_folder, token_groups, tokens,
+    date_tokens, distinctive, field_words, photo_words, relative_folder, token_groups, tokens, without_extensions,
 )
 
 
@@ -57,3 +57,13 @@ def test_a_file_name_query_keeps_what_tells_the_file_apart():
 ])
 def test_only_a_year_or_month_by_itself_may_match_a_photos_date(text: str, expected: set[str]) -> None:
     assert date_tokens(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("guitar.jpg", ["guitar"]), ("IMG_0022.JPG dog", ["img", "0022", "22", "dog"]),
+    ("DSC_0001.CR2", ["dsc", "0001", "1"]), ("jpg", ["jpg"]), (".heic", ["heic"]), ("report.pdf", ["report", "pdf"]),
+    ("guitar.jpgs", ["guitar", "jpgs", "jpg"]),
+])
+def test_a_file_names_extension_is_no_word_but_a_format_by_itself_is(text: str, expected: list[str]) -> None:
+    """The walk-through's `guitar.jpg` matched every JPEG by its `jpg`: the name asks for one file."""
+    assert tokens(without_extensions(text)) == expected

@@ -39,6 +39,13 @@ def test_text_search_shows_matches_and_the_address_keeps_it(page, holiday, shots
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
 
+def test_a_photo_found_by_its_file_name_says_so_instead_of_a_similarity(page, holiday):
+    page.goto("/search?collection=holiday&q=camera")
+    tile = page.locator('#results .result-button[data-name="camera.jpg"]')
+    expect(tile.locator(".score")).to_have_text("file name")
+    expect(tile.locator(".score")).to_have_attribute("title", re.compile(r"^Matched by its file name; similarity"))
+
+
 def test_image_search_detail_and_more_like_this(page, holiday, photos):
     page.goto("/search?collection=holiday")
     page.set_input_files("#search-image", files=[

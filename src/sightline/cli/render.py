@@ -203,8 +203,9 @@ def results_view(answer: dict) -> RenderableType:
     continues it."""
     lines: list[RenderableType] = []
     if answer.get("understood"):
-        facts = ", ".join(f"{fact['kind']} {fact['text']}" for fact in answer["understood"])
-        lines.append(f"Understood: {escape(facts)} (searched as filters)")
+        # where each fact was looked for: "2019" also lists the undated photos of a folder "2019 Kyoto trip"
+        facts = "; ".join(f"{fact['kind']} {fact['text']} (in {fact['searched_in']})" for fact in answer["understood"])
+        lines.append(f"Understood: {escape(facts)}")
     if not answer["results"]:
         lines.append("This collection is empty." if answer.get("collection_empty") else "No results.")
         return Group(*lines)
@@ -218,10 +219,23 @@ def results_view(answer: dict) -> RenderableType:
     return Group(*lines)
 
 
+NAMED_BY = ("filename", "folder", "camera", "lens", "date")  # words that name a photo rather than describe it
+
+
+def _match_cell(hit: dict) -> str:
+    """The similarity, as the UI shows it; for a hit found by its name, folder, camera, lens or date, that field
+    (its similarity, lower than weaker hits' maybe, would read as a bug; `score` blends in the words)."""
+    named = [field for field in hit.get("matched") or [] if field in NAMED_BY]
+    if named:
+        return escape(named[0])
+    similarity = hit.get("similarity")
+    return "-" if similarity is None else f"{similarity:.3f}"
+
+
 def results_table(results: list[dict]) -> Table:
     """Search hits, the strong matches first, then a line before the weaker ones."""
     table = Table()
-    table.add_column("similarity", justify="right", no_wrap=True)
+    table.add_column("match", justify="right", no_wrap=True)
     table.add_column("path", overflow="fold", ratio=3)
     table.add_column("caption", overflow="fold", ratio=2)
     shown_weak = False
@@ -231,8 +245,7 @@ def results_table(results: list[dict]) -> Table:
             table.add_row("", "[dim]weaker matches:[/dim]", "")
             shown_weak = True
         payload = hit.get("payload") or {}
-        similarity = hit.get("similarity")  # what the UI shows; `score` is the ranking's (it blends in words)
-        table.add_row("-" if similarity is None else f"{similarity:.3f}", escape(str(payload.get("path", hit["id"]))),
+        table.add_row(_match_cell(hit), escape(str(payload.get("path", hit["id"]))),
                       escape(str(payload.get("caption") or "")))
     return table
 

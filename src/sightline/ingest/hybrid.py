@@ -22,7 +22,8 @@ itself (`words.date_tokens`): `IMG_2019` is a file's number, not the photos of 2
 A query made only of facts ("2019", "canon raw") is a listing (`only_facts`, no similarity), newest first and
 page after page as browsing is (`list_facts`): the store's ordered listing of the photos that meet the facts by
 their own date, camera and format, merged with those that meet one only by their words (a folder named
-`2019 Kyoto trip` of photos taken later), of which the word search gives at most FACT_WORD_POOL.
+`2019 Kyoto trip` of photos taken later), of which the word search gives at most FACT_WORD_POOL; those say by
+which of their fields (`matched`: `folder`), where a photo meeting the facts by value has none.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from sightline.ingest.model_match import check_query_dimension, check_query_mode
 from sightline.ingest.services import Services
 from sightline.ingest.understand import Understanding, understand
 from sightline.ingest.vectors import CollectionInfo, ScoredPoint, SearchFilters
-from sightline.ingest.words import date_tokens, distinctive, field_words, token_groups, tokens
+from sightline.ingest.words import date_tokens, field_words, query_groups, tokens, without_extensions
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ async def search_text(
         return TextResults(listing.hits[offset:], understanding.chips(), True)
     found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
     # the meaning words: what is left once the facts are read (every hit meets those)
-    groups, roots = distinctive(token_groups(understanding.rest)), services.settings.roots
+    groups, roots = query_groups(understanding.rest), services.settings.roots
     hits = []
     for hit in rank(found, groups, roots, info.params.distance, date_tokens(understanding.rest)):
         if understanding.holds(hit.payload) and (
@@ -195,7 +196,8 @@ async def candidates(
         found.similarity[hit.id] = hit.score
     found.best = await whole_best(services, collection, vector) if within is not None else (
         found.similarity[found.vector[0]] if found.vector else None)
-    for hit in await word_hits(services, collection, tokens(text)[:MAX_QUERY_TOKENS], pool, filters):
+    for hit in await word_hits(services, collection, tokens(without_extensions(text))[:MAX_QUERY_TOKENS], pool,
+                               filters):
         found.words.append(hit.id)
         found.payloads.setdefault(hit.id, hit.payload)
     missing = [point_id for point_id in found.words if point_id not in found.similarity]
@@ -305,9 +307,16 @@ async def held_by_words(services: Services, collection: str, understanding: Unde
         hits = await word_hits(services, collection, query, FACT_WORD_POOL, within)
         whole = whole and len(hits) < FACT_WORD_POOL
         found.update((hit.id, hit.payload) for hit in hits)
-    kept = [TextHit(point_id, 0.0, payload) for point_id, payload in found.items()
+    kept = [TextHit(point_id, 0.0, payload, matched=fact_fields(understanding, payload, services.settings.roots))
+            for point_id, payload in found.items()
             if understanding.holds(payload) and not understanding.holds_by_value(payload)]
     return sorted(kept, key=lambda hit: _newest_first(hit.id, hit.payload)), whole
+
+
+def fact_fields(understanding: Understanding, payload: dict[str, Any], roots: Sequence[PurePath | str]) -> list[str]:
+    """The fields whose words meet a fact the photo does not meet by value (`2019 Kyoto trip`: its folder)."""
+    words = {word for fact in understanding.facts if not fact.holds_by_value(payload) for word in fact.words}
+    return [name for name, held in field_words(payload, roots).items() if words.intersection(held)]
 
 
 def _outside_dates(filters: SearchFilters | None, understanding: Understanding) -> list[SearchFilters | None]:

@@ -3,7 +3,8 @@
 `understand("canon june 2023", cameras)` reads `june 2023` as a date range and `canon` as the camera make of
 some of the collection's cameras (`cameras`: its facet of camera names), and leaves `rest` (here empty) for the
 vector search. Each fact is a constraint every hit must meet and a chip the UI shows (`Fact.chip()`:
-``{"kind", "text", "filter"}``); removing a chip means searching again without the chip's `text`.
+``{"kind", "text", "filter", "searched_in"}``, the last saying in words where a photo may meet it); removing a
+chip means searching again without the chip's `text`.
 
 How a fact holds, forgiving what a library really looks like:
 - a date: the photo's date (`sort_ts`: when it was taken, else the file's time) is in the range, or its words
@@ -61,7 +62,12 @@ class Fact:
     words: tuple[str, ...] = ()  # tokens whose presence in a photo's words also meets the fact
 
     def chip(self) -> dict[str, Any]:
-        return {"kind": self.kind, "text": self.text, "filter": self.filter}
+        return {"kind": self.kind, "text": self.text, "filter": self.filter, "searched_in": self.searched_in}
+
+    @property
+    def searched_in(self) -> str:
+        """Where a photo may meet it (`holds`), in words: `2019` is met by a folder `2019 Kyoto trip` too."""
+        return f"the photo's {self.kind}" + (", or its folder and file names" if self.words else "")
 
     def holds(self, payload: dict[str, Any], photo_words: set[str]) -> bool:
         return bool(self.words) and photo_words.issuperset(self.words) or self.holds_by_value(payload)

@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
+from sightline.imaging.formats import IMAGE_EXTENSIONS
 from sightline.ingest.schemas import FORMAT_ALIASES
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: `_`, `-`, `.`, spaces and the rest separate
@@ -46,6 +47,23 @@ CLOSING = "\"'”’)]},;:!?."
 
 # What cameras and phones put before every file's number (IMG_4411, DSC_0042, PXL_2023...).
 FILE_NAME_PREFIXES = frozenset("img dsc dscn dscf pxl mvimg imag dji gopr gp mg sam wp vid".split())
+
+
+# A file's extension right after its name in a query (`guitar.jpg`, `IMG_0022.JPG`): the name asks for a file,
+# not for every file of its format, so the extension is no word of the query (nor a format fact: `understand`).
+_EXTENSION = re.compile(r"(?<=[^\W_])\.(?:" + "|".join(sorted((e.lstrip(".") for e in IMAGE_EXTENSIONS), key=len,
+                                                             reverse=True)) + r")(?![^\W_])", re.IGNORECASE)
+
+
+def without_extensions(text: str) -> str:
+    """`text` without the extensions of the file names in it: `guitar.jpg` → `guitar` (a bare `jpg` stays)."""
+    return _EXTENSION.sub(" ", text)
+
+
+def query_groups(text: str) -> tuple[tuple[str, ...], ...]:
+    """The word groups of a query that rank a photo by its words: a file name's extension and a camera's
+    file-name prefix aside (`IMG_0022.jpg` → `(0022, 22)`)."""
+    return distinctive(token_groups(without_extensions(text)))
 
 
 def distinctive(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:

@@ -21,9 +21,16 @@ def test_text_search_prints_a_table_of_the_best_hits(service, searchable, sightl
     assert table.output.count(str(service.clean)) == 3
 
 
-def test_the_table_has_similarity_path_and_caption_columns(searchable, sightline):
+def test_the_table_has_match_path_and_caption_columns(searchable, sightline):
     output = sightline("search", "a photo", "-c", searchable).output
-    assert re.search(r"┃\s*similarity\s*┃\s*path\s*┃\s*caption\s*┃", output), output
+    assert re.search(r"┃\s*match\s*┃\s*path\s*┃\s*caption\s*┃", output), output
+    assert re.search(r"│\s*-?\d\.\d{3}\s*│", output), output  # a similarity
+
+
+def test_a_hit_found_by_its_file_name_says_so_instead_of_a_similarity(service, searchable, sightline):
+    output = sightline("search", "img2", "-c", searchable).output
+    row = next(line for line in output.splitlines() if str(service.clean / "img2.jpg") in line)
+    assert re.search(r"│\s*filename\s*│", row), output
 
 
 def test_json_prints_every_hit_of_the_collection(service, searchable, sightline):
@@ -108,6 +115,10 @@ def test_a_relative_folder_is_taken_from_the_current_directory(service, searchab
         str(path) for path in service.clean.iterdir())
 
 
-def test_facts_read_from_the_query_are_shown(searchable, sightline):
+def test_facts_read_from_the_query_are_shown_with_where_they_were_looked_for(searchable, sightline):
     found = sightline("search", "a photo in 2020", "-c", searchable)
-    assert found.exit_code == 0 and "Understood: date 2020 (searched as filters)" in found.output
+    # a year is met by a photo's date or by its names (a folder "2020 trip" of undated photos): the line says so
+    assert found.exit_code == 0 and "Understood: date 2020 (in the photo's date, or its folder and file names)" \
+        in " ".join(found.output.split())
+    found = sightline("search", "png", "-c", searchable)
+    assert found.exit_code == 0 and "Understood: format png (in the photo's format)" in found.output

@@ -120,7 +120,7 @@ async def facts_page(services: Services, info: CollectionInfo, body: SearchReque
                                       by_words_shown=cursor.offset if cursor else 0, count=cursor is None)
     next_cursor = Cursor("text", offset=listing.by_words_shown, store=listing.store).encode() if listing.more \
         else None
-    results = [result(info.name, hit.id, hit.payload) for hit in listing.hits]
+    results = [result(info.name, hit.id, hit.payload, matched=hit.matched) for hit in listing.hits]
     return answer(info, "text", results, next_cursor, understood=understanding.chips(), only_facts=True,
                   strong_from=None, total=listing.total, meaning="")
 

@@ -49,6 +49,20 @@ function showGone(image, button, name) {
   }, { once: true });
 }
 
+// Fields whose words name a photo rather than describe it: a hit found by them shows that, not a similarity
+// (which ranks it, blended with the words, and reads as a bug beside the higher numbers of weaker hits below).
+const NAMED_BY = { filename: "file name", folder: "folder", camera: "camera", lens: "lens", date: "date" };
+
+function scoreLabel(hit) {
+  const similarity = hit.similarity ?? null;
+  const by = (hit.matched || []).filter((field) => field in NAMED_BY).map((field) => NAMED_BY[field]);
+  if (by.length) {
+    const title = `Matched by its ${by.join(" and ")}` + (similarity === null ? "" : `; similarity ${similarity.toFixed(2)}`);
+    return el("span", { class: "score matched-by", text: by[0], title });
+  }
+  return similarity === null ? null : el("span", { class: "score", text: similarity.toFixed(2), title: "Similarity to the query" });
+}
+
 function tile(hit, byMonth) {
   const p = hit.payload || {};
   const name = p.filename || hit.id;
@@ -62,9 +76,7 @@ function tile(hit, byMonth) {
         nameLabel(name),
         fileDate ? el("span", { class: "file-date", text: "file date",
           title: "The photo has no date of its own: this is the file's date" }) : null,
-        hit.similarity !== null && hit.similarity !== undefined
-          ? el("span", { class: "score", text: hit.similarity.toFixed(2), title: "Similarity to the query" })
-          : null));
+        scoreLabel(hit)));
   showGone(image, button, name);
   return el("li", { class: "result" }, button);
 }

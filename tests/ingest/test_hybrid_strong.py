@@ -1,0 +1,90 @@
+"""How many hits a text search calls strong, on the walk-through's library (78 photos, default `lite` models) and
+queries, with the similarities it saw: ranked by `hybrid.rank` and marked by the rule the search API applies
+(`listing.strong_cut` for `lite`, `listing.weak_flags`)."""
+
+from __future__ import annotations
+
+from sightline.ingest.hybrid import Candidates, TextHit, rank
+from sightline.ingest.listing import strong_cut, weak_flags
+from sightline.ingest.understand import understand
+from sightline.ingest.words import date_tokens, photo_words, query_groups, tokens
+
+ROOTS = ["/walk"]
+
+
+def photo(path: str) -> dict:
+    folder, filename = path.rsplit("/", 1)
+    extension = filename.rsplit(".", 1)[1].lower()
+    payload = {"folder": f"/walk/{folder}", "filename": filename, "path": f"/walk/{path}",
+               "format": {"jpg": "jpeg", "cr2": "raw"}.get(extension, extension)}
+    return {**payload, "words": photo_words(payload, ROOTS)}
+
+
+def library(*extra: str) -> dict[str, dict]:
+    """76 JPEGs (camera-named ones in `2019 Kyoto trip`, burst copies, `guitar.jpg` and its renamed copy), a PNG
+    and a WebP: the walk-through's 78 (and `extra`)."""
+    paths = [f"2019 Kyoto trip/IMG_00{n:02d}.jpg" for n in range(10, 30)]
+    paths += [f"burst/burst_{n}.jpg" for n in range(100, 152)]
+    paths += ["misc/guitar.jpg", "misc/DSC_9999.jpg", "pets/dog.jpg", "pets/cat.jpg", "misc/coffee.png",
+              "misc/nested/chelsea.webp", *extra]
+    return {path: photo(path) for path in paths}
+
+
+def noise(paths: list[str], low: float = 0.28, high: float = 0.36) -> dict[str, float]:
+    """Similarities of a query that means nothing to the model, spread evenly over what the walk-through saw."""
+    return {path: low + (high - low) * i / (len(paths) - 1) for i, path in enumerate(paths)}
+
+
+def search(text: str, similarity: dict[str, float]) -> list[tuple[TextHit, bool]]:
+    """The hits of `text` best first, each with whether it is a strong match (the search API's rule)."""
+    photos = library(*(path for path in similarity if path not in library()))
+    understanding = understand(text)
+    query = set(tokens(text))
+    found = Candidates(vector=sorted(similarity, key=lambda path: -similarity[path]), payloads=photos,
+                       similarity=similarity, best=max(similarity.values()),
+                       words=[path for path, payload in photos.items() if query & set(payload["words"].split())])
+    hits = [hit for hit in rank(found, query_groups(understanding.rest), ROOTS, dates=date_tokens(understanding.rest))
+            if understanding.holds(hit.payload)]
+    cut = strong_cut("lite", found.best)
+    weak = weak_flags([(hit.similarity, hit.matched) for hit in hits], cut, False)
+    return [(hit, not flag) for hit, flag in zip(hits, weak)]
+
+
+def strong(results: list[tuple[TextHit, bool]]) -> list[str]:
+    return [hit.id.rsplit("/", 1)[1] for hit, is_strong in results if is_strong]
+
+
+def test_a_file_name_with_its_extension_is_strong_for_that_file_not_for_every_jpeg() -> None:
+    """`guitar.jpg`: 76 of 78 were strong (every JPEG matched `format` by the query's `jpg`)."""
+    similarity = noise(list(library())) | {"misc/guitar.jpg": 0.47, "misc/DSC_9999.jpg": 0.46}
+    results = search("guitar.jpg", similarity)
+    assert strong(results) == ["guitar.jpg", "DSC_9999.jpg"]  # the file by its name, its copy by its looks
+    assert all("format" not in hit.matched for hit, _ in results)
+
+
+def test_a_camera_file_name_the_model_cannot_read_is_strong_only_for_that_file() -> None:
+    """`IMG_0022`: 41 of 78 were strong, 39 of them by a similarity (0.28-0.36) that is noise for lite."""
+    similarity = noise(list(library())) | {"2019 Kyoto trip/IMG_0022.jpg": 0.29}
+    results = search("IMG_0022", similarity)
+    assert strong(results) == ["IMG_0022.jpg"]
+    first, _ = results[0]
+    assert first.matched == ["filename"] and first.similarity == 0.29
+    # the other camera files share its `img`, and the noise its similarity: none of them is strong
+    assert [is_strong for _, is_strong in results].count(True) == 1
+
+
+def test_a_format_word_alone_makes_no_hit_strong() -> None:
+    """`cr2` is no format fact (a raw file's extension), so it matches the format field of the raw file; its
+    similarity alone decides whether it is strong."""
+    similarity = noise([*library(), "misc/scan_0001.CR2"])
+    results = search("cr2", similarity)
+    hit, is_strong = results[0]
+    assert hit.id == "misc/scan_0001.CR2" and hit.matched == ["format"]  # ranked first by its word
+    assert is_strong is False and strong(results) == []  # its similarity (noise) is below lite's floor
+    assert strong(search("scan cr2", similarity)) == ["scan_0001.CR2"]  # a name word does make it strong
+
+
+def test_a_query_the_model_understands_keeps_its_strong_matches() -> None:
+    """`dog` (no photo's words hold it): the photos the model finds well above the rest stay strong."""
+    similarity = noise(list(library())) | {"pets/dog.jpg": 0.55, "pets/cat.jpg": 0.48}
+    assert strong(search("dog", similarity)) == ["dog.jpg", "cat.jpg"]
