@@ -1,5 +1,5 @@
-"""Numbers as people read them: the one duration formatter and the one plural of the CLI, the UI and job
-messages (`static/js/format.js` mirrors both)."""
+"""Numbers as people read them: the one duration formatter, size formatter and plural of the CLI, the UI and
+job messages (`static/js/format.js` mirrors them)."""
 
 from __future__ import annotations
 
@@ -21,3 +21,15 @@ def duration(seconds: float | None) -> str:
 def plural(count: int, noun: str) -> str:
     """`1 file`, `2 files`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def size(count: int | None) -> str:
+    """`None` → "—"; 512 → "512 B"; 1073217536 → "1.0 GB" (1024-based, as format.js `bytes`)."""
+    if count is None:
+        return "—"
+    value, units = float(count), ["B", "KB", "MB", "GB"]
+    for unit in units[:-1]:
+        if value < 1024:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} {units[-1]}"

@@ -23,12 +23,12 @@ def plain(renderable) -> str:
 
 
 def test_outcome_line_with_the_time_taken():
-    assert plain(outcome_line(JOB, 185)) == ("completed_with_errors in 3 min 05 s: 5 files — 2 embedded, 1 reused "
+    assert plain(outcome_line(JOB, 185)) == ("completed with errors in 3 min 05 s: 5 files — 2 embedded, 1 reused "
                                              "(duplicate content), 1 unchanged, 1 failed\n")
 
 
 def test_outcome_line_without_a_time():
-    assert plain(outcome_line(JOB, None)).startswith("completed_with_errors: 5 files")
+    assert plain(outcome_line(JOB, None)).startswith("completed with errors: 5 files")
 
 
 def test_run_time_is_from_start_to_finish():
@@ -79,10 +79,17 @@ def test_jobs_table_fits_80_columns_with_the_short_ids_the_ui_shows():
     assert max(len(line) for line in lines) <= 80
     rows = [line for line in lines if re.search(r"\b(a{8}|b{8})\b", line)]
     assert len(rows) == 2 and "a" * 9 not in "".join(lines)  # one line per job, its id cut to 8 as in the UI
-    assert "completed_with_errors" in rows[0] and "12000/12345" in rows[0] and "2026-01-01" in rows[0]
+    assert "completed with errors" in rows[0] and "12000/12345" in rows[0] and "2026-01-01" in rows[0]
 
 
 def test_outcome_line_names_moves_and_removals_only_when_a_sync_had_them():
     synced = {**JOB, "state": "completed", "counts": {**COUNTS, "moved": 3, "removed": 1}}
     assert plain(outcome_line(synced, None)).rstrip().endswith("1 failed, 3 moved, 1 removed")
     assert plain(outcome_line(JOB, None)).rstrip().endswith("1 failed")
+
+
+def test_sizes_read_as_the_ui_writes_them():
+    from sightline.humanize import size
+
+    assert [size(None), size(512), size(1536), size(1_073_217_536), size(5 * 2**40)] == [
+        "—", "512 B", "1.5 KB", "1023.5 MB", "5120.0 GB"]

@@ -71,7 +71,7 @@ def test_retry_failed_queues_the_file_again(page, holiday):
     page.goto(f"/jobs/{holiday['job_id']}")
     page.get_by_role("button", name="Retry failed").click()
     expect(page.locator("#live-status")).to_contain_text("1 failed file queued again", timeout=10_000)
-    expect(page.locator("#job-log")).to_contain_text("retry: 1 failed files queued again")
+    expect(page.locator("#job-log")).to_contain_text("retry: 1 failed file queued again")
     # It fails again; the page follows.
     expect(page.locator("#job-state")).to_have_text("completed with errors", timeout=30_000)
     expect(page.get_by_role("button", name="Retry failed")).to_be_enabled()

@@ -50,14 +50,14 @@ def test_the_map_draws_every_photo_and_an_area_becomes_a_collection(trip, open_p
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
     page.mouse.up()
-    expect(page.locator("#map-selected")).to_have_text(f"{PHOTOS + 1} photo(s) selected.")
+    expect(page.locator("#map-selected")).to_have_text(f"{PHOTOS + 1} photos selected.")
     page.fill("#map-new-name", "picked")
     held = HeldCopy(page)  # as a large area's copy: its progress shown until it is done
     page.get_by_role("button", name="Create collection").click()
     expect(page.locator("#map-new-status")).to_have_text("copying: 1 / 2")
     page.screenshot(path=shots / "map-copying.png")
     held.release()
-    expect(page.locator("#map-new-status")).to_contain_text(f"Created picked with {PHOTOS + 1} photo(s).")
+    expect(page.locator("#map-new-status")).to_contain_text(f"Created picked with {PHOTOS + 1} photos.")
     expect(page.get_by_role("link", name="Its map")).to_have_attribute("href", "/collections/picked/map")
     assert httpx.get(f"{trip}/api/v1/collections/picked").json()["points_count"] == PHOTOS + 1
     frames = page.evaluate("window.sightlineMap.frames")

@@ -26,6 +26,11 @@ __all__ = [
 METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
                    "caption_kind": "captions"}
 STATE_COLORS = {"completed": "green", "completed_with_errors": "yellow"}  # every other end state: red
+
+
+def state_words(state: str) -> str:
+    """A job's state as people read it: `completed_with_errors` → "completed with errors"."""
+    return state.replace("_", " ")
 LOG_COLORS = {"error": "red", "warning": "yellow"}
 FLEXIBLE_COLUMNS = {"collection": 1, "source": 2}  # share what the others leave of the width
 SHORT_ID = 8  # the job id characters the UI shows (ui/templates/_macros.html job_link); the API takes them
@@ -55,11 +60,6 @@ class Output:
     def error(self, message: str) -> None:
         Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None).print(
             f"[red]{escape(message)}[/red]")
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """plural(1, "image") → "1 image"; plural(3, "image") → "3 images"."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 def _wide(stream: Any) -> bool:
@@ -122,7 +122,7 @@ def jobs_table(answer: dict) -> RenderableType:
                          justify="right" if column in ("done/total", "failed") else "left")
     for job in answer["jobs"]:
         counts = job["counts"]
-        table.add_row(job["job_id"][:SHORT_ID], escape(job["collection"]), job["state"],
+        table.add_row(job["job_id"][:SHORT_ID], escape(job["collection"]), state_words(job["state"]),
                       f"{job['processed']}/{counts['total']}", str(counts["failed"]), escape(job["source"]),
                       (job.get("created_at") or "")[:10])
     return table
@@ -132,7 +132,7 @@ def job_table(job: dict) -> Table:
     counts = job["counts"]
     rate = job.get("images_per_second")
     rows = [
-        ("state", job["state"]), ("collection", job["collection"]), ("source", job["source"]),
+        ("state", state_words(job["state"])), ("collection", job["collection"]), ("source", job["source"]),
         *((word, counts[name]) for name, word in COUNT_WORDS.items()),
         ("images/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
         ("created", job.get("created_at")), ("started", job.get("started_at")), ("finished", job.get("finished_at")),
@@ -174,7 +174,7 @@ def outcome_line(job: dict, seconds: float | None) -> str:
     counts, state = job["counts"], job["state"]
     color = STATE_COLORS.get(state, "red")
     took = f" in {duration(seconds)}" if seconds is not None else ""
-    return (f"[{color}]{state}[/{color}]{took}: {plural(counts['total'], 'file')} — {counts['done']} embedded, "
+    return (f"[{color}]{state_words(state)}[/{color}]{took}: {plural(counts['total'], 'file')} — {counts['done']} embedded, "
             f"{counts['cached']} reused (duplicate content), {counts['skipped']} unchanged, "
             f"{counts['failed']} failed" + "".join(f", {counts[key]} {key}" for key in ("moved", "removed")
                                                    if counts.get(key)))

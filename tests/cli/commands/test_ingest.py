@@ -40,7 +40,7 @@ def mixed_run(service, sightline):
 
 def test_a_corrupt_file_is_counted(mixed_run):
     result, _ = mixed_run
-    assert "completed_with_errors in" in result.output
+    assert "completed with errors in" in result.output
     assert re.search(r"4 files — 3 embedded, 0 reused .*, 0 unchanged, 1 failed", result.output), result.output
 
 

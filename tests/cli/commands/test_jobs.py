@@ -19,7 +19,7 @@ def mixed_job(service) -> str:
 
 def test_list_shows_the_job_with_its_state_and_progress(mixed_job, sightline):
     listed = sightline("jobs", "list", "-c", "jobs-mixed")
-    row = rf"^{mixed_job[:8]}\s+jobs-mixed\s+completed_with_errors\s+4/4\s+1\s"
+    row = rf"^{mixed_job[:8]}\s+jobs-mixed\s+completed with errors\s+4/4\s+1\s"
     assert re.search(row, listed.output, re.MULTILINE), listed.output
 
 
@@ -40,7 +40,7 @@ def test_show_prints_no_eta_for_a_finished_job(mixed_job, sightline):
 
 def test_show_follow_of_a_finished_job_prints_its_outcome(mixed_job, sightline):
     followed = sightline("jobs", "show", mixed_job, "--follow")
-    assert re.search(r"completed_with_errors in \d+ s: 4 files — 3 embedded", followed.output), followed.output
+    assert re.search(r"completed with errors in \d+ s: 4 files — 3 embedded", followed.output), followed.output
 
 
 def test_errors_lists_the_failed_file(service, mixed_job, sightline):

@@ -10,7 +10,8 @@ from rich.markup import escape
 
 from sightline.cli.client import IngestClient
 from sightline.cli.command import CollectionOption, api_command
-from sightline.cli.render import Output, facts_table, plural
+from sightline.cli.render import Output, facts_table
+from sightline.humanize import plural
 
 __all__ = ["images_app"]
 

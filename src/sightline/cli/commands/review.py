@@ -15,7 +15,8 @@ from rich.table import Table
 from sightline.cli import follow
 from sightline.cli.client import IngestClient, Json
 from sightline.cli.command import api_command
-from sightline.cli.render import Output, plural
+from sightline.cli.render import Output
+from sightline.humanize import plural
 
 __all__ = ["duplicates", "merge", "random_images"]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from sightline.cli import follow as following
 from sightline.cli.client import IngestClient
 from sightline.cli.command import CollectionOption, api_command
-from sightline.cli.render import Output
+from sightline.cli.render import Output, state_words
 from sightline.humanize import plural
 
 __all__ = ["sources_app"]
@@ -36,7 +36,7 @@ def sync_summary(source: dict[str, Any]) -> str:
         return "never"
     counts = last["counts"]
     words = ", ".join(f"{counts[key]} {word}" for key, word in COUNT_WORDS.items() if counts.get(key))
-    return last["state"].replace("_", " ") + (f": {words}" if words else "")
+    return state_words(last["state"]) + (f": {words}" if words else "")
 
 
 def images_text(source: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sse_starlette.sse import EventSourceResponse
 
 from sightline.errors import ErrorCode, SightlineError
+from sightline.humanize import plural
 from sightline.ingest import queries
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.paths import confine, path_text
@@ -220,8 +221,8 @@ async def retry_job(job_id: str, services: ServicesDep) -> dict:
         raise SightlineError(ErrorCode.CONFLICT, "Nothing to retry: no failed or unprocessed files.",
                              where="job_id", status=409)
     await services.call(services.jobdb.set_state, job_id, "queued")
-    resumed = f", {job.counts.pending} unprocessed files resumed" if job.counts.pending else ""
-    await services.call(services.jobdb.log, job_id, f"retry: {reset} failed files queued again{resumed}")
+    resumed = f", {plural(job.counts.pending, 'unprocessed file')} resumed" if job.counts.pending else ""
+    await services.call(services.jobdb.log, job_id, f"retry: {plural(reset, 'failed file')} queued again{resumed}")
     services.runner.enqueue(job_id, rescan=never_scanned)
     # retried: failed files queued again; pending: files it had not reached (e.g. cancelled before them)
     return {"job_id": job_id, "state": "queued", "retried": reset, "pending": job.counts.pending,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sightline.config import IngestSettings
+from sightline.humanize import size
 
 MAX_BATCH = 32  # files per batch when neither we nor the ML service say
 REQUEST_OVERHEAD_BYTES = 64 * 1024  # the form fields and envelope of one multipart request
@@ -56,5 +57,5 @@ class BatchLimits:
             yield group
 
     def describe(self) -> str:
-        by_bytes = f" and {self.request_bytes // 1024} KiB" if self.request_bytes else ""
+        by_bytes = f" and {size(self.request_bytes)}" if self.request_bytes else ""
         return f"batches of up to {self.files} files{by_bytes}"

@@ -83,7 +83,7 @@ function initDelete() {
   function ask(button) {
     target = button.dataset.delete;
     $$("[data-name]", dialog).forEach((node) => { node.textContent = target; });
-    $("[data-count]", dialog).textContent = button.dataset.points;
+    $("[data-count]", dialog).textContent = plural(Number(button.dataset.points), "image");
     confirmInput.value = "";
     submit.disabled = true;
     clearErrors(form);
@@ -126,7 +126,7 @@ function initMerge() {
     source = button.dataset.merge;
     merged = false;
     $$("[data-name]", dialog).forEach((node) => { node.textContent = source; });
-    $("[data-count]", dialog).textContent = button.dataset.points;
+    $("[data-count]", dialog).textContent = plural(Number(button.dataset.points), "image");
     const own = $(`option[value="${CSS.escape(source)}"]`, select).dataset.signature;
     for (const option of select.options) option.hidden = option.value === source || option.dataset.signature !== own;
     const first = Array.from(select.options).find((option) => !option.hidden);

@@ -5,6 +5,7 @@
 import { ApiError, get } from "./api.js";
 import { $, el } from "./dom.js";
 import { setBusy } from "./forms.js";
+import { plural } from "./format.js";
 import { collectionFromPoints } from "./from-points.js";
 import { review } from "./urls.js";
 import { collectionName, initSurprise, waitForTask } from "./review-common.js";
@@ -144,7 +145,7 @@ function drawSelection({ indices, xs, ys }) {
 
 function select(indices) {
   selected = new Set(indices);
-  $("#map-selected").textContent = selected.size ? `${selected.size} photo(s) selected.` : "Nothing selected.";
+  $("#map-selected").textContent = selected.size ? `${plural(selected.size, "photo")} selected.` : "Nothing selected.";
   $("#map-new-submit").disabled = !selected.size;
   schedule();
 }
@@ -225,7 +226,7 @@ async function createFromSelection(event) {
   setBusy(button, true, "Creating…");
   try {
     const made = await collectionFromPoints(target, name, Array.from(selected, (i) => map.ids[i]), status);
-    status.replaceChildren(`Created ${made.collection} with ${made.points_count} photo(s). `,
+    status.replaceChildren(`Created ${made.collection} with ${plural(made.points_count, "photo")}. `,
       el("a", { href: review.mapPage(made.collection), text: "Its map" }));
   } catch (err) {
     status.textContent = err.message;
@@ -246,7 +247,7 @@ async function load() {
     }
     map = fromAnswer(answer);
     showClusters();
-    status.textContent = `${map.ids.length} photo(s), ${map.labels.length} cluster(s).`;
+    status.textContent = `${plural(map.ids.length, "photo")}, ${plural(map.labels.length, "cluster")}.`;
     canvas.dataset.state = "ready";
     canvas.dataset.points = String(map.ids.length);
     schedule();
