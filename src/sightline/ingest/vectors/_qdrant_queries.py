@@ -92,6 +92,7 @@ class QdrantQueries:
     """What `QdrantStore` adds to the basic operations; it supplies the client and the plumbing."""
 
     _client: QdrantClient
+    local: bool  # qdrant-client's local mode: exact search, no search parameters
 
     @abstractmethod
     def _call(self, name: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any: ...
@@ -189,7 +190,7 @@ class QdrantQueries:
         threshold = None if score_threshold is None else float(score_threshold)
         requests = [
             qm.QueryRequest(query=q, filter=qdrant_filter(filters), limit=limit, score_threshold=threshold,
-                            params=SEARCH_PARAMS, with_payload=True, with_vector=False)
+                            params=None if self.local else SEARCH_PARAMS, with_payload=True, with_vector=False)
             for q in queries
         ]
         responses = self._call(name, self._client.query_batch_points, collection_name=name, requests=requests)

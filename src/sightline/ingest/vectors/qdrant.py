@@ -246,7 +246,7 @@ class QdrantStore(QdrantQueries, VectorStore):
             limit=limit,
             score_threshold=None if score_threshold is None else float(score_threshold),
             query_filter=qdrant_filter(filters),
-            search_params=SEARCH_PARAMS,
+            search_params=None if self.local else SEARCH_PARAMS,  # local mode is exact (and warns)
             with_payload=True,
             with_vectors=False,
         )
