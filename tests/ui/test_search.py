@@ -54,6 +54,9 @@ def test_image_search_detail_and_more_like_this(page, holiday, photos):
     expect(page.locator("#results-title")).to_have_text("Like query.jpg")
     images_loaded(page, "#results .group:first-child li:nth-child(-n+4) img")
     expect(page.locator("#results .result-name").first).to_have_text("img007.jpg")
+    page.reload()  # the query image is kept for this tab: the reload searches by it again
+    expect(page.locator("#results-title")).to_have_text("Like query.jpg")
+    expect(page.locator("#results .result-name").first).to_have_text("img007.jpg")
 
     page.locator("#results button.result-button").first.click()
     dialog = page.locator("#detail")

@@ -78,13 +78,42 @@ export function showMonths(select, timeline, selected) {
 }
 
 // The image to search by (dropped or chosen), with its preview.
+const KEPT = "sightline.queryImage"; // the query image, kept for this tab so a reload searches by it again
+const KEPT_MAX_BYTES = 2 * 1024 * 1024; // session storage holds a few MB: a bigger image is not kept
+
 export class QueryImage {
   constructor() {
     this.file = null;
     this.previewUrl = null;
   }
 
+  // The image of the last image search in this tab (null if none was kept).
+  recall() {
+    try {
+      const kept = JSON.parse(sessionStorage.getItem(KEPT) || "null");
+      if (!kept) return null;
+      const bytes = Uint8Array.from(atob(kept.data), (c) => c.charCodeAt(0)); // (the CSP refuses data: fetches)
+      return new File([bytes], kept.name, { type: kept.type });
+    } catch {
+      return null;
+    }
+  }
+
+  keep(file) {
+    sessionStorage.removeItem(KEPT);
+    if (!file || file.size > KEPT_MAX_BYTES) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      const data = reader.result.slice(reader.result.indexOf(",") + 1); // base64, without the data: prefix
+      try {
+        sessionStorage.setItem(KEPT, JSON.stringify({ name: file.name, type: file.type, data }));
+      } catch { /* storage full: a reload shows the photos instead */ }
+    };
+    reader.readAsDataURL(file);
+  }
+
   set(file) {
+    if (file !== this.file) this.keep(file);
     this.file = file;
     if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
     this.previewUrl = file ? URL.createObjectURL(file) : null;

@@ -205,8 +205,9 @@ class PhotosPage {
     if (dropImage) this.image.set(null);
     this.syncForm();
     const url = urlOfState(this.state);
-    if (replace || url === location.pathname + location.search) history.replaceState(null, "", url);
-    else history.pushState(null, "", url);
+    const entry = { queryImage: Boolean(this.image.file) }; // an image is not in the address: its entry says so
+    if (replace || url === location.pathname + location.search) history.replaceState(entry, "", url);
+    else history.pushState(entry, "", url);
     return this.start();
   }
 
@@ -319,7 +320,12 @@ class PhotosPage {
         this.loadMore();
       }
     }, { rootMargin: "300px" }).observe($("#results-end"));
-    window.addEventListener("popstate", () => { this.state = stateFromUrl(location.search); this.syncForm(); this.start(); });
+    window.addEventListener("popstate", () => {
+      this.state = stateFromUrl(location.search);
+      this.image.set(history.state?.queryImage ? this.image.file || this.image.recall() : null);
+      this.syncForm();
+      this.start();
+    });
     this.wireImageInput();
   }
 
@@ -348,7 +354,8 @@ class PhotosPage {
     await loadFacets(this.form, this.state.collection, this.state.filters);
     loadFolders($("#folders"), this.state.collection, this.state.filters.folder || "");
     this.syncForm();
-    history.replaceState(null, "", urlOfState(this.state));
+    if (history.state?.queryImage) this.image.set(this.image.recall()); // a reload of an image search
+    history.replaceState({ queryImage: Boolean(this.image.file) }, "", urlOfState(this.state));
     const opened = this.state.open;
     await this.start();
     if (opened) this.viewer.open(opened).catch((err) => showApiError(this.form, err));
