@@ -9,8 +9,8 @@ sync changed something under its folder, `follow_copies` brings every copy along
 - otherwise, when the file is gone from disk: the copy's point and thumbnails are removed.
 
 A copy of a file the followed collection does not hold for another reason (a person removed it there, an
-exclude pattern) is left as it is. A collection that follows the folder itself (a merge's target does) is left
-to its own sync. Blocking: run it in a thread.
+exclude pattern) is left as it is. A collection that follows the folder itself (a merge's target does), a folder
+above it or one inside it is left to its own syncs. Blocking: run it in a thread.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def follow_after_sync(vectors: VectorStore, settings: IngestSettings, jobdb: Job
     if source is None:
         return {}
     folder = Path(source.path)
-    following = {s.collection for s in sources.list() if is_inside(folder, [Path(s.path)])}
+    following = {s.collection for s in sources.list()  # their own syncs keep their files: leave them be
+                 if is_inside(folder, [Path(s.path)]) or is_inside(Path(s.path), [folder])}
     return follow_copies(vectors, settings, collection, source.path, following)
 
 
