@@ -112,6 +112,12 @@ async def test_a_file_name_finds_that_file_not_every_file_of_its_camera(services
     assert others and all(hit.matched == [] for hit in others), [(h.payload["filename"], h.matched) for h in others]
 
 
+async def test_a_file_names_extension_does_not_move_the_similarities(services):
+    with_extension, without = await search(services, "kyoto.jpg"), await search(services, "kyoto")
+    similarity = {hit.id: hit.similarity for hit in without.hits}
+    assert {hit.id: hit.similarity for hit in with_extension.hits} == similarity
+
+
 def test_a_year_inside_a_file_name_does_not_match_the_photos_of_that_year() -> None:
     june_2019 = {"folder": "/lib/misc", "filename": "IMG_0001.jpg", "taken_at_ts": 1560600000.0}  # 2019-06-15
     found = Candidates(vector=["a"], similarity={"a": 0.5}, payloads={"a": june_2019})

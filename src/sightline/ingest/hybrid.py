@@ -230,7 +230,9 @@ def with_facts(filters: SearchFilters | None, understanding: Understanding) -> S
 
 
 async def query_vector(services: Services, info: CollectionInfo, text: str) -> list[float]:
-    vectors, model = await services.ml.embed_texts([text], interactive=True)
+    # A file name's extension is no meaning: embedded, `.jpg` lifted every photo's similarity by about 0.1
+    meaning = without_extensions(text).strip() or text
+    vectors, model = await services.ml.embed_texts([meaning], interactive=True)
     check_query_model(info.params.metadata, model)
     check_query_dimension(vectors[0], info.params.vector_size)
     return vectors[0]
