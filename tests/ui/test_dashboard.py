@@ -57,3 +57,16 @@ def test_a_job_started_elsewhere_appears(serve, open_page):
     expect(row.locator('[data-field="state"]')).to_have_text("queued")
     assert page.evaluate("window.__sameDocument") is None  # the page reloaded to show it
     assert httpx.post(f"{ingest.url}/api/v1/jobs/{job.job_id}/cancel").status_code == 200
+
+
+def test_a_job_that_ended_between_two_polls_appears(serve, open_page):
+    ingest = serve()
+    page = open_page(ingest.url)
+    page.goto("/")
+    jobdb = ingest.server.config.app.state.services.jobdb
+    page.wait_for_function("() => performance.getEntriesByType('resource').some((r) => r.name.includes('/api/v1/jobs?'))")
+    page.evaluate("window.__sameDocument = true")
+    job = jobdb.create_job("quick", "upload", "upload", {})
+    jobdb.set_state(job.job_id, "cancelled")  # started and over before the page's next poll
+    expect(page.get_by_role("link", name=job.job_id[:8])).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is None

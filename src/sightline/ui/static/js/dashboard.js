@@ -30,12 +30,15 @@ async function refresh(rows) {
   return finished;
 }
 
-// True once a queued or running job is not among the rows.
-async function newJob(rows) {
+// True once a job the page does not show exists: one queued or running that is not among the rows, or a newer
+// job than the page knew of (a short one may start and end between two polls).
+async function newJob(rows, known) {
   const shown = new Set(rows.map((row) => row.dataset.jobId));
   try {
     const { jobs } = await get(api.jobs({ state: ["queued", "running"], limit: 50 }));
-    return jobs.some((job) => !shown.has(job.job_id));
+    const [newest] = (await get(api.jobs({ limit: 1 }))).jobs;
+    if (known.newest === undefined) known.newest = newest ? newest.job_id : null;
+    return jobs.some((job) => !shown.has(job.job_id)) || (newest ? newest.job_id : null) !== known.newest;
   } catch {
     return false; // the next poll tries again
   }
@@ -44,8 +47,9 @@ async function newJob(rows) {
 export function initDashboard() {
   if (!$("#running-jobs")) return;
   const rows = $$("#running-jobs [data-job-id]");
+  const known = {}; // the newest job when the page started polling
   const timer = setInterval(async () => {
-    if ((await refresh(rows)) || (await newJob(rows))) {
+    if ((await refresh(rows)) || (await newJob(rows, known))) {
       clearInterval(timer);
       location.reload();
     }

@@ -15,7 +15,7 @@ export const api = {
   point: (name, id) => `${collection(name)}/points/${enc(id)}`,
   scan: "/api/v1/ingest/scan",
   upload: "/api/v1/ingest/upload",
-  jobs: ({ state = [], limit }) =>
+  jobs: ({ state = [], limit = 50 }) =>
     `/api/v1/jobs?${new URLSearchParams([...state.map((s) => ["state", s]), ["limit", limit]]).toString()}`,
   job,
   jobEvents: (id) => `${job(id)}/events`,
