@@ -42,7 +42,7 @@ def use(setting: str) -> None:
     _edge_queries.SEARCH_HNSW_EF, _edge_queries.SEARCH_OVERSAMPLING = SETTINGS[setting]
 
 
-def queries_and_truth(args: argparse.Namespace) -> tuple[list[int], list[set[int]]]:
+def queries_and_truth(args: argparse.Namespace) -> tuple[list[int], np.ndarray]:
     """Point indices to query, and each one's exact 10 nearest other points (numpy, as bench/index.py drew
     the data)."""
     rng = np.random.default_rng(0)
@@ -51,8 +51,7 @@ def queries_and_truth(args: argparse.Namespace) -> tuple[list[int], list[set[int
     picked = np.random.default_rng(1).choice(args.points, args.queries, replace=False)
     scores = data[picked] @ data.T
     scores[np.arange(len(picked)), picked] = -np.inf  # the query point itself
-    top = np.argpartition(-scores, K, axis=1)[:, :K]
-    return picked.tolist(), [set(row.tolist()) for row in top]
+    return picked.tolist(), np.argpartition(-scores, K, axis=1)[:, :K]
 
 
 def point_id(index_: int) -> str:
@@ -79,10 +78,6 @@ def in_process(store: object, picked: list[int]) -> list[float]:
         store.search(COLLECTION, vectors[point_id(i)], limit=K + 2)
         times.append(1000 * (time.perf_counter() - began))
     return times
-
-
-def recall(found: list[list[int]], truth: list[set[int]]) -> float:
-    return float(np.mean([len(set(f[:K]) & t) / K for f, t in zip(found, truth, strict=True)]))
 
 
 async def no_upgrade(services: object) -> dict[str, int]:
@@ -113,7 +108,7 @@ def measure(args: argparse.Namespace) -> dict:
                     figures[f"http_p50_ms_{name}"] = round(statistics.median(times), 2)
                     figures[f"http_p95_ms_{name}"] = round(float(np.percentile(times, 95)), 2)
                     figures[f"cpu_ms_per_request_{name}"] = round(1000 * (time.process_time() - cpu) / len(picked), 2)
-                    figures[f"recall10_{setting}"] = round(recall(found, truth), 4)
+                    figures[f"recall10_{setting}"] = round(index.recall(found, truth), 4)
                     common.log(f"{name}: {figures}")
         store = app.state.services.vectors
         for setting in SETTINGS:
