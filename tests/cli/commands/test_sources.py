@@ -57,3 +57,31 @@ def test_remove_keeps_the_images_unless_asked(followed: dict, service: Service, 
 def test_an_unknown_source_is_an_error(followed: dict, sightline: Sightline) -> None:
     failed = sightline("sources", "sync", "nope", "-c", "followed")
     assert failed.exit_code == 2 and "No source 'nope'" in failed.output
+
+
+def test_sync_takes_the_folder(followed: dict, service: Service, sightline: Sightline) -> None:
+    synced = sightline("sources", "sync", f"{service.clean}/", "-c", "followed", "--follow")
+    assert synced.exit_code == 0, synced.output
+    assert f"Sync of source {followed['source_id']}" in synced.output and "4 unchanged" in synced.output
+
+
+def test_edit_takes_a_relative_folder_or_one_under_home(followed: dict, service: Service, sightline: Sightline,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(service.clean.parent)
+    monkeypatch.setenv("HOME", str(service.clean.parent))
+    for minutes, folder in ((5, service.clean.name), (7, f"~/{service.clean.name}")):
+        edited = sightline("sources", "edit", folder, "-c", "followed", "--rescan-minutes", str(minutes), "--json")
+        assert edited.exit_code == 0, (folder, edited.output)
+        assert json.loads(edited.output)["rescan_minutes"] == minutes
+
+
+def test_remove_takes_the_folder(followed: dict, service: Service, sightline: Sightline) -> None:
+    removed = sightline("sources", "remove", str(service.clean), "-c", "followed")
+    assert removed.output == f"Source {followed['source_id']} removed; its images are kept in the index.\n"
+
+
+def test_a_folder_no_source_follows_is_named(followed: dict, service: Service, sightline: Sightline) -> None:
+    other = str(service.mixed)
+    failed = sightline("sources", "sync", other, "-c", "followed")
+    assert failed.exit_code == 2
+    assert f"No source '{other}' in followed; `sightline sources list -c followed` lists them." in failed.output

@@ -1,8 +1,9 @@
 """`sightline sources list` with a folder holding a broken file: the state reads as words, the file is counted
-once it has failed, with the command that names it; the next sync leaves it out and completes."""
+once it has failed, named, with the command that names it; the next sync leaves it out and completes."""
 
 from __future__ import annotations
 
+from sightline.cli.commands.sources import images_text
 from tests.cli.conftest import Service, Sightline
 
 
@@ -16,10 +17,16 @@ def test_list_names_the_unreadable_files_job(service: Service, sightline: Sightl
         job_id = source["last_sync"]["job_id"]
         listed = sightline("sources", "list", "-c", "broken").output
         assert "completed with errors" in listed and "completed_with_errors" not in listed
-        assert f"1 file cannot be read: `sightline jobs errors {job_id[:8]}`" in listed, listed
+        assert f"1 file cannot be read: broken.jpg; see `sightline jobs errors {job_id[:8]}`" in listed, listed
 
         synced = sightline("sources", "sync", source["source_id"], "-c", "broken", "--follow")
         assert synced.exit_code == 0 and "4 unchanged" in synced.output, synced.output
         assert "completed with errors" not in sightline("sources", "list", "-c", "broken").output
     finally:
         service.http.delete("/api/v1/collections/broken")
+
+
+def test_a_row_names_two_unreadable_files_and_counts_the_rest() -> None:
+    files = [{"name": name, "job_id": "0684ce91" + "0" * 24} for name in ("a.jpg", "b.heic", "c.jpg")]
+    assert images_text({"images": 27, "unreadable": 4, "unreadable_files": files}) == (
+        "27 (4 files cannot be read: a.jpg, b.heic and 2 more; see `sightline jobs errors 0684ce91`)")

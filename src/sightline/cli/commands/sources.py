@@ -3,6 +3,8 @@ re-scanned, synced), so that the index stays true to the disk."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sightline.cli import follow as following
-from sightline.cli.client import IngestClient
+from sightline.cli.client import ApiError, IngestClient
 from sightline.cli.command import CollectionOption, api_command
 from sightline.cli.render import Output, state_words
 from sightline.humanize import plural
@@ -19,13 +21,15 @@ __all__ = ["sources_app"]
 
 sources_app = typer.Typer(help="Folders a collection follows: watched, re-scanned, kept in sync.",
                           no_args_is_help=True)
-SourceArgument = Annotated[str, typer.Argument(help="Source id (as `sightline sources list` shows it).")]
+SourceArgument = Annotated[str, typer.Argument(
+    help="The source's folder (relative or with ~ too) or its id, as `sightline sources list` shows them.")]
 ExcludeOption = Annotated[list[str] | None, typer.Option(
     "--exclude", "-x", help="A glob left out (repeatable): `*.tmp` or `@eaDir` match a name anywhere, "
     "`**/@eaDir/**` or `/raw/*` a path below the folder.")]
 RescanOption = Annotated[int | None, typer.Option("--rescan-minutes", min=0, max=7 * 24 * 60,
                                                   help="Full re-scan every this many minutes (0: never).")]
 FollowOption = Annotated[bool, typer.Option("--follow", "-f", help="Follow the sync job to its end.")]
+UNREADABLE_NAMED = 2  # the unreadable files a row names (then "and N more")
 COUNT_WORDS = {"done": "embedded", "cached": "reused", "skipped": "unchanged", "moved": "moved",
                "removed": "removed", "failed": "failed"}
 
@@ -42,11 +46,37 @@ def sync_summary(source: dict[str, Any]) -> str:
 def images_text(source: dict[str, Any]) -> str:
     """Its images, and the files it cannot read (left out of its syncs while unchanged), with the job that
     names them."""
-    count = source.get("unreadable") or 0
-    if not count:
+    count, files = source.get("unreadable") or 0, source.get("unreadable_files") or []
+    if not count or not files:
         return str(source["images"])
-    job = source["unreadable_files"][0]["job_id"]
-    return f"{source['images']} ({plural(count, 'file')} cannot be read: `sightline jobs errors {job[:8]}`)"
+    names = ", ".join(file["name"] for file in files[:UNREADABLE_NAMED])
+    more = f" and {count - UNREADABLE_NAMED} more" if count > UNREADABLE_NAMED else ""
+    return (f"{source['images']} ({plural(count, 'file')} cannot be read: {names}{more}; "
+            f"see `sightline jobs errors {files[0]['job_id'][:8]}`)")
+
+
+def folder_forms(given: str) -> set[str]:
+    """`given` as an absolute folder, as typed and with its symlinks resolved (as the service stores it)."""
+    typed = Path(given).expanduser()
+    forms = {os.path.abspath(typed)}
+    try:
+        forms.add(str(typed.resolve()))
+    except (OSError, RuntimeError, ValueError):
+        pass
+    return forms
+
+
+def source_id_of(api: IngestClient, collection: str, given: str) -> str:
+    """The id of the collection's source that `given` names: its id, else its folder (exactly)."""
+    sources = api.sources(collection)["sources"]
+    if any(source["source_id"] == given for source in sources):
+        return given
+    folders = folder_forms(given)
+    for source in sources:
+        if source["path"] in folders:
+            return source["source_id"]
+    raise ApiError(f"No source {given!r} in {collection}; `sightline sources list -c {collection}` lists them.",
+                   "NOT_FOUND", "source_id")
 
 
 def sources_table(answer: dict[str, Any]) -> Table | str:
@@ -100,7 +130,7 @@ def add_source(
 @sources_app.command("edit")
 @api_command(json_flag=True)
 def edit_source(
-    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    api: IngestClient, out: Output, source: SourceArgument, collection: CollectionOption,
     watch: Annotated[bool | None, typer.Option("--watch/--no-watch", help="Watch it or not.")] = None,
     exclude: ExcludeOption = None,
     no_excludes: Annotated[bool, typer.Option("--no-excludes", help="Exclude nothing any more.")] = False,
@@ -108,6 +138,7 @@ def edit_source(
 ) -> None:
     """Change what is given; the source is synced again with it."""
     fields = {"watch": watch, "rescan_minutes": rescan_minutes, "exclude": [] if no_excludes else exclude}
+    source_id = source_id_of(api, collection, source)
     out.show(api.edit_source(collection, source_id, **{k: v for k, v in fields.items() if v is not None}),
              source_line)
 
@@ -115,11 +146,12 @@ def edit_source(
 @sources_app.command("remove")
 @api_command(json_flag=True)
 def remove_source(
-    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    api: IngestClient, out: Output, source: SourceArgument, collection: CollectionOption,
     remove_images: Annotated[bool, typer.Option("--remove-images", help="Also remove its images from the "
                                                 "index (the files on disk are never touched).")] = False,
 ) -> None:
     """Stop following a folder; its images stay in the index unless --remove-images."""
+    source_id = source_id_of(api, collection, source)
     api.remove_source(collection, source_id, remove_points=remove_images)
     kept = "removed from the index" if remove_images else "kept in the index"
     out.show({"source_id": source_id, "removed": True, "images_removed": remove_images},
@@ -129,10 +161,11 @@ def remove_source(
 @sources_app.command("sync")
 @api_command(json_flag=True)
 def sync_source(
-    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    api: IngestClient, out: Output, source: SourceArgument, collection: CollectionOption,
     follow: FollowOption = False,
 ) -> None:
     """Bring the index in line with the folder now."""
+    source_id = source_id_of(api, collection, source)
     answer = api.sync_source(collection, source_id)
     out.show(answer, lambda answer: f"Sync of source {source_id}: job {answer['job_id']} ({answer['state']}).")
     if follow and not out.as_json:
@@ -142,11 +175,12 @@ def sync_source(
 @sources_app.command("forget-removed")
 @api_command(json_flag=True)
 def forget_removed(
-    api: IngestClient, out: Output, source_id: SourceArgument, collection: CollectionOption,
+    api: IngestClient, out: Output, source: SourceArgument, collection: CollectionOption,
     follow: FollowOption = False,
 ) -> None:
     """Let the photos removed from the index come back: a sync keeps a removed photo out while its file is
     unchanged; this forgets those removals and syncs the source."""
+    source_id = source_id_of(api, collection, source)
     answer = api.forget_removed(collection, source_id)
     out.show(answer, lambda answer: f"Forgot {answer['forgotten']} removed photos of source {source_id}; "
              f"sync: job {answer['job_id']}.")

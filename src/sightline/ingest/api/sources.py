@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.api import ServicesDep
@@ -23,6 +24,7 @@ from sightline.ingest.vectors import SearchFilters
 router = APIRouter(prefix="/api/v1/collections/{name}/sources", tags=["sources"])
 MAX_RESCAN_MINUTES = 7 * 24 * 60
 UNREADABLE_LISTED = 20  # the unreadable files a source's answer names (it counts them all)
+ACTIONS = ("sync", "removed")  # the URLs below a source's own
 Excludes = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(
     max_length=100, description="Globs left out: `*.tmp` or `@eaDir` match a name anywhere; a pattern with '/' "
     "matches the path below the folder (`**/@eaDir/**`, `/raw/*`).")]
@@ -64,11 +66,15 @@ async def source_view(services: Services, source: Source) -> dict:
     return source.to_dict()
 
 
+def not_found(name: str, source_id: str) -> SightlineError:
+    return SightlineError(ErrorCode.NOT_FOUND, f"No source {source_id!r} in {name}; GET /api/v1/collections/"
+                          f"{name}/sources lists each with its folder.", where="source_id", status=404)
+
+
 async def source_or_404(services: Services, name: str, source_id: str) -> Source:
     source = await services.call(services.runner.sources.store.get, source_id)
     if source is None or source.collection != name:
-        raise SightlineError(ErrorCode.NOT_FOUND, f"No source {source_id!r} in {name}.", where="source_id",
-                             status=404)
+        raise not_found(name, source_id)
     return source
 
 
@@ -155,8 +161,7 @@ async def sync_source(name: CollectionName, source_id: str, services: ServicesDe
     await source_or_404(services, name, source_id)
     job = await services.runner.sources.request_sync(source_id, "sync asked for", asked=True)
     if job is None:  # removed meanwhile
-        raise SightlineError(ErrorCode.NOT_FOUND, f"No source {source_id!r} in {name}.", where="source_id",
-                             status=404)
+        raise not_found(name, source_id)
     return {"job_id": job.job_id, "state": job.state, "url": f"/api/v1/jobs/{job.job_id}"}
 
 
@@ -168,3 +173,20 @@ async def forget_removed(name: CollectionName, source_id: str, services: Service
     forgotten = await services.call(IndexedFiles(services.jobdb).clear_removed, name, source.path)
     job = await services.runner.sources.request_sync(source_id, "removals forgotten", asked=True)
     return {"forgotten": forgotten, "job_id": job.job_id if job else None}
+
+
+class _Unrouted(PathConvertor):
+    """What follows `sources/` that no other route takes, even with another method or a trailing slash (those
+    keep their 405 and redirect): an id with a '/' in it, such as a folder's path."""
+
+    regex = f"(?![^/]+/?$)(?![^/]+/(?:{'|'.join(ACTIONS)})/?$).+"
+
+
+register_url_convertor("unrouted", _Unrouted())
+
+
+@router.api_route("/{source_id:unrouted}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                  include_in_schema=False)
+async def no_such_source(name: CollectionName, source_id: str) -> None:
+    head, _, action = source_id.rpartition("/")
+    raise not_found(name, head if action in ACTIONS and head else source_id)
