@@ -618,6 +618,8 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     settings = json.loads(settings_json)
+    # "h11": uvicorn's pure-Python HTTP parser and asyncio's own loop, what it ran on without httptools/uvloop
+    server = {"http": "h11", "loop": "asyncio"} if settings.pop("bench_server", None) == "h11" else {}
     if kind == "ml":
         from sightline.config import MLSettings
         from sightline.inference.app import create_app
@@ -651,7 +653,8 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=600))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=600,
+                                                **server))
     tmp = port_file + ".tmp"
     Path(tmp).write_text(str(sock.getsockname()[1]))
     os.replace(tmp, port_file)
