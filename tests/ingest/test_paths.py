@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from sightline.errors import SightlineError
-from sightline.ingest.paths import ScanReport, confine, fs_path, open_confined, path_text, scan_folder
+from sightline.ingest.paths import (
+    ScanReport,
+    confine,
+    fs_path,
+    open_confined,
+    path_text,
+    read_at_most,
+    scan_folder,
+)
 
 BAD = os.fsdecode(b"bad\xfe.jpg")  # the lone surrogate U+DCFE stands for the byte 0xFE
 
@@ -90,3 +98,34 @@ def test_a_link_swapped_in_after_the_scan_is_refused(tmp_path: Path) -> None:
         with pytest.raises(SightlineError) as caught:
             open_confined(path, [root])
         assert (caught.value.code, caught.value.status) == ("FORBIDDEN", 403)
+
+
+@pytest.mark.parametrize(("size", "limit", "read"), [(10, 100, 10), (100, 100, 100), (101, 100, 101), (5000, 100, 101)])
+def test_read_at_most_reads_the_file_and_one_byte_over_the_limit(tmp_path: Path, size: int, limit: int,
+                                                                   read: int) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(size))
+    with open(path, "rb") as handle:
+        assert read_at_most(handle, limit) == path.read_bytes()[:read]
+
+
+def test_read_at_most_reads_on_a_file_that_grew_after_it_was_sized(tmp_path: Path) -> None:
+    path = tmp_path / "growing.bin"
+    path.write_bytes(b"a" * 10)
+
+    class GrowsOnFirstRead:
+        def __init__(self, handle):
+            self.handle, self.grown = handle, False
+
+        def fileno(self) -> int:
+            return self.handle.fileno()
+
+        def read(self, size: int) -> bytes:
+            if not self.grown:
+                self.grown = True
+                with open(path, "ab") as more:
+                    more.write(b"b" * 20)
+            return self.handle.read(size)
+
+    with open(path, "rb") as handle:
+        assert read_at_most(GrowsOnFirstRead(handle), 25) == b"a" * 10 + b"b" * 16

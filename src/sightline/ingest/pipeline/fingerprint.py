@@ -15,7 +15,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import read_metadata
 from sightline.ingest.jobdb import FileRecord
 from sightline.ingest.model_match import made_by
-from sightline.ingest.paths import fs_path, open_confined
+from sightline.ingest.paths import fs_path, open_confined, read_at_most
 from sightline.ingest.pipeline.payload import same_file, stored_embedding
 from sightline.ingest.pipeline.work import Embedding, FileWork, point_id_for
 from sightline.ingest.vectors import SearchFilters, VectorStore
@@ -78,7 +78,7 @@ class Fingerprinter:
     def _read(self, work: FileWork) -> None:
         try:
             with open_confined(work.record.path, self.roots) as handle:
-                work.data = handle.read(self.max_bytes + 1)
+                work.data = read_at_most(handle, self.max_bytes)
         except SightlineError as exc:
             work.fail("read", exc.code, exc.message)
             return
