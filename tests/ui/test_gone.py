@@ -8,21 +8,26 @@ from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
 from tests.samples import distinct_image
+from tests.ui.helpers import images_loaded
 
 pytestmark = pytest.mark.ui
+
+
+def scanned(api, folder, name: str, seed: int) -> None:
+    """The collection `name`: three photos v0-v2.jpg scanned from `folder` (made here)."""
+    folder.mkdir(exist_ok=True)  # the photos folder lives for the session
+    for i in range(3):
+        (folder / f"v{i}.jpg").write_bytes(distinct_image(seed + i))
+    assert api.post("/api/v1/collections", json={"name": name}).status_code == 201
+    answer = api.post("/api/v1/ingest/scan", json={"collection": name, "directory_path": str(folder)})
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
 
 
 @pytest.fixture()
 def vanished(api, photos) -> str:
     """The collection 'vanished': three photos scanned from a folder, then one file deleted. Its name."""
-    folder = photos / "vanished"
-    folder.mkdir()
-    for i in range(3):
-        (folder / f"v{i}.jpg").write_bytes(distinct_image(60 + i))
-    assert api.post("/api/v1/collections", json={"name": "vanished"}).status_code == 201
-    answer = api.post("/api/v1/ingest/scan", json={"collection": "vanished", "directory_path": str(folder)})
-    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
-    (folder / "v1.jpg").unlink()
+    scanned(api, photos / "vanished", "vanished", 60)
+    (photos / "vanished" / "v1.jpg").unlink()
     yield "vanished"
     api.delete("/api/v1/collections/vanished")
 
@@ -52,3 +57,35 @@ def test_a_photo_whose_original_is_gone_says_so_and_can_be_removed(page, api, va
     page.locator("#results button.result-button").first.click()  # a photo that is there: its picture again
     expect(page.locator("#detail-image")).to_be_visible()
     expect(gone).to_be_hidden()
+
+
+def test_a_tile_seen_before_its_original_went_says_so_too(page, api, photos):
+    """Its thumbnail is cached by the service and the browser: both ask again whether the original is there."""
+    scanned(api, photos / "seen", "seen", 70)
+    try:
+        page.goto("/search?collection=seen")
+        images_loaded(page, "#results img")  # every thumbnail made, cached and shown
+        (photos / "seen" / "v1.jpg").unlink()
+        page.goto("/search?collection=seen")
+        expect(page.get_by_role("button", name="View v1.jpg (original gone)").locator(".result-gone")).to_be_visible()
+        expect(page.locator("#results .result-gone")).to_have_count(1)
+    finally:
+        api.delete("/api/v1/collections/seen")
+
+
+def test_the_viewer_never_asks_for_a_gone_original(page, vanished):
+    """Its details say the original is gone: opening it, stepping away and back ask for no picture that fails."""
+    failed = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.goto(f"/search?collection={vanished}")
+    page.get_by_role("button", name="View v1.jpg (original gone)").click()
+    expect(page.locator("#detail-gone")).to_be_visible()
+    away, back = ("ArrowLeft", "ArrowRight") if page.locator("#detail-position").inner_text().startswith("3") \
+        else ("ArrowRight", "ArrowLeft")
+    page.keyboard.press(away)
+    expect(page.locator("#detail-image")).to_be_visible()
+    page.keyboard.press(back)
+    expect(page.locator("#detail-title")).to_have_text("v1.jpg")
+    expect(page.locator("#detail-gone")).to_be_visible()
+    expect(page.locator("#detail-image")).to_be_hidden()
+    assert [url for url in failed if "/view" in url] == []

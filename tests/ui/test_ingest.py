@@ -79,6 +79,9 @@ def test_the_page_says_an_ingest_is_one_shot_and_links_the_collections_sources(p
     assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
     page.goto("/ingest?collection=single")
     expect(page.locator("#one-shot")).to_contain_text("An ingest is one-shot")
+    # copies follow their originals by path (ingest/review/copies.py): a one-shot ingest's too
+    expect(page.locator("#one-shot")).to_contain_text("Photos under a folder that a source follows (in any "
+                                                      "collection) do follow its syncs here too")
     link = page.locator("#one-shot").get_by_role("link", name="Sources")
     expect(link).to_have_attribute("href", "/collections/single/sources")
     expect(page.locator('#ingest-collection option[value="single"]')).to_have_text("single (1 image)")

@@ -22,7 +22,7 @@ async def test_thumbnails_are_cached_and_originals_confined(api, library, servic
     assert detail["payload"]["path"] == str(library / "a.jpg")
     response = await api.get(detail["thumbnail_url"])
     assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
-    assert "max-age" in response.headers["cache-control"]
+    assert response.headers["cache-control"] == "private, no-cache"  # revalidated: see the gone original below
     assert max(Image.open(io.BytesIO(response.content)).size) == 320
     etag = response.headers["etag"]
     assert (await api.get(detail["thumbnail_url"], headers={"if-none-match": etag})).status_code == 304
@@ -46,6 +46,24 @@ async def test_unknown_point_and_vanished_original_are_404(api, library):
     (library / "a.jpg").unlink()
     gone = await api.get(f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / 'a.jpg'))}/original")
     assert gone.status_code == 404 and gone.json()["error"]["where"] == "path"
+
+
+async def test_a_cached_thumbnail_of_a_gone_original_is_404_and_the_details_say_why(api, library):
+    """A tile says "Original gone" only when its thumbnail fails: once cached, the thumbnail must fail too."""
+    (library / "a.jpg").write_bytes(distinct_image(1))
+    await create(api)
+    await ingested(api, library)
+    url = f"/api/v1/collections/photos/points/{point_id_for('photos', str(library / 'a.jpg'))}"
+    assert (await api.get(url)).json()["original_gone"] is None
+    thumbnail = await api.get(f"{url}/thumbnail")
+    assert thumbnail.status_code == 200  # made and cached
+    (library / "a.jpg").unlink()
+    for headers in ({}, {"if-none-match": thumbnail.headers["etag"]}):  # a fresh request, a revalidation
+        gone = await api.get(f"{url}/thumbnail", headers=headers)
+        assert gone.status_code == 404, gone.status_code
+        assert (gone.json()["error"]["code"], gone.json()["error"]["where"]) == ("NOT_FOUND", "path")
+    why = (await api.get(url)).json()["original_gone"]
+    assert why == gone.json()["error"]["message"] and why.endswith("a.jpg is gone.")
 
 
 async def test_thumbnail_sizes_come_from_a_fixed_set_and_share_the_cache(api, library, tmp_path):

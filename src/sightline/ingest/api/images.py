@@ -16,7 +16,7 @@ from sightline.errors import ErrorCode, SightlineError
 from sightline.imaging import make_thumbnail, shared_budget, thumbnail_size
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.disk import check_free
-from sightline.ingest.paths import confine, open_confined
+from sightline.ingest.paths import confine, fs_path, open_confined
 from sightline.ingest.photo_facts import photo_facts, read_exposure, technical_facts
 from sightline.ingest.removal import ImagesDelete, remove_points
 from sightline.ingest.schemas import CollectionName
@@ -25,7 +25,6 @@ from sightline.ingest.vectors import Point, canonical_id
 
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
 batch_router = APIRouter(prefix="/api/v1/images", tags=["images"])
-CACHE_SECONDS = 7 * 24 * 3600
 BROWSER_FORMATS = frozenset({"jpeg", "png", "webp", "gif", "avif", "bmp"})  # shown as they are
 VIEW_SIZE = 4096  # the long side of a rendition of a format browsers cannot show
 
@@ -49,17 +48,34 @@ def original_path(services: Services, point: Point) -> Path:
     return path
 
 
+def _check_original(services: Services, point: Point) -> None:
+    """One stat while the original is there; else the error `original_path` gives (404 gone, 403 outside)."""
+    if not os.path.isfile(fs_path(point.payload.get("path", ""))):
+        original_path(services, point)
+
+
 @router.get("/{point_id}")
 async def point_detail(name: str, point_id: str, services: ServicesDep) -> dict:
     """The point's payload, and its details in words: `facts` as a photographer reads them (exposure read
-    from the original's EXIF), `technical` ones (hashes, ids, models) apart."""
+    from the original's EXIF), `technical` ones (hashes, ids, models) apart; `original_gone`: why the original
+    file is gone (moved, renamed or deleted since it was indexed), else null."""
     point = await get_point(services, name, point_id)
     exposure = await asyncio.to_thread(_exposure, point.payload.get("path", ""), services.settings.roots)
     base = f"/api/v1/collections/{name}/points/{point.id}"
     return {"id": point.id, "payload": point.payload,
             "facts": photo_facts(point.payload, exposure), "technical": technical_facts(point.id, point.payload),
             "thumbnail_url": thumbnail_url(name, point.id), "view_url": f"{base}/view",
-            "original_url": f"{base}/original"}
+            "original_url": f"{base}/original", "original_gone": _gone(services, point)}
+
+
+def _gone(services: Services, point: Point) -> str | None:
+    """Why the original file is gone (the 404 its view and thumbnail answer), or None while it is there."""
+    try:
+        original_path(services, point)
+    except SightlineError as exc:
+        if exc.code is ErrorCode.NOT_FOUND:
+            return exc.message
+    return None
 
 
 @router.get("/{point_id}/thumbnail")
@@ -85,8 +101,11 @@ async def view(name: str, point_id: str, request: Request, services: ServicesDep
 
 
 async def _cached_jpeg(services: Services, request: Request, name: str, point: Point, size: int) -> Response:
+    """Revalidated by the browser each time (`no-cache`, a 304 while unchanged): a tile says "Original gone" as
+    soon as the file is, and shows new content at once (an overwritten file keeps its point id, so its URL)."""
+    _check_original(services, point)  # a gone original's cached thumbnail is a 404 too
     etag = f'"{(point.payload.get("sha256") or point.id)[:16]}-{size}"'
-    headers = {"Cache-Control": f"private, max-age={CACHE_SECONDS}", "ETag": etag}
+    headers = {"Cache-Control": "private, no-cache", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     cached = services.settings.data_dir / "thumbnails" / name / f"{point.id}-{size}-{etag.strip(chr(34))}.jpg"

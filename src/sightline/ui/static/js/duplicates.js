@@ -71,13 +71,14 @@ function memberView(group, point, index) {
   const others = group.point_ids.filter((id) => id !== point.id);
   const keep = el("button", { type: "button", class: "button small", text: "Keep this one, remove the others",
     "aria-label": keepLabel(point, others) });
-  keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }, group, removedLine));
+  keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }, group,
+    (answer) => removedLine(answer, group)));
   const size = point.width && point.height ? `${point.width}×${point.height}` : null;
   const date = point.sort_ts ? when(new Date(point.sort_ts * 1000).toISOString()) : null;
   const relation = kinship(group, point, index);
   return el("article", { class: index === 0 ? "dup-member best" : "dup-member", "data-id": point.id },
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
-    el("dl", {}, ...fact("File", point.filename), ...fact("Size", size), ...fact("Format", point.format),
+    el("dl", {}, ...fact("File", point.filename), ...fact("Dimensions", size), ...fact("Format", point.format),
       ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null), ...fact("Date", date),
       ...fact("Folder", point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,
@@ -121,31 +122,49 @@ function newCollectionForm(group) {
     el("summary", { text: "New collection from this group" }), form);
 }
 
+// "coffee.jpg and 1 other": what the focus reads when it lands on the group after the one acted on.
+function groupTitle(group) {
+  const first = group.points.find((point) => point.id === group.point_ids[0])?.filename;
+  const others = group.point_ids.length - 1;
+  return first ? `${first} and ${plural(others, "other")}` : plural(group.point_ids.length, "photo");
+}
+
 function groupView(group) {
   const notDuplicates = el("button", { type: "button", class: "button small", text: "Not duplicates" });
   notDuplicates.addEventListener("click", () => act(review.dismiss(name), { point_ids: group.point_ids }, group,
     () => ["Marked as not duplicates: they are not proposed together again."]));
   return el("section", { class: "dup-group", "data-first": group.point_ids[0], "data-kind": group.kind,
     "data-checked": String(group.checked) },
-    el("header", {}, el("h3", { class: "dup-heading", tabindex: "-1", text: `${group.point_ids.length} photos` }),
+    el("header", {}, el("h3", { class: "dup-heading", tabindex: "-1", text: groupTitle(group) }),
       el("span", { class: "dup-check", text: checkWords(group) }), notDuplicates),
     el("div", { class: "dup-members" }, ...group.points.map((point, index) => memberView(group, point, index))),
     newCollectionForm(group));
 }
 
+// The files of `ids` by name: "a.jpg", "a.jpg and b.jpg", "a.jpg, b.jpg, c.jpg and 2 others".
+function fileNames(group, ids) {
+  const names = ids.map((id) => group.points.find((point) => point.id === id)?.filename || "a photo");
+  const shown = names.length > 4 ? [...names.slice(0, 3), plural(names.length - 3, "other")] : names;
+  return new Intl.ListFormat("en", { type: "conjunction" }).format(shown);
+}
+
 // What a "keep" did, in words, with the way back (a followed folder's "Bring back" on its Sources page).
-function removedLine(answer) {
-  return [`Removed ${plural(answer.deleted.length, "photo")} from the index; the files stay on disk. `,
+function removedLine(answer, group) {
+  const files = answer.deleted.length === 1 ? "the file stays" : "the files stay";
+  return [`Removed ${fileNames(group, answer.deleted)} from the index; ${files} on disk. `,
     "Photos of a followed folder come back with “Bring back” on ",
     el("a", { href: review.sourcesPage(name), text: "its Sources page" }), "."];
 }
 
-// An action on `group`, then the groups again: what it did is said, and the focus goes to the group that took
-// its place (else the list's heading), so a keyboard user keeps their place.
+// An action on `group`, then the groups again: what it did is said, the group leaves the page at once (no
+// thumbnail of a photo it removed is asked for while the groups reload), and the focus goes to the group that
+// took its place (else the one before it), so a keyboard user keeps their place; with none left, to the line
+// saying that every group is done.
 async function act(url, body, group, said) {
   const at = Array.from(list.children).findIndex((node) => node.dataset.first === group.point_ids[0]);
   try {
     const answer = await post(url, body);
+    list.children[at]?.remove();
     outcome.replaceChildren(...said(answer));
     outcome.hidden = false;
     if (!(await load())) return;
@@ -153,8 +172,11 @@ async function act(url, body, group, said) {
     status.textContent = err.message;
     return;
   }
-  const next = list.children[at];
-  (next ? $(".dup-heading", next) : $("#dup-list-heading")).focus();
+  const next = list.children[at] || list.children[at - 1];
+  if (next) return $(".dup-heading", next).focus();
+  status.textContent = "All groups are done: no duplicates left.";
+  status.tabIndex = -1;
+  status.focus();
 }
 
 initSurprise(name);

@@ -42,8 +42,10 @@ export class Viewer {
     $("#detail-title").textContent = name;
     $("#detail-position").textContent = this.index >= 0 ? `${this.index + 1} of ${this.list.length}` : "";
     this.setZoom(null);
-    this.setGone(null);
-    this.image.src = detail.view_url;
+    this.setGone(detail.original_gone || null);
+    // A gone original's picture is not asked for: its 404 is known, and each ask would be a console error.
+    if (detail.original_gone) this.image.removeAttribute("src");
+    else this.image.src = detail.view_url;
     this.image.alt = p.caption || name;
     $("#detail-caption").textContent = p.caption || "";
     $("#detail-original").href = detail.original_url;
@@ -82,8 +84,10 @@ export class Viewer {
     $("#detail-original").hidden = Boolean(why);
   }
 
+  // The picture failed although the details said its original was there (gone since): asked once why.
   async imageFailed() {
     const url = this.image.src;
+    if (!url) return;
     const why = await goneMessage(url);
     if (why && this.image.src === url) this.setGone(why);
   }
