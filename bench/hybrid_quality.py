@@ -48,7 +48,10 @@ KINDS = ("visual", "names", "facts", "mixed")
 TARGET_R3 = 0.95
 # the walk-through's queries on this library (written before measuring): text → the photos that should be strong
 PROBES = [("guitar.jpg", ["guitar"]), ("IMG_4411.JPG", ["present"]), ("DSC_0100", ["fighter_fish"]),
-          ("IMG_0022", []), ("DSC_9999", []), ("xyzzy qwerty", []), ("2019", ["china", "coffee", "brick"])]
+          ("IMG_0022", []), ("DSC_9999", []), ("xyzzy qwerty", []), ("2019", ["china", "coffee", "brick"]),
+          # added with the second walk-through: another camera's file of the same number (`scan_0001.jpg` holds
+          # `0001`), and a raw extension typed as a word (`cr2` held the number 2 of `scan_0002.png`)
+          ("DSC_0001", ["camera"]), ("cr2", [])]
 
 
 def save_library(root: Path, layout: dict[str, Any]) -> None:

@@ -147,12 +147,14 @@ async def pages(api: httpx.AsyncClient, text: str, limit: int) -> tuple[list[lis
             return names, totals
 
 
-async def test_a_facts_only_listing_pages_through_every_photo_newest_first(trip_api):
-    names, totals = await pages(trip_api, "2019", limit=2)
-    # d1 (2021) and d2 (2018) meet "2019" by their folder's name: each at its place in the order
-    assert [name for page in names for name in page] == ["d1.jpg", "b2.jpg", "b1.jpg", "c3.jpg", "c2.jpg",
-                                                          "c1.jpg", "d2.jpg"]
-    assert all(len(page) <= 2 for page in names)
+@pytest.mark.parametrize("limit", [2, 5])
+async def test_a_facts_only_listing_pages_through_the_photos_taken_then_those_named_for_it(trip_api, limit):
+    """The walk-through's `2019`: the one photo taken in 2019 came last, under the folder hits of 2026."""
+    names, totals = await pages(trip_api, "2019", limit=limit)
+    # the five taken in 2019 newest first, then d1 (2021) and d2 (2018), which meet "2019" by their folder's name
+    assert [name for page in names for name in page] == ["b2.jpg", "b1.jpg", "c3.jpg", "c2.jpg", "c1.jpg",
+                                                          "d1.jpg", "d2.jpg"]
+    assert all(len(page) <= limit for page in names) and all(names[:-1])
     assert totals[0] == 7 and set(totals[1:]) <= {None}
 
 

@@ -4,10 +4,12 @@ queries, with the similarities it saw: ranked by `hybrid.rank` and marked by the
 
 from __future__ import annotations
 
+import pytest
+
 from sightline.ingest.hybrid import Candidates, TextHit, rank
 from sightline.ingest.listing import strong_cut, weak_flags
 from sightline.ingest.understand import understand
-from sightline.ingest.words import date_tokens, photo_words, query_groups, tokens
+from sightline.ingest.words import asked_file, date_tokens, photo_words, query_groups, tokens
 
 ROOTS = ["/walk"]
 
@@ -43,7 +45,8 @@ def search(text: str, similarity: dict[str, float]) -> list[tuple[TextHit, bool]
     found = Candidates(vector=sorted(similarity, key=lambda path: -similarity[path]), payloads=photos,
                        similarity=similarity, best=max(similarity.values()),
                        words=[path for path, payload in photos.items() if query & set(payload["words"].split())])
-    hits = [hit for hit in rank(found, query_groups(understanding.rest), ROOTS, dates=date_tokens(understanding.rest))
+    rest = understanding.rest
+    hits = [hit for hit in rank(found, query_groups(rest), ROOTS, dates=date_tokens(rest), asked=asked_file(rest))
             if understanding.holds(hit.payload)]
     cut = strong_cut("lite", found.best)
     weak = weak_flags([(hit.similarity, hit.matched) for hit in hits], cut, False)
@@ -71,6 +74,29 @@ def test_a_camera_file_name_the_model_cannot_read_is_strong_only_for_that_file()
     assert first.matched == ["filename"] and first.similarity == 0.29
     # the other camera files share its `img`, and the noise its similarity: none of them is strong
     assert [is_strong for _, is_strong in results].count(True) == 1
+
+
+@pytest.mark.parametrize("text", ["IMG_0022", "IMG_0022.jpg", "img-0022.JPG"])
+def test_a_camera_file_name_is_no_name_match_for_another_cameras_file_of_that_number(text: str) -> None:
+    """The walk-through's `IMG_0022` also made `BURST_0022.jpg` a strong "file name" match by its `0022` alone."""
+    similarity = noise([*library(), "burst/BURST_0022.jpg", "edits/IMG_0022 (1).jpg", "misc/IMG_00221.jpg"])
+    results = search(text, similarity)
+    assert strong(results) == ["IMG_0022 (1).jpg", "IMG_0022.jpg"]  # the file, and its copy named after it
+    others = {hit.id.rsplit("/", 1)[1]: (hit.matched, is_strong) for hit, is_strong in results}
+    # still listed, by their similarity alone
+    assert others["BURST_0022.jpg"] == others["IMG_00221.jpg"] == ([], False)
+
+
+def test_a_number_by_itself_matches_every_file_of_that_number() -> None:
+    similarity = noise([*library(), "burst/BURST_0022.jpg"])
+    assert sorted(strong(search("0022", similarity))) == ["BURST_0022.jpg", "IMG_0022.jpg"]
+
+
+def test_a_raw_extension_as_a_word_is_no_number() -> None:
+    """`cr2` gave the token `2`, which every file numbered 2 holds (`IMG_0002.jpg`: a strong "file name" match)."""
+    similarity = noise([*library(), "misc/scan_0001.CR2", "misc/IMG_0002.jpg"])
+    results = {hit.id: hit.matched for hit, _ in search("cr2", similarity)}
+    assert results["misc/IMG_0002.jpg"] == [] and results["misc/scan_0001.CR2"] == ["format"]
 
 
 def test_a_format_word_alone_makes_no_hit_strong() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sightline.ingest.words import (
-    date_tokens, distinctive, field_words, photo_words, relative_folder, token_groups, tokens, without_extensions,
+    asked_file, date_tokens, distinctive, field_words, names_file, photo_words, relative_folder, token_groups, tokens,
+    without_extensions,
 )
 
 
@@ -17,6 +18,7 @@ from sightline.ingest.words import (
     ("kids at the beach", ["kids", "kid", "beach"]),
     ("a photo of a dog", ["dog"]),
     ("9f86d081884c7d659a2f upload", ["upload"]),
+    ("CR2 rw2 x3f", ["cr2", "rw2", "x3f"]),  # a format's spelling stays whole: `cr2` is no `2`
 ])
 def test_tokens_split_names_on_separators_case_and_digits(text: str, expected: list[str]) -> None:
     assert tokens(text) == expected
@@ -67,3 +69,21 @@ def test_only_a_year_or_month_by_itself_may_match_a_photos_date(text: str, expec
 def test_a_file_names_extension_is_no_word_but_a_format_by_itself_is(text: str, expected: list[str]) -> None:
     """The walk-through's `guitar.jpg` matched every JPEG by its `jpg`: the name asks for one file."""
     assert tokens(without_extensions(text)) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("IMG_0022", ("img", "0022")), ("IMG_0022.JPG", ("img", "0022")), ("DSC9999", ("dsc", "9999")),
+    ("guitar.jpg", ("guitar",)), ("“IMG_0022”", ("img", "0022")),
+    ("moon", None), ("0022", None), ("IMG", None), ("IMG_0022 dog", None), (".jpg", None), ("cr2", None),
+])
+def test_a_query_of_one_file_name_asks_for_that_file(text: str, expected: tuple[str, ...] | None) -> None:
+    assert asked_file(text) == expected
+
+
+@pytest.mark.parametrize(("filename", "expected"), [
+    ("IMG_0022.jpg", True), ("img-0022.JPG", True), ("IMG_0022 (1).jpg", True), ("IMG_0022-edited.png", True),
+    ("2019 IMG_0022.jpg", True), ("BURST_0022.jpg", False), ("IMG_00221.jpg", False), ("DSC_0022.jpg", False),
+    ("IMG.jpg", False),
+])
+def test_a_file_is_named_as_asked_when_its_name_holds_the_whole_name_asked_for(filename: str, expected: bool) -> None:
+    assert names_file(("img", "0022"), filename) is expected

@@ -4,11 +4,13 @@ describes the search, the viewer's details."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
-from tests.samples import distinct_image
+from tests.helpers import wait_for_job
+from tests.samples import camera_like_jpeg, distinct_image
 from tests.ui.helpers import IMAGES, PHONE, images_loaded, no_horizontal_scroll
 
 pytestmark = pytest.mark.ui
@@ -39,11 +41,36 @@ def test_text_search_shows_matches_and_the_address_keeps_it(page, holiday, shots
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
 
+def answers_strong_from(page, strong_from: float) -> None:
+    """The search API's answers, with the similarity from which a hit is strong (`strong_from`) set: what a card
+    says depends on which side of it a hit found by its name falls."""
+    def answer(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, json={**response.json(), "strong_from": strong_from})
+
+    page.route("**/api/v1/search", answer)
+
+
 def test_a_photo_found_by_its_file_name_says_so_instead_of_a_similarity(page, holiday):
+    answers_strong_from(page, 2.0)  # its similarity alone would make it no strong match: its name did
     page.goto("/search?collection=holiday&q=camera")
     tile = page.locator('#results .result-button[data-name="camera.jpg"]')
     expect(tile.locator(".score")).to_have_text("file name")
     expect(tile.locator(".score")).to_have_attribute("title", re.compile(r"^Matched by its file name; similarity"))
+    # the tooltip's words for keyboard, touch and screen-reader users too
+    expect(tile).to_have_accessible_description(re.compile(r"^Matched by its file name; similarity -?\d\.\d\d$"))
+
+
+def test_a_photo_strong_by_its_similarity_shows_it_with_its_name_match_beside_it(page, holiday, shots):
+    """The walk-through's `a dog`: the best photo (0.58) said "file name" beside its copies' 0.57."""
+    answers_strong_from(page, -2.0)
+    page.goto("/search?collection=holiday&q=camera")
+    tile = page.locator('#results .result-button[data-name="camera.jpg"]')
+    expect(tile.locator(".score")).to_have_text(re.compile(r"^-?\d\.\d\d · name$"))
+    expect(tile).to_have_accessible_description(
+        re.compile(r"^Similarity -?\d\.\d\d; also matched by its file name$"))
+    expect(tile).to_have_accessible_name("View camera.jpg")
+    tile.screenshot(path=shots / "search-similarity-and-name.png")
 
 
 def test_image_search_detail_and_more_like_this(page, holiday, photos):
@@ -159,9 +186,38 @@ def test_a_heic_query_image_shows_its_name_not_a_broken_picture(page, holiday):
 def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
     page.goto("/search?collection=holiday&q=2023")
     expect(page.locator("#results-summary")).to_have_text("1 photo matches, newest first")
+    # the chip says where a photo may meet it, to the pointer and to a screen reader
+    searched = "Searched in the photo's date, or its folder and file names"
+    expect(page.locator("#chips .understood span").first).to_have_attribute("title", searched)
+    expect(page.locator("#chips .understood")).to_have_text(f"date: 2023 ({searched.lower()})×")
     expect(page.locator("#results .group-heading")).to_have_text(["July 2023"])  # no "weaker matches" split
     expect(page.locator("#results .result-name")).to_have_text(["camera.jpg"])
     expect(page.locator("#results .score")).to_have_count(0)  # no meaning to be similar to
+
+
+@pytest.fixture()
+def named_for_a_year(api) -> Iterator[str]:
+    """The collection 'years': camera.jpg, taken in July 2023, and `party 2023.jpg`, uploaded today."""
+    assert api.post("/api/v1/collections", json={"name": "years"}).status_code == 201
+    files = [("files", ("camera.jpg", camera_like_jpeg(320, 240, seed=3), "image/jpeg")),
+             ("files", ("party 2023.jpg", distinct_image(3), "image/jpeg"))]
+    answer = api.post("/api/v1/ingest/upload", data={"collection": "years"}, files=files)
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
+    yield "years"
+    api.delete("/api/v1/collections/years")
+
+
+def test_a_year_lists_the_photos_taken_then_those_named_for_it(page, named_for_a_year, shots):
+    """The walk-through's `2019`: the one photo taken in 2019 came last, under the folder hits of 2026."""
+    page.goto(f"/search?collection={named_for_a_year}&q=2023")
+    expect(page.locator("#results .group-heading")).to_have_text(["July 2023", "Found by their folder or file names"])
+    expect(page.locator("#results .result-name")).to_have_text(["camera.jpg", "party 2023.jpg"])
+    named = page.locator('#results .result-button[data-name="party 2023.jpg"]')
+    expect(named.locator(".score")).to_have_text("file name")
+    # as shown (the name's two parts are laid out apart, and a space at their seam collapsed: "party2023.jpg")
+    assert named.locator(".result-name").inner_text().replace("\n", "").replace("\u00a0", " ") == "party 2023.jpg"
+    images_loaded(page, "#results img")
+    page.screenshot(path=shots / "search-year-then-named.png", full_page=True)
 
 
 def test_surprise_me_opens_a_random_photo_among_the_photos_like_it(page, holiday):

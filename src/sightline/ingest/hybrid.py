@@ -19,11 +19,10 @@ query's best similarity over the whole collection (in a pool of 2019 photos with
 no strong match for "dog"). A year or month matches a photo's date words only when the query has it as a word by
 itself (`words.date_tokens`): `IMG_2019` is a file's number, not the photos of 2019.
 
-A query made only of facts ("2019", "canon raw") is a listing (`only_facts`, no similarity), newest first and
-page after page as browsing is (`list_facts`): the store's ordered listing of the photos that meet the facts by
-their own date, camera and format, merged with those that meet one only by their words (a folder named
-`2019 Kyoto trip` of photos taken later), of which the word search gives at most FACT_WORD_POOL; those say by
-which of their fields (`matched`: `folder`), where a photo meeting the facts by value has none.
+A query made only of facts ("2019", "canon raw") is a listing (`only_facts`, no similarity), page after page as
+browsing is (`list_facts`): the photos that meet the facts by their own date, camera and format, newest first (the
+store's ordered listing), then those that meet one only by their words, newest first (a `2019 Kyoto trip` folder
+of photos taken later: at most FACT_WORD_POOL, from the word search), which say by which field (`matched`).
 """
 
 from __future__ import annotations
@@ -41,7 +40,8 @@ from sightline.ingest.model_match import check_query_dimension, check_query_mode
 from sightline.ingest.services import Services
 from sightline.ingest.understand import Understanding, understand
 from sightline.ingest.vectors import CollectionInfo, ScoredPoint, SearchFilters
-from sightline.ingest.words import date_tokens, field_words, query_groups, tokens, without_extensions
+from sightline.ingest.words import (asked_file, date_tokens, field_words, names_file, query_groups, tokens,
+                                    without_extensions)
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class TextHit:
     payload: dict[str, Any]
     similarity: float | None = None
     matched: list[str] = field(default_factory=list)
+    by_words: float = 0.0  # the share of the query's words it holds (`word_match`)
 
 
 @dataclass
@@ -119,27 +120,27 @@ async def search_text(
         return TextResults(listing.hits[offset:], understanding.chips(), True)
     found = await candidates(services, collection, info, understanding, text, filters, max(POOL, offset + limit))
     # the meaning words: what is left once the facts are read (every hit meets those)
-    groups, roots = query_groups(understanding.rest), services.settings.roots
+    rest, roots = understanding.rest, services.settings.roots
     hits = []
-    for hit in rank(found, groups, roots, info.params.distance, date_tokens(understanding.rest)):
+    for hit in rank(found, query_groups(rest), roots, info.params.distance, date_tokens(rest), asked_file(rest)):
         if understanding.holds(hit.payload) and (
-                _passes(hit.similarity, threshold, info.params.distance)
-                or word_match(groups, field_words(hit.payload, roots)) >= LEAST_WORD_MATCH):
+                _passes(hit.similarity, threshold, info.params.distance) or hit.by_words >= LEAST_WORD_MATCH):
             hits.append(hit)
     return TextResults(hits[offset:offset + limit], understanding.chips(), best=found.best,
                        meaning=understanding.rest)
 
 
 def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[PurePath | str] = (),
-         distance: str = "Cosine", dates: frozenset[str] = frozenset()) -> list[TextHit]:
+         distance: str = "Cosine", dates: frozenset[str] = frozenset(),
+         asked: tuple[str, ...] | None = None) -> list[TextHit]:
     """Every candidate, best first, by `(1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * word_match`.
 
     closeness: the similarity scaled to 0..1 over the vector's candidates (the best 1, the worst 0); word_match: the
     share of the query's words the photo holds (`word_match`), 0 below LEAST_WORD_MATCH. So a photo holding
     every word of a short query ("kyoto", "IMG_4411") beats any photo that only looks right, while one word of a
     long description ("a pagoda overlooking a *lake*") changes nothing: a query no photo's words match well
-    ranks by similarity alone, as vector search does. A photo's date words count only for `dates`, the query's
-    years and months that are words by themselves (`words.date_tokens`)."""
+    ranks by similarity alone, as vector search does. A photo's words count as `_fields` says (`dates`: the
+    query's years and months by themselves; `asked`: the file a query of one file name asks for)."""
     known = found.similarity
     # the scale: from the best vector hit to the POOL-th, however deep a page reaches (pages stay in one order)
     scale = [known[i] for i in found.vector[:POOL]] or list(known.values()) or [0.0]
@@ -149,9 +150,7 @@ def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[Pur
     hits = []
     for point_id in dict.fromkeys([*found.vector, *found.words]):
         payload = found.payloads[point_id]
-        fields = field_words(payload, roots) if _may_match(query, payload) else {}
-        if "date" in fields:
-            fields["date"] = [word for word in fields["date"] if word in dates]
+        fields = _fields(payload, query, roots, dates, asked)
         similarity = known.get(point_id)
         closeness = 0.0
         if similarity is not None:
@@ -159,8 +158,22 @@ def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[Pur
         match = word_match(groups, fields)
         score = (1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * (match if match >= LEAST_WORD_MATCH else 0.0)
         matched = [name for name, words in fields.items() if query.intersection(words)]
-        hits.append(TextHit(point_id, score, payload, similarity, matched))
+        hits.append(TextHit(point_id, score, payload, similarity, matched, match))
     return sorted(hits, key=lambda hit: -hit.score)
+
+
+def _fields(payload: dict[str, Any], query: set[str], roots: Sequence[PurePath | str], dates: frozenset[str],
+            asked: tuple[str, ...] | None) -> dict[str, list[str]]:
+    """The photo's words that may match the query: its date words only for the query's `dates` (years and months
+    by themselves); for a query of one file name (`asked`), its file name only, and only when it is that file
+    (`IMG_0022` asks for `IMG_0022.jpg`, not for `BURST_0022.jpg`, which shares its number)."""
+    if asked is not None:
+        named = _may_match(query, payload) and names_file(asked, str(payload.get("filename") or ""))
+        return {"filename": field_words(payload, roots)["filename"]} if named else {}
+    fields = field_words(payload, roots) if _may_match(query, payload) else {}
+    if "date" in fields:
+        fields["date"] = [word for word in fields["date"] if word in dates]
+    return fields
 
 
 def _may_match(query: set[str], payload: dict[str, Any]) -> bool:
@@ -284,12 +297,12 @@ async def list_facts(
     services: Services, collection: str, understanding: Understanding, filters: SearchFilters | None, limit: int,
     *, store: str | None = None, by_words_shown: int = 0, count: bool = False,
 ) -> FactPage:
-    """A page of what a query of facts alone lists, newest first, from `store` and `by_words_shown` (a
+    """A page of what a query of facts alone lists (`_listing_page`), from `store` and `by_words_shown` (a
     `FactPage`'s; the first page: neither); `count`: with the listing's `total`."""
     by_words, whole = await held_by_words(services, collection, understanding, filters)
     narrowed = with_facts(filters, understanding) or SearchFilters()
-    hits, store, taken = await _merged(services, collection, understanding, narrowed, store,
-                                       by_words[by_words_shown:], limit)
+    hits, store, taken = await _listing_page(services, collection, understanding, narrowed, store,
+                                             by_words[by_words_shown:], limit)
     shown = by_words_shown + taken
     total = await _fact_total(services, collection, understanding, narrowed) if count and whole else None
     return FactPage(hits, store, shown, store != STORE_DONE or shown < len(by_words),
@@ -332,31 +345,27 @@ def _outside_dates(filters: SearchFilters | None, understanding: Understanding) 
             replace(base, taken_after=after if base.taken_after is None else max(after, base.taken_after))]
 
 
-async def _merged(services: Services, collection: str, understanding: Understanding, narrowed: SearchFilters,
-                  store: str | None, by_words: list[TextHit], limit: int) -> tuple[list[TextHit], str | None, int]:
-    """The first `limit` of the store's listing from `store` (the photos meeting every fact by value) and
-    `by_words`, newest first; the store's cursor after the last of its photos read and how many of `by_words`
-    were taken."""
+async def _listing_page(services: Services, collection: str, understanding: Understanding, narrowed: SearchFilters,
+                        store: str | None, by_words: list[TextHit], limit: int
+                        ) -> tuple[list[TextHit], str | None, int]:
+    """The first `limit` of the store's listing from `store` (the photos meeting every fact by value, newest first),
+    then of `by_words`: the photos taken in 2019 before those only in a `2019` folder. The store's cursor after the
+    last of its points read, and how many of `by_words` were taken."""
     page: list[TextHit] = []
-    taken = scanned = 0
+    scanned = 0
     while store != STORE_DONE and len(page) < limit and scanned < FACT_SCAN:
         points, after = await _scroll(services, collection, narrowed, store, limit)
-        for read, point in enumerate(points):
-            position = _newest_first(point.id, point.payload)
-            while taken < len(by_words) and len(page) < limit and _newest_first(
-                    by_words[taken].id, by_words[taken].payload) < position:
-                page.append(by_words[taken])
-                taken += 1
-            if len(page) == limit:  # the page ends before this point: the cursor after the points read
-                return page, (await _scroll(services, collection, narrowed, store, read))[1] if read else store, taken
+        for read, point in enumerate(points, 1):
             if understanding.holds_by_value(point.payload):
                 page.append(TextHit(point.id, 0.0, point.payload))
+            if len(page) == limit and read < len(points):  # the page ends here: the cursor after the points read
+                return page, (await _scroll(services, collection, narrowed, store, read))[1], 0
         scanned += len(points)
         store = after if after is not None else STORE_DONE
+    taken = 0
     if store == STORE_DONE:
-        rest = by_words[taken:taken + limit - len(page)]
-        page.extend(rest)
-        taken += len(rest)
+        taken = min(limit - len(page), len(by_words))
+        page.extend(by_words[:taken])
     return page, store, taken
 
 

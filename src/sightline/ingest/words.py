@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
-from sightline.imaging.formats import IMAGE_EXTENSIONS
+from sightline.imaging.formats import IMAGE_EXTENSIONS, SUPPORTED_FORMATS
 from sightline.ingest.schemas import FORMAT_ALIASES
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: `_`, `-`, `.`, spaces and the rest separate
@@ -47,6 +47,9 @@ CLOSING = "\"'”’)]},;:!?."
 
 # What cameras and phones put before every file's number (IMG_4411, DSC_0042, PXL_2023...).
 FILE_NAME_PREFIXES = frozenset("img dsc dscn dscf pxl mvimg imag dji gopr gp mg sam wp vid".split())
+# Every spelling of a format, extensions included, kept whole as a token: `cr2` is no `cr` and `2` (the `2`
+# matched every file numbered 2).
+FORMAT_TOKENS = frozenset({*SUPPORTED_FORMATS, *FORMAT_ALIASES, *(e.lstrip(".") for e in IMAGE_EXTENSIONS)})
 
 
 # A file's extension right after its name in a query (`guitar.jpg`, `IMG_0022.JPG`): the name asks for a file,
@@ -71,6 +74,35 @@ def distinctive(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], .
     camera holds `img`, so for `IMG_0013` only `0013` tells the photo asked for from the others."""
     kept = tuple(group for group in groups if not set(group) <= FILE_NAME_PREFIXES)
     return kept or groups
+
+
+def name_parts(name: str) -> tuple[str, ...]:
+    """A file name (or a query) as its lower-case parts, whatever separates them: `IMG_0022 (1)` → `img 0022 1`,
+    `DSC9999` → `dsc 9999`."""
+    return tuple(part.lower() for run in _RUN.findall(name) for part in split_run(run))
+
+
+def asked_file(text: str) -> tuple[str, ...] | None:
+    """The parts of the file name a query asks for (`name_parts`) when the query is one file name: one word with
+    an image extension (`guitar.jpg`, `IMG_0022.JPG`) or a camera's prefix and number (`IMG_0022`, `DSC9999`);
+    None for any other query."""
+    words = text.split()
+    if len(words) != 1:
+        return None
+    word = words[0].strip(OPENING + CLOSING)
+    stem = without_extensions(word).strip()
+    parts = name_parts(stem)
+    if parts and stem != word or (len(parts) > 1 and parts[0] in FILE_NAME_PREFIXES and parts[1].isdigit()):
+        return parts
+    return None
+
+
+def names_file(asked: tuple[str, ...], filename: str) -> bool:
+    """Whether `filename` is named as a query asked (`asked_file`): its stem holds the name asked for whole, part
+    after part (`IMG_0022 (1).jpg`, `2019 IMG_0022.jpg`; `my new guitar.jpg` for `guitar.jpg`). `BURST_0022.jpg`
+    and `IMG_00221.jpg` are not `IMG_0022`: another camera's file of that number, or another number."""
+    parts = name_parts(os.path.splitext(filename)[0])
+    return any(parts[start:start + len(asked)] == asked for start in range(len(parts) - len(asked) + 1))
 
 
 def date_tokens(text: str | None) -> frozenset[str]:
@@ -121,6 +153,8 @@ def split_run(run: str) -> list[str]:
 
 
 def _variants(run: str) -> list[str]:
+    if run.lower() in FORMAT_TOKENS:
+        return [run.lower()]
     parts = split_run(run)
     out = [run.lower(), *(part.lower() for part in parts)] if len(parts) > 1 else [run.lower()]
     extra: list[str] = []

@@ -12,6 +12,15 @@ function monthKey(payload) {
   return new Date(payload.sort_ts * 1000).toISOString().slice(0, 7);
 }
 
+// A listing's group: the month, or for a query of facts alone ("2019"), after the photos that meet them by their
+// own date, camera and format, one group of those that meet them only by their words (`matched`: a `2019 trip`
+// folder), which the API lists last.
+const BY_WORDS = "by-words";
+
+function listingKey(hit) {
+  return hit.matched && hit.matched.length ? BY_WORDS : monthKey(hit.payload || {});
+}
+
 // "2023-06" → "June 2023"; "2023" stays "2023".
 export function monthLabel(key) {
   if (key === "undated") return "No date";
@@ -24,8 +33,11 @@ export function nameLabel(name) {
   const dot = name.lastIndexOf(".");
   const cut = Math.max(0, (dot > 0 ? dot : name.length) - 4);
   if (cut < 4) return el("span", { class: "result-name", title: name, text: name });
+  // a space where the name is cut would collapse between the two parts ("party 2023.jpg" read "party2023.jpg")
+  const start = name.slice(0, cut).replace(/ $/, "\u00a0");
+  const end = name.slice(cut).replace(/^ /, "\u00a0");
   return el("span", { class: "result-name", title: name },
-    el("span", { class: "name-start", text: name.slice(0, cut) }), el("span", { class: "name-end", text: name.slice(cut) }));
+    el("span", { class: "name-start", text: start }), el("span", { class: "name-end", text: end }));
 }
 
 // The API's words when a photo's image failed to load because its original file is gone (moved, renamed or
@@ -49,34 +61,51 @@ function showGone(image, button, name) {
   }, { once: true });
 }
 
-// Fields whose words name a photo rather than describe it: a hit found by them shows that, not a similarity
-// (which ranks it, blended with the words, and reads as a bug beside the higher numbers of weaker hits below).
-const NAMED_BY = { filename: "file name", folder: "folder", camera: "camera", lens: "lens", date: "date" };
+// Fields whose words name a photo rather than describe it, and the short word a card shows beside its similarity.
+const NAMED_BY = { filename: ["file name", "name"], folder: ["folder", "folder"], camera: ["camera", "camera"],
+  lens: ["lens", "lens"], date: ["date", "date"] };
 
-function scoreLabel(hit) {
+// Why a card is there, shown and in words (its tooltip and its button's description); null when nothing says (a
+// listing's photo). A hit its words found (`matched`: a file name, a folder…) shows them instead of its similarity
+// only when the words are what made it a strong match, its similarity alone being under the answer's `strongFrom`
+// (that similarity, which ranks it blended with the words, read as a bug beside the higher numbers of weaker hits
+// below). Else its similarity, the field beside it ("0.58 · name"): `a dog` finds dog_summer.jpg by its picture.
+function scoreWords(hit, strongFrom) {
   const similarity = hit.similarity ?? null;
-  const by = (hit.matched || []).filter((field) => field in NAMED_BY).map((field) => NAMED_BY[field]);
-  if (by.length) {
-    const title = `Matched by its ${by.join(" and ")}` + (similarity === null ? "" : `; similarity ${similarity.toFixed(2)}`);
-    return el("span", { class: "score matched-by", text: by[0], title });
+  const number = similarity === null ? "" : similarity.toFixed(2);
+  const fields = (hit.matched || []).filter((field) => field in NAMED_BY);
+  if (!fields.length) {
+    return similarity === null ? null : { text: number, words: `Similarity to the query: ${number}` };
   }
-  return similarity === null ? null : el("span", { class: "score", text: similarity.toFixed(2), title: "Similarity to the query" });
+  const names = fields.map((field) => NAMED_BY[field][0]).join(" and ");
+  const strongAlone = similarity !== null && strongFrom !== null && strongFrom !== undefined && similarity >= strongFrom;
+  if (strongAlone) {
+    return { text: `${number} · ${NAMED_BY[fields[0]][1]}`, words: `Similarity ${number}; also matched by its ${names}`,
+      byWords: true };
+  }
+  return { text: NAMED_BY[fields[0]][0], words: `Matched by its ${names}${similarity === null ? "" : `; similarity ${number}`}`,
+    byWords: true };
 }
 
-function tile(hit, byMonth) {
+function tile(hit, byMonth, strongFrom) {
   const p = hit.payload || {};
   const name = p.filename || hit.id;
   const caption = p.caption || "";
   const fileDate = byMonth && p.date_source === "file";
+  const why = scoreWords(hit, strongFrom);
+  const whyId = why ? `why-${hit.id}` : null;
   const image = el("img", { src: hit.thumbnail_url, alt: caption || name, loading: "lazy", decoding: "async" });
   const button = el("button", { type: "button", class: "result-button", "data-id": hit.id, "data-name": name,
-    "aria-label": `View ${name}` }, image,
+    "aria-label": `View ${name}`, "aria-describedby": whyId }, image,
       el("span", { class: "result-caption", text: caption || name }),
       el("span", { class: "result-meta" },
         nameLabel(name),
         fileDate ? el("span", { class: "file-date", text: "file date",
           title: "The photo has no date of its own: this is the file's date" }) : null,
-        scoreLabel(hit)));
+        why ? el("span", { class: why.byWords ? "score matched-by" : "score", text: why.text, title: why.words }) : null),
+      // the tooltip's words for keyboard, touch and screen-reader users: the button's description (its label is
+      // the selection's to change, see search-select.js)
+      why ? el("span", { class: "visually-hidden", id: whyId, text: why.words }) : null);
   showGone(image, button, name);
   return el("li", { class: "result" }, button);
 }
@@ -100,11 +129,12 @@ export class ResultList {
 
   indexOf(id) { return this.hits.findIndex((hit) => hit.id === id); }
 
-  append(results) {
+  // `strongFrom`: the similarity from which the answer calls a hit strong (null for a listing).
+  append(results, strongFrom = null) {
     for (const hit of results) {
-      const key = this.byMonth ? monthKey(hit.payload || {}) : (hit.weak ? "weak" : "strong");
+      const key = this.byMonth ? listingKey(hit) : (hit.weak ? "weak" : "strong");
       if (!this.group || this.group.key !== key) this.startGroup(key);
-      this.group.list.append(tile(hit, this.byMonth));
+      this.group.list.append(tile(hit, this.byMonth, strongFrom));
       this.hits.push(hit);
     }
   }
@@ -113,7 +143,9 @@ export class ResultList {
     const list = el("ul", { class: "grid" });
     const id = `group-${key}`;
     let heading = null;
-    if (this.byMonth) {
+    if (key === BY_WORDS) {
+      heading = el("h3", { class: "group-heading", id, text: "Found by their folder or file names" });
+    } else if (this.byMonth) {
       heading = el("h3", { class: "group-heading", id, text: monthLabel(key) });
     } else if (key === "weak") {
       heading = el("h3", { class: "group-heading weak-heading", id,

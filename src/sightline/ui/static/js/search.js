@@ -106,7 +106,7 @@ class PhotosPage {
     }
     if (run !== this.run) return;
     if (answer.only_facts) this.list.byMonth = true; // "2019", "canon": a listing, by month as browsing is
-    this.list.append(answer.results);
+    this.list.append(answer.results, answer.strong_from ?? null);
     this.selection.render();
     this.answer = answer;
     this.cursor = answer.next_cursor;
@@ -189,11 +189,14 @@ class PhotosPage {
     }
     if (this.state.like) chips.push({ label: `Like ${this.state.likeName || "a photo"}`, drop: () => { this.state.like = ""; } });
     for (const fact of understood) {
-      chips.push({ label: `${fact.kind}: ${fact.text}`, understood: true,
+      // where a photo may meet it ("the photo's date, or its folder and file names"): a `2019 trip` folder does
+      const where = fact.searched_in ? `Searched in ${fact.searched_in}` : null;
+      chips.push({ label: `${fact.kind}: ${fact.text}`, understood: true, where,
         drop: () => { this.state.q = withoutFact(this.state.q, fact.text); } });
     }
     $("#chips").replaceChildren(...chips.map((chip) => el("li", { class: chip.understood ? "chip understood" : "chip" },
-      el("span", { text: chip.label }),
+      el("span", { text: chip.label, title: chip.where }),
+      chip.where ? el("span", { class: "visually-hidden", text: ` (${chip.where.toLowerCase()})` }) : null,
       el("button", { type: "button", class: "chip-remove", "aria-label": `Remove ${chip.label}`,
         "data-chip": chip.label }, "×"))));
     this.chipActions = new Map(chips.map((chip) => [chip.label, chip.drop]));
