@@ -88,12 +88,21 @@ def top_level_imports(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]
 
 
 def import_graph() -> dict[str, set[str]]:
-    """sightline module → the sightline modules it imports when it loads."""
+    """sightline module → the sightline modules it imports when it loads, with the packages around each one that
+    it enters from outside (importing `a.pkg.mod` runs `a.pkg`'s `__init__` first)."""
     graph = {}
     for name, module in modules().items():
-        targets = (t for node in top_level_imports(module.tree.body) for t in imported_modules(module, node))
+        targets = {t for node in top_level_imports(module.tree.body) for t in imported_modules(module, node)}
+        targets |= {package for target in targets for package in entered_packages(name, target)}
         graph[name] = {target for target in targets if target in modules() and target != name}
     return graph
+
+
+def entered_packages(importer: str, target: str) -> list[str]:
+    """The packages above `target` whose `__init__` runs when `importer` (outside them) imports it."""
+    parts = target.split(".")
+    packages = [".".join(parts[:end]) for end in range(2, len(parts))]
+    return [package for package in packages if not (importer == package or importer.startswith(package + "."))]
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

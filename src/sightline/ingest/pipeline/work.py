@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sightline.ingest.jobdb import FileRecord, FileState
-
-POINT_NAMESPACE = uuid.UUID("6f1c2b8e-3d4a-5e6f-8a9b-0c1d2e3f4a5b")
-
-
-def point_id_for(collection: str, path: str) -> str:
-    """Stable per (collection, file path): re-ingesting updates the same point, never duplicates it."""
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{collection}\x00{path}"))
-
+from sightline.ingest.vectors import point_id_for  # noqa: F401  (the pipeline's name for it)
 
 @dataclass(frozen=True)
 class Embedding:

@@ -23,12 +23,11 @@ from sightline.config import IngestSettings
 from sightline.errors import SightlineError
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.paths import is_inside
-from sightline.ingest.pipeline.work import point_id_for
 from sightline.ingest.removal import remove_points
 from sightline.ingest.review.merge import Copier, check_compatible
 from sightline.ingest.sources.store import SourceStore
 from sightline.ingest.sources.sync import gone
-from sightline.ingest.vectors import Point, SearchFilters, VectorStore
+from sightline.ingest.vectors import Point, SearchFilters, VectorStore, point_id_for
 from sightline.ingest.vectors._common import SCROLL_PAGE
 
 COPY_KEYS = ["path", "sha256"]

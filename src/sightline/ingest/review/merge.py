@@ -14,10 +14,9 @@ from pathlib import Path
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.model_match import SIGNATURE_KEYS
-from sightline.ingest.pipeline.work import point_id_for
 from sightline.ingest.removal import uploaded_copy
 from sightline.ingest.review.tasks import Progress
-from sightline.ingest.vectors import CollectionInfo, Point, VectorStore
+from sightline.ingest.vectors import CollectionInfo, Point, VectorStore, point_id_for
 from sightline.ingest.vectors.base import validation_error
 
 COPY_PAGE = 2000  # points per read and write: fewer, larger writes (each flushes the store) copy faster

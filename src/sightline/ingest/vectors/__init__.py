@@ -24,6 +24,7 @@ from sightline.ingest.vectors.base import (
     validate_collection_name,
 )
 from sightline.ingest.vectors.factory import open_store
+from sightline.ingest.vectors.ids import point_id_for
 
 __all__ = [
     "COLLECTION_NAME_MAX_LENGTH",
@@ -45,6 +46,7 @@ __all__ = [
     "StoreError",
     "VectorStore",
     "canonical_id",
+    "point_id_for",
     "open_store",
     "validate_collection_name",
 ]
