@@ -24,6 +24,7 @@ from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
 from sightline.ingest.payload_upgrade import upgrade_all
 from sightline.ingest.pipeline import JobRunner
+from sightline.ingest.review.selection import start_review, stop_review
 from sightline.ingest.services import Services
 from sightline.ingest.uploads import discard_unfinished
 from sightline.ingest.vectors import open_store
@@ -63,11 +64,13 @@ def create_app(
         services = build_services(settings, ml_transport=ml_transport)
         app.state.services = services
         await services.runner.start()
+        await start_review(app.state, services)  # copies a stop interrupted go on
         # points stored before `words` and `sort_ts`
         app.state.payload_upgrade = upgrade = asyncio.create_task(upgrade_all(services))
         try:
             yield
         finally:
+            await stop_review(app.state)  # before the stores close; a copy stopped so resumes at the next start
             upgrade.cancel()
             await asyncio.gather(upgrade, return_exceptions=True)
             await services.runner.stop()

@@ -42,7 +42,8 @@ async def create_collection(body: CollectionCreateFrom, services: ServicesDep, r
     the points are copied into it (vectors not re-embedded) in the background: 202 with `{"collection", "task"}`,
     the review task (`GET /api/v1/review/tasks/{id}`: `done` of `total` points), already completed when the
     selection is small. Its `result`: `{"collection", "copied", "from", "points_count"}`. A copy that fails
-    removes the collection and says so in the task's `error`."""
+    removes the collection and says so in the task's `error`; one a stop of the service interrupted goes on at
+    its next start, under the same task id. A 409 too while another request makes a collection of that name."""
     if body.name in {info.name for info in await services.call(services.vectors.list_collections)}:
         raise SightlineError(ErrorCode.CONFLICT, f"Collection {body.name!r} already exists.", where="name",
                              status=409)
@@ -94,8 +95,8 @@ async def delete_collection(name: CollectionName, services: ServicesDep, review:
     """Delete the collection, its points and its jobs' records. Its jobs are cancelled first, and the delete
     waits for a running one to stop, so nothing of it lands in a collection re-created under the same name."""
     await services.call(services.vectors.collection_info, name)  # 404 first
-    if (copy := review.tasks.running("copy", name)) is not None:
-        await review.tasks.cancel(copy)  # a selection still being copied into it: stopped first
+    for writing in review.tasks.writing_into(name):
+        await review.tasks.cancel(writing)  # a selection being copied or a merge into it: stopped first
     await services.runner.sources.drop_collection(name)  # no sync may start for it any more
     await services.runner.stop_collection(name)
     uploads = [services.settings.uploads_dir / job.job_id for job in await _all_jobs(services, name)

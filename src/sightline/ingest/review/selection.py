@@ -6,20 +6,27 @@ the task, so a small selection is answered already copied.
 
 No half-made collection is left behind silently: a copy that fails removes the collection it was filling (and
 its linked upload copies, thumbnails and review state), and its task's error says so; deleting the collection
-while it fills cancels the copy first. Only a service stopped mid-copy leaves a partly filled collection (the
-tasks live in memory); it is an ordinary collection, deleted as any other."""
+while it fills cancels the copy first. A copy is recorded on disk before its collection is made (`pending.py`),
+so a service stopped mid-copy (killed, or shut down: `ReviewTasks.shutdown`) goes on with it when it starts
+again, under the same task id; when the source is gone by then, the collection is removed, with a log line and
+the task's error saying so."""
 
 from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
 from sightline.ingest.review.context import Review
 from sightline.ingest.review.merge import COPY_PAGE, Copier, copied_uploads
-from sightline.ingest.review.tasks import Progress, Task
+from sightline.ingest.review.pending import PendingCopies, UnfinishedCopy
+from sightline.ingest.review.state import ReviewState
+from sightline.ingest.review.tasks import Progress, ReviewTasks, Task
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import CollectionParams, VectorStore, canonical_id
 from sightline.ingest.vectors.base import validation_error
@@ -28,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SELECTION = 100_000
 QUICK_WAIT_S = 1.0  # about 2,500 points copy in that time on one core
+RESUMED = "copying (resumed after a restart)"  # the stage of a copy a stop interrupted
 
 
 def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> list[str]:
@@ -48,10 +56,10 @@ def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> lis
 
 
 def fill(vectors: VectorStore, settings: IngestSettings, name: str, source: str, ids: list[str],
-         progress: Progress) -> dict[str, Any]:
+         progress: Progress, stage: str = "copying") -> dict[str, Any]:
     """Copy the points `ids` of `source` into `name`, a page at a time (memory stays that of one page whatever
-    the selection's size); the outcome, as the task's result."""
-    progress.start(len(ids), "copying")
+    the selection's size); the outcome, as the task's result. Copying again copies nothing twice."""
+    progress.start(len(ids), stage)
     copier = Copier(vectors, settings, name)
     for start in range(0, len(ids), COPY_PAGE):
         page = vectors.retrieve(source, ids[start:start + COPY_PAGE], with_vectors=True)
@@ -63,23 +71,99 @@ def fill(vectors: VectorStore, settings: IngestSettings, name: str, source: str,
 
 async def start_copy(services: Services, review: Review, name: str, params: CollectionParams, source: str,
                      ids: list[str]) -> Task:
-    """Create `name` and start filling it with the checked selection `ids` of `source`; the task as it stands
-    after at most `QUICK_WAIT_S`."""
-    await services.call(services.vectors.create_collection, name, params)
+    """Record the copy, create `name` and start filling it with the checked selection `ids` of `source`; the task
+    as it stands after at most `QUICK_WAIT_S`. A 409 while another request makes `name`."""
+    pending = PendingCopies(services.settings.data_dir)
+    copy = UnfinishedCopy(name, source, ids, uuid.uuid4().hex)
+    await services.call(pending.claim, copy)
+    try:
+        await services.call(services.vectors.create_collection, name, params)
+    except BaseException:
+        await services.call(pending.forget, name)
+        raise
+    task = review.tasks.start("copy", source, _filling(services, review, copy), target=name, task_id=copy.task_id)
+    return await review.tasks.settled(task, QUICK_WAIT_S)
+
+
+async def start_review(app_state: Any, services: Services) -> None:
+    """The app's review tools, made at startup (`get_review` finds them there), with the copies a stop
+    interrupted going on. Unreadable state files are logged, never a failed start."""
+    try:
+        app_state.review = review = Review(ReviewState(services.settings.data_dir / "review.db"), ReviewTasks())
+        await resume_copies(services, review)
+    except (sqlite3.Error, OSError, SightlineError) as exc:
+        logger.error("The copies a stop interrupted could not be resumed: %s", exc)
+
+
+async def stop_review(app_state: Any) -> None:
+    """At shutdown, before the stores close: the review tasks stopped (a copy goes on at the next start)."""
+    review = getattr(app_state, "review", None)
+    if review is not None:
+        await review.tasks.shutdown()
+
+
+async def resume_copies(services: Services, review: Review) -> list[Task]:
+    """Start again each copy a stop interrupted, under its task id (copying again adds nothing twice); one whose
+    collection is gone (deleted, or never made) is forgotten."""
+    pending = PendingCopies(services.settings.data_dir)
+    resumed = []
+    for copy in await services.call(pending.unfinished):
+        if not await services.call(_exists, services.vectors, copy.target):
+            await services.call(pending.forget, copy.target)
+            continue
+        logger.warning("The service stopped while copying %d selected points of %r into %r: the copy goes on "
+                       "(review task %s).", len(copy.ids), copy.source, copy.target, copy.task_id)
+        work = _filling(services, review, copy, resumed=True)
+        resumed.append(review.tasks.start("copy", copy.source, work, target=copy.target, task_id=copy.task_id))
+    return resumed
+
+
+def _exists(vectors: VectorStore, name: str) -> bool:
+    try:
+        vectors.collection_info(name)
+    except SightlineError as exc:
+        if exc.code == ErrorCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+def _filling(services: Services, review: Review, copy: UnfinishedCopy,
+             resumed: bool = False) -> Callable[[Progress], dict[str, Any]]:
+    """The copy's work: its record goes once the outcome is known, and stays when the service stops."""
+    pending = PendingCopies(services.settings.data_dir)
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
-            return fill(services.vectors, services.settings, name, source, ids, progress)
-        except SightlineError as exc:
-            if exc.code == ErrorCode.CANCELLED:
-                raise  # by a delete of the collection, which removes it
-            raise _removed(services, review, name, exc.code, exc.message) from exc
-        except Exception as exc:  # noqa: BLE001 - reported in the task's error, the collection removed
-            logger.exception("copying a selection of %s into %s failed", source, name)
-            raise _removed(services, review, name, ErrorCode.STORE_FAILED, str(exc) or type(exc).__name__) from exc
+            if resumed and not _exists(services.vectors, copy.source):
+                raise SightlineError(ErrorCode.NOT_FOUND, f"The service stopped while it copied, and {copy.source!r}"
+                                     " is gone since.", where="from_points.collection", status=404)
+            outcome = fill(services.vectors, services.settings, copy.target, copy.source, copy.ids, progress,
+                           RESUMED if resumed else "copying")
+        except Exception as exc:
+            if review.tasks.stopping:  # the record stays
+                logger.warning("The service stopped while copying into %r: the copy goes on at its next start.",
+                               copy.target)
+                raise
+            failure = _failure(services, review, copy, exc)
+            pending.forget(copy.target)
+            if failure is exc:
+                raise
+            raise failure from exc
+        pending.forget(copy.target)
+        return outcome
 
-    task = review.tasks.start("copy", source, work, target=name)
-    return await review.tasks.settled(task, QUICK_WAIT_S)
+    return work
+
+
+def _failure(services: Services, review: Review, copy: UnfinishedCopy, exc: Exception) -> Exception:
+    """What a failed copy's task says; the collection removed unless a delete of it cancelled the copy."""
+    if isinstance(exc, SightlineError):
+        if exc.code == ErrorCode.CANCELLED:
+            return exc  # by a delete of the collection, which removes it
+        return _removed(services, review, copy.target, exc.code, exc.message)
+    logger.exception("copying a selection of %s into %s failed", copy.source, copy.target)
+    return _removed(services, review, copy.target, ErrorCode.STORE_FAILED, str(exc) or type(exc).__name__)
 
 
 def _removed(services: Services, review: Review, name: str, code: ErrorCode, reason: str) -> SightlineError:
@@ -93,5 +177,6 @@ def _removed(services: Services, review: Review, name: str, code: ErrorCode, rea
                    else f"{name!r} could not be removed ({exc.message}): delete it.")
     for folder in (copied_uploads(services.settings, name), services.settings.data_dir / "thumbnails" / name):
         shutil.rmtree(folder, ignore_errors=True)
-    return SightlineError(code, f"Copying the selection into {name!r} failed: {reason} {outcome}",
-                         where="from_points", status=500)
+    message = f"Copying the selection into {name!r} failed: {reason} {outcome}"
+    logger.warning("%s", message)
+    return SightlineError(code, message, where="from_points", status=500)

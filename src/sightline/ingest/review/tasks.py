@@ -2,7 +2,8 @@
 (kind, collection) at a time, run on the review tools' own worker threads so they never hold the threads searches
 use. Two lanes, one thread each: computing (scans, maps) and copying (merges, copies), so a merge does not wait
 behind a map of 50,000 points. A copy is one per target (the collection it fills), and can be cancelled: its
-next step of progress then stops it."""
+next step of progress then stops it. At shutdown every running task is stopped so, before the stores close
+(`shutdown`); a copy stopped so is resumed at the next start (`selection.resume_copies`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 TaskState = Literal["running", "completed", "failed"]
 KEEP_FINISHED = 100  # finished tasks remembered (their progress stays readable for a while)
 COPYING = frozenset({"merge", "copy"})  # the kinds run on the copying lane; the others compute
+SHUTDOWN_WAIT_S = 10.0  # how long a shutdown waits for the running tasks to stop (a copy stops within a page)
 
 
 class Progress:
@@ -81,6 +83,7 @@ class ReviewTasks:
         self._futures: dict[str, asyncio.Future] = {}
         self._lanes = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sightline-review-{lane}")
                        for lane in ("compute", "copy")}
+        self.stopping = False  # set by `shutdown`: a task failing now failed because the service stops
 
     def get(self, task_id: str) -> Task | None:
         return self._tasks.get(task_id)
@@ -89,11 +92,16 @@ class ReviewTasks:
         """The task of this kind running for `collection` (for a copy: the collection it fills)."""
         return self._running.get((kind, collection))
 
-    def start(self, kind: str, collection: str, work: Callable[[Progress], Any], target: str | None = None) -> Task:
+    def writing_into(self, target: str) -> list[Task]:
+        """The running merges and copies that write into `target`."""
+        return [task for task in self._running.values() if task.target == target]
+
+    def start(self, kind: str, collection: str, work: Callable[[Progress], Any], target: str | None = None,
+              task_id: str | None = None) -> Task:
         """Run `work(progress)` on its lane's thread, unless a task of this kind already runs for the
         collection (a copy: for its target; then that one is returned). `work`'s answer is the task's `result`
-        (JSON-able)."""
-        task = Task(uuid.uuid4().hex, kind, collection, target)
+        (JSON-able). `task_id`: a task resumed after a restart keeps the id its client follows."""
+        task = Task(task_id or uuid.uuid4().hex, kind, collection, target)
         if (running := self._running.get(task.key)) is not None:
             return running
         self._tasks[task.task_id] = task
@@ -116,6 +124,17 @@ class ReviewTasks:
         """Stop a running task at its next step of progress, and wait for it to end."""
         task.cancelled = True
         return await self.settled(task)
+
+    async def shutdown(self, timeout: float = SHUTDOWN_WAIT_S) -> None:
+        """Stop every running task at its next step of progress, wait for them (at most `timeout` seconds), and
+        start no queued one."""
+        self.stopping = True
+        for task in self._running.values():
+            task.cancelled = True
+        if self._futures:
+            await asyncio.wait(list(self._futures.values()), timeout=timeout)
+        for lane in self._lanes.values():
+            lane.shutdown(wait=False, cancel_futures=True)
 
     async def join(self) -> None:
         """Wait for every task started so far (tests, shutdown)."""
