@@ -7,7 +7,7 @@ import re
 
 from rich.console import Console
 
-from sightline.cli.render import job_table, jobs_table, log_line, outcome_line, run_time
+from sightline.cli.render import job_table, jobs_table, log_line, match_cell, outcome_line, run_time
 from sightline.humanize import plural
 
 COUNTS = {"total": 5, "done": 2, "cached": 1, "skipped": 1, "failed": 1, "moved": 0, "removed": 0, "pending": 0}
@@ -93,3 +93,22 @@ def test_sizes_read_as_the_ui_writes_them():
 
     assert [size(None), size(512), size(1536), size(1_073_217_536), size(5 * 2**40)] == [
         "—", "512 B", "1.5 KB", "1023.5 MB", "5120.0 GB"]
+
+
+def test_a_hit_its_name_found_shows_the_field_while_its_similarity_alone_is_not_strong():
+    assert match_cell({"similarity": 0.31, "matched": ["filename"]}, 0.4) == "file name"
+    assert match_cell({"similarity": None, "matched": ["folder"]}, 0.4) == "folder"
+
+
+def test_a_hit_strong_by_its_similarity_shows_it_with_the_field_that_also_found_it():
+    assert match_cell({"similarity": 0.52, "matched": ["filename", "folder"]}, 0.4) == "0.520 · name"
+    assert match_cell({"similarity": 0.4, "matched": ["camera"]}, 0.4) == "0.400 · camera"
+
+
+def test_a_hit_no_name_found_shows_its_similarity_or_a_dash():
+    assert match_cell({"similarity": 0.12, "matched": ["caption", "format"]}, 0.4) == "0.120"
+    assert match_cell({"similarity": None, "matched": []}, None) == "-"
+
+
+def test_a_listing_has_no_strong_from_so_a_name_shows_the_field():
+    assert match_cell({"similarity": 0.9, "matched": ["filename"]}, None) == "file name"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sightline.ingest.hybrid import with_facts
+from sightline.ingest.fact_listing import with_facts
 from sightline.ingest.understand import understand
 from sightline.ingest.vectors import SearchFilters
 from tests.ingest.api.helpers import create, ingested, running, settings_for

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from sightline.ingest.hybrid import Candidates, TextHit, rank
+from sightline.ingest.fact_listing import TextHit
+from sightline.ingest.hybrid import Candidates, rank
 from sightline.ingest.listing import strong_cut, weak_flags
 from sightline.ingest.understand import understand
 from sightline.ingest.words import asked_file, date_tokens, photo_words, query_groups, tokens

@@ -35,7 +35,8 @@ def test_remove_from_index_asks_then_removes_the_tile(page, api, trimmed):
     tiles.first.click()
     expect(page.locator("#detail")).to_be_visible()
 
-    page.get_by_role("button", name="Remove from index").click()
+    # the label says it asks first, as the one of a photo whose original is gone does (test_gone.py)
+    page.get_by_role("button", name="Remove from index…", exact=True).click()
     page.get_by_role("button", name="Keep it").click()  # the confirm step: nothing removed
     assert api.get(f"/api/v1/collections/{trimmed}/points/{first_id}").status_code == 200
     page.get_by_role("button", name="Remove from index").click()

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
+from tests.samples import distinct_image
 from tests.ui.helpers import IMAGES
 
 pytestmark = pytest.mark.ui
@@ -86,3 +87,19 @@ def test_a_folder_outside_the_roots_is_refused_beside_its_field(page, followed):
     page.get_by_label("Folder on the server").fill("/etc")
     page.get_by_role("button", name="Add folder").click()
     expect(page.locator('[data-error-for="path"]')).to_contain_text("outside the ingest roots")
+
+
+def test_a_row_names_two_unreadable_files_and_counts_the_rest_as_the_cli_does(page, api, photos, followed):
+    folder = photos / "four-unreadable"
+    folder.mkdir()
+    (folder / "good.jpg").write_bytes(distinct_image(7))
+    for name in ("a.jpg", "b.heic", "c.jpg", "d.png"):
+        (folder / name).write_bytes(b"not a picture\n" * 20)
+    added = api.post(f"/api/v1/collections/{followed}/sources", json={"path": str(folder), "watch": False})
+    assert added.status_code == 201, added.text
+    assert wait_for_job(api, added.json()["job_id"])["counts"]["failed"] == 4
+    page.goto(f"/collections/{followed}/sources")
+    row = page.locator("tr[data-source]")
+    # what the page's poll writes (sources.js), as `sightline sources list` says it
+    expect(row.get_by_role("link", name="4 files cannot be read: a.jpg, b.heic and 2 more", exact=True)) \
+        .to_be_visible()

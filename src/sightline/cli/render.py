@@ -20,7 +20,7 @@ from sightline.humanize import duration, plural
 
 __all__ = [
     "Output", "collection_table", "collections_table", "errors_table", "facts_table", "job_table", "jobs_table", "log_line",
-    "outcome_line", "plural", "results_table", "results_view", "retry_line", "run_time",
+    "match_cell", "outcome_line", "plural", "results_table", "results_view", "retry_line", "run_time",
 ]
 
 METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
@@ -209,7 +209,10 @@ def results_view(answer: dict) -> RenderableType:
     if not answer["results"]:
         lines.append("This collection is empty." if answer.get("collection_empty") else "No results.")
         return Group(*lines)
-    table = listing_table(answer["results"]) if answer.get("mode") == "browse" else results_table(answer["results"])
+    if answer.get("mode") == "browse":
+        table = listing_table(answer["results"])
+    else:
+        table = results_table(answer["results"], answer.get("strong_from"))
     if answer.get("total") is not None:
         table.caption = "; ".join(filter(None, [f"{plural(answer['total'], 'image')} in all", table.caption]))
     lines.append(table)
@@ -219,21 +222,28 @@ def results_view(answer: dict) -> RenderableType:
     return Group(*lines)
 
 
-NAMED_BY = ("filename", "folder", "camera", "lens", "date")  # words that name a photo rather than describe it
+# fields whose words name a photo rather than describe it: the word shown alone, the one beside a similarity
+NAMED_BY = {"filename": ("file name", "name"), "folder": ("folder", "folder"), "camera": ("camera", "camera"),
+            "lens": ("lens", "lens"), "date": ("date", "date")}
 
 
-def _match_cell(hit: dict) -> str:
-    """The similarity, as the UI shows it; for a hit found by its name, folder, camera, lens or date, that field
-    (its similarity, lower than weaker hits' maybe, would read as a bug; `score` blends in the words)."""
-    named = [field for field in hit.get("matched") or [] if field in NAMED_BY]
-    if named:
-        return escape(named[0])
+def match_cell(hit: dict, strong_from: float | None) -> str:
+    """Why a hit is there, as the UI's cards say it. A hit its name, folder, camera, lens or date found shows that
+    field alone only when the words are what made it strong, its similarity being under `strong_from` (that
+    similarity, which ranks it blended with the words, would read as a bug beside weaker hits' higher ones);
+    strong by its similarity alone, it shows that with the field beside it ("0.583 · name")."""
     similarity = hit.get("similarity")
-    return "-" if similarity is None else f"{similarity:.3f}"
+    number = "-" if similarity is None else f"{similarity:.3f}"
+    named = [NAMED_BY[field] for field in hit.get("matched") or [] if field in NAMED_BY]
+    if not named:
+        return number
+    if similarity is not None and strong_from is not None and similarity >= strong_from:
+        return f"{number} · {escape(named[0][1])}"
+    return escape(named[0][0])
 
 
-def results_table(results: list[dict]) -> Table:
-    """Search hits, the strong matches first, then a line before the weaker ones."""
+def results_table(results: list[dict], strong_from: float | None = None) -> Table:
+    """Search hits, the strong matches first, then a line before the weaker ones (`strong_from`: the answer's)."""
     table = Table()
     table.add_column("match", justify="right", no_wrap=True)
     table.add_column("path", overflow="fold", ratio=3)
@@ -245,7 +255,7 @@ def results_table(results: list[dict]) -> Table:
             table.add_row("", "[dim]weaker matches:[/dim]", "")
             shown_weak = True
         payload = hit.get("payload") or {}
-        table.add_row(_match_cell(hit), escape(str(payload.get("path", hit["id"]))),
+        table.add_row(match_cell(hit, strong_from), escape(str(payload.get("path", hit["id"]))),
                       escape(str(payload.get("caption") or "")))
     return table
 

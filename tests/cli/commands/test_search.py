@@ -27,10 +27,29 @@ def test_the_table_has_match_path_and_caption_columns(searchable, sightline):
     assert re.search(r"│\s*-?\d\.\d{3}\s*│", output), output  # a similarity
 
 
-def test_a_hit_found_by_its_file_name_says_so_instead_of_a_similarity(service, searchable, sightline):
-    output = sightline("search", "img2", "-c", searchable).output
-    row = next(line for line in output.splitlines() if str(service.clean / "img2.jpg") in line)
-    assert re.search(r"│\s*filename\s*│", row), output
+def row_of(output: str, path: str) -> str:
+    return next(line for line in output.splitlines() if path in line)
+
+
+def test_a_hit_its_file_name_made_strong_says_so_instead_of_a_similarity(searchable, sightline):
+    answer = json.loads(sightline("search", "img1", "-c", searchable, "--json").stdout)
+    hit = next(hit for hit in answer["results"] if hit["payload"]["filename"] == "img1.jpg")
+    assert hit["matched"] == ["filename"] and hit["similarity"] < answer["strong_from"], answer
+    output = sightline("search", "img1", "-c", searchable).output
+    assert re.search(r"│\s*file name\s*│", row_of(output, hit["payload"]["path"])), output
+
+
+def test_a_hit_strong_by_its_similarity_shows_it_with_the_field_beside_it(searchable, sightline):
+    """`clean` is every photo's folder: the one whose similarity alone is strong shows it, "· folder" beside."""
+    answer = json.loads(sightline("search", "clean", "-c", searchable, "--json").stdout)
+    output = sightline("search", "clean", "-c", searchable).output
+    strong = [hit for hit in answer["results"] if hit["similarity"] >= answer["strong_from"]]
+    by_words = [hit for hit in answer["results"] if hit["similarity"] < answer["strong_from"]]
+    assert strong and by_words and all(hit["matched"] == ["folder"] for hit in answer["results"]), answer
+    for hit in strong:
+        assert f"{hit['similarity']:.3f} · folder" in row_of(output, hit["payload"]["path"]), output
+    for hit in by_words:
+        assert re.search(r"│\s*folder\s*│", row_of(output, hit["payload"]["path"])), output
 
 
 def test_json_prints_every_hit_of_the_collection(service, searchable, sightline):

@@ -19,10 +19,13 @@ function syncText(source) {
   return words.length ? `${state}: ${words.join(", ")}` : state;
 }
 
-// Mirrors unreadable_text() in templates/sources.html.
+// The unreadable files a row names, then "and N more": as `sightline sources list` says it (images_text() in
+// cli/commands/sources.py). Mirrors unreadable_text() in templates/sources.html.
+const UNREADABLE_NAMED = 2;
 function unreadableText(source) {
-  const names = source.unreadable_files.slice(0, 3).map((file) => file.name).join(", ");
-  return `${plural(source.unreadable, "file")} cannot be read: ${names}${source.unreadable > 3 ? ", …" : ""}`;
+  const names = source.unreadable_files.slice(0, UNREADABLE_NAMED).map((file) => file.name).join(", ");
+  const more = source.unreadable > UNREADABLE_NAMED ? ` and ${source.unreadable - UNREADABLE_NAMED} more` : "";
+  return `${plural(source.unreadable, "file")} cannot be read: ${names}${more}`;
 }
 
 // A link's text and target (none: no link).
