@@ -1,46 +1,39 @@
 """A collection from a selection survives a stop mid-copy, in-process over the real store and job store: the app
 shut down while the copy runs (its lifespan ended, as SIGINT/SIGTERM end it) keeps the copy recorded, and the next
-start finishes it under the same task id; a source gone by then removes the collection and says so. (A real
-process killed mid-copy: `tests/e2e/test_copy_restart.py`.)"""
+start finishes it under the same task id; a source gone by then removes the collection and says so; a record
+written before merges were recorded too still resumes. (A real process killed mid-copy:
+`tests/e2e/test_copy_restart.py`; merges: `test_merge_resume.py`.)"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from pathlib import Path
+import sqlite3
+from contextlib import closing
 
 import pytest
 
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.review import merge as merging
 from sightline.ingest.review import selection
-from sightline.ingest.review.merge import Copier
 from sightline.ingest.review.pending import PendingCopies, UnfinishedCopy
+from sightline.ingest.review.tasks import RESUMED
 from sightline.ingest.vectors import open_store
-from tests.helpers import wait_until
 from tests.ingest.api.conftest import loaded_ml_app  # noqa: F401 - the in-process ML app
 from tests.ingest.api.helpers import all_points, create, running, settings_for
 from tests.ingest.review.sets import known_set
+from tests.ingest.review.stops import held_until_stopped, points_in, two_a_page
 
 COLLECTIONS = "/api/v1/collections"
 
 
+OLD_SCHEMA = """CREATE TABLE IF NOT EXISTS unfinished_copy (target TEXT PRIMARY KEY, source TEXT NOT NULL,
+    ids TEXT NOT NULL, task_id TEXT NOT NULL);"""  # copies.db as the service wrote it before merges were recorded
+
+
 @pytest.fixture()
 def paged(monkeypatch) -> None:
-    """Two points a page, so a selection of 5 is copied in three steps."""
-    monkeypatch.setattr(merging, "COPY_PAGE", 2)
-    monkeypatch.setattr(selection, "COPY_PAGE", 2)
-    monkeypatch.setattr(selection, "QUICK_WAIT_S", 0)
-
-
-def stopped_after_one_page(monkeypatch, app) -> None:
-    """Copier.copy holds after its first page until the service stops (its lifespan's shutdown has begun)."""
-    real, tasks = Copier.copy, app.state.review.tasks
-
-    def copy(copier: Copier, points: list) -> None:
-        real(copier, points)
-        wait_until(lambda: tasks.stopping, timeout=30, what="the service to stop")
-
-    monkeypatch.setattr(Copier, "copy", copy)
+    two_a_page(monkeypatch)
 
 
 async def copy_stopped_midway(settings, ml_app, monkeypatch) -> tuple[str, list[str], set[str]]:
@@ -49,20 +42,13 @@ async def copy_stopped_midway(settings, ml_app, monkeypatch) -> tuple[str, list[
         await create(api)
         ids = sorted(known_set(app.state.services.vectors, create=False).values())[:5]
         paths = {p.payload["path"] for p in app.state.services.vectors.retrieve("photos", ids)}
-        stopped_after_one_page(monkeypatch, app)
+        first_page = held_until_stopped(monkeypatch, app)
         answer = await api.post(COLLECTIONS, json={"name": "picked",
                                                    "from_points": {"collection": "photos", "point_ids": ids}})
         assert answer.status_code == 202, answer.text
+        assert await asyncio.to_thread(first_page.wait, 30)
     monkeypatch.undo()
     return answer.json()["task"]["task_id"], ids, paths
-
-
-def points_in(data_dir: Path, name: str) -> int:
-    store = open_store(data_dir, None, None)
-    try:
-        return store.collection_info(name).points_count
-    finally:
-        store.close()
 
 
 async def test_a_copy_stopped_by_a_shutdown_goes_on_at_the_next_start(loaded_ml_app, tmp_path, library, paged,
@@ -75,7 +61,7 @@ async def test_a_copy_stopped_by_a_shutdown_goes_on_at_the_next_start(loaded_ml_
     async with running(settings, loaded_ml_app) as (app, api):
         await app.state.review.tasks.join()
         task = (await api.get(f"/api/v1/review/tasks/{task_id}")).json()  # the id its client followed
-        assert (task["state"], task["stage"], task["done"], task["total"]) == ("completed", selection.RESUMED, 5, 5)
+        assert (task["state"], task["stage"], task["done"], task["total"]) == ("completed", f"copying {RESUMED}", 5, 5)
         assert task["result"] == {"collection": "picked", "copied": 5, "from": "photos", "points_count": 5}
         assert {p.payload["path"] for p in all_points(app.state.services, "picked")} == paths
     assert PendingCopies(settings.data_dir).unfinished() == []
@@ -132,3 +118,21 @@ async def test_an_unreadable_record_of_copies_is_logged_and_the_service_starts(l
         assert (await api.get(COLLECTIONS)).status_code == 200
         assert app.state.review.tasks.stopping is False  # the review tools are there all the same
     assert any("could not be resumed" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_copy_recorded_before_merges_were_recorded_goes_on(loaded_ml_app, tmp_path, library, paged,
+                                                                   monkeypatch):
+    settings = settings_for(tmp_path, library)
+    task_id, ids, paths = await copy_stopped_midway(settings, loaded_ml_app, monkeypatch)
+    path = settings.data_dir / "copies.db"
+    path.unlink()  # written again as the service upgraded mid-copy left it: copies alone
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO unfinished_copy VALUES (?, ?, ?, ?)", ("picked", "photos", json.dumps(ids), task_id))
+    async with running(settings, loaded_ml_app) as (app, api):
+        await app.state.review.tasks.join()
+        task = (await api.get(f"/api/v1/review/tasks/{task_id}")).json()
+        assert (task["state"], task["result"]["points_count"]) == ("completed", 5)
+        assert {p.payload["path"] for p in all_points(app.state.services, "picked")} == paths
+    assert PendingCopies(settings.data_dir).unfinished() == []
+    assert PendingCopies(settings.data_dir).unfinished_merges() == []  # the file holds merges from now on

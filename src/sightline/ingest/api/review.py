@@ -95,7 +95,8 @@ async def collection_map(name: CollectionName, services: ServicesDep, review: Re
 async def merge_into(name: CollectionName, body: MergeRequest, services: ServicesDep, review: ReviewDep) -> dict:
     """Copy every point of this collection into `into` (same model; vectors copied, not re-embedded; each file
     once, so merging again adds nothing) in the background: 202 with the `task`, whose `result` once completed
-    is `{"merged", "added", "from", "into", "points_count"}` (`added`: images the target did not hold yet). The same merge asked again while it runs answers its task."""
+    is `{"merged", "added", "from", "into", "points_count"}` (`added`: images the target did not hold yet). The same merge asked again while it runs answers its task; a
+    merge a stop of the service interrupted goes on at its next start under the same task id."""
     return {"state": "merging", "task": (await queries.start_merge(services, review, name, body.into)).to_dict()}
 
 

@@ -3,7 +3,8 @@ are copied, never re-embedded; each point gets the id the target would give its 
 once however often it is copied (a second merge of the same pair changes nothing). Sightline's own copies of
 uploaded files are linked into the target's own folder of the uploads dir (`copied-<target>`, the same one each
 time), so they stay when the source collection (and its uploads) is deleted. Blocking: merges and copies run as
-review tasks (`review/tasks.py`), with progress; a selection's copy is `review/selection.py`."""
+review tasks (`review/tasks.py`), with progress, started (and resumed after a stop) by `review/queries.py`; a
+selection's copy is `review/selection.py`."""
 
 from __future__ import annotations
 
@@ -76,6 +77,16 @@ def _path_fields(path: Path) -> dict:
     folder = path.parent
     return {"path": str(path), "folder": str(folder), "filename": path.name,
             "folder_prefixes": [str(folder), *(str(parent) for parent in folder.parents)]}
+
+
+def collection_exists(vectors: VectorStore, name: str) -> bool:
+    try:
+        vectors.collection_info(name)
+    except SightlineError as exc:
+        if exc.code == ErrorCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 def check_merge(vectors: VectorStore, source: str, into: str) -> CollectionInfo:

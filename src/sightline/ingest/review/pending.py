@@ -1,9 +1,12 @@
-"""The copies of a selection not yet finished, kept on disk (SQLite `copies.db` under the data dir) so that a
-service stopped mid-copy, killed or shut down, finishes them when it starts again (`selection.resume_copies`).
+"""The copying lane's unfinished work (review tasks of kind `copy` and `merge`), kept on disk (SQLite `copies.db`
+under the data dir) so that a service stopped mid-way, killed or shut down, finishes it when it starts again
+(`selection.start_review`). One rule for both: a row is written before the work starts and goes once its outcome
+is known (completed, failed, or cancelled by a delete of the collection written into); only a stop leaves it.
 
-A row claims its target's name before the collection is made (a second claim of the name is a 409, so two
-requests racing for one name cannot both fill it) and goes once the copy's outcome is known: completed, failed
-and cleaned up, or cancelled by a delete of the collection. Only a stop leaves it."""
+A copy's row claims its target's name before the collection is made (a second claim of the name is a 409, so two
+requests racing for one name cannot both fill it). A merge's row is its source's (one merge of a collection at a
+time, as the review tasks run it). The file keeps the name it had when it held copies alone: the table of merges
+is added to an existing file the first time it is opened, so a service upgraded mid-copy still resumes it."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from sightline.errors import ErrorCode, SightlineError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS unfinished_copy (target TEXT PRIMARY KEY, source TEXT NOT NULL, ids TEXT NOT NULL,
     task_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unfinished_merge (source TEXT PRIMARY KEY, target TEXT NOT NULL, task_id TEXT NOT NULL);
 """
 
 
@@ -28,6 +32,13 @@ class UnfinishedCopy:
     source: str
     ids: list[str]
     task_id: str  # the review task that fills it: the same id again once resumed
+
+
+@dataclass(frozen=True)
+class UnfinishedMerge:
+    source: str
+    target: str
+    task_id: str  # the review task that merges: the same id again once resumed
 
 
 class PendingCopies:
@@ -60,3 +71,19 @@ class PendingCopies:
         with self._db() as db:
             rows = db.execute("SELECT target, source, ids, task_id FROM unfinished_copy ORDER BY rowid").fetchall()
         return [UnfinishedCopy(target, source, json.loads(ids), task_id) for target, source, ids, task_id in rows]
+
+    def record_merge(self, merge: UnfinishedMerge) -> None:
+        """Record the merge before its task starts. The caller knows no merge of its source runs, so a row of
+        the source left by one that never ended (its start failed) is replaced."""
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO unfinished_merge VALUES (?, ?, ?)",
+                       (merge.source, merge.target, merge.task_id))
+
+    def forget_merge(self, task_id: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM unfinished_merge WHERE task_id = ?", (task_id,))
+
+    def unfinished_merges(self) -> list[UnfinishedMerge]:
+        with self._db() as db:
+            rows = db.execute("SELECT source, target, task_id FROM unfinished_merge ORDER BY rowid").fetchall()
+        return [UnfinishedMerge(*row) for row in rows]

@@ -1,10 +1,14 @@
 """What the review routes and pages answer: duplicate groups, maps, random points. Blocking work runs off the
 event loop (`services.call`); scans and maps run as review tasks and are answered with their progress until
-they are ready."""
+they are ready. A merge runs as a review task too, recorded first so that a stop mid-merge (killed, or shut down)
+goes on with it at the next start (`resume_merges`)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sightline.errors import ErrorCode, SightlineError
@@ -14,10 +18,13 @@ from sightline.ingest.review.context import Review
 from sightline.ingest.review.groups import Pair
 from sightline.ingest.review.layout.map import compute_map
 from sightline.ingest.review.marker import collection_marker
-from sightline.ingest.review.merge import check_merge, merge
+from sightline.ingest.review.merge import check_merge, collection_exists, merge
+from sightline.ingest.review.pending import PendingCopies, UnfinishedMerge
 from sightline.ingest.review.tasks import Progress, Task
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import Point
+
+logger = logging.getLogger(__name__)
 
 RETRIEVE_PAGE = 1000
 POINT_FIELDS = ("path", "filename", "folder", "width", "height", "format", "bytes", "sort_ts", "date_source",
@@ -106,22 +113,69 @@ async def collection_map(services: Services, review: Review, name: str) -> tuple
 
 
 async def start_merge(services: Services, review: Review, name: str, into: str) -> Task:
-    """The merge of `name` into `into`, checked first (404, 422, 409) and then run as a review task; the running
-    one if this merge already runs; a 409 while `name` is being merged elsewhere."""
+    """The merge of `name` into `into`, checked first (404, 422, 409), recorded (`pending.py`: a stop does not
+    lose it) and then run as a review task; the running one if this merge already runs; a 409 while `name` is
+    being merged elsewhere."""
     await services.call(check_merge, services.vectors, name, into)
-    running = review.tasks.running("merge", name)
-    if running is not None and running.target != into:
-        raise SightlineError(ErrorCode.CONFLICT, f"{name!r} is being merged into {running.target!r}: wait for it "
-                             "to finish.", where="into", status=409)
+    async with review.merge_start:  # no other start of a merge between the look for a running one and the start
+        running = review.tasks.running("merge", name)
+        if running is not None:
+            if running.target != into:
+                raise SightlineError(ErrorCode.CONFLICT, f"{name!r} is being merged into {running.target!r}: wait "
+                                     "for it to finish.", where="into", status=409)
+            return running
+        record = UnfinishedMerge(name, into, uuid.uuid4().hex)
+        await services.call(PendingCopies(services.settings.data_dir).record_merge, record)
+        return review.tasks.start("merge", name, _merging(services, review, record), target=into,
+                                  task_id=record.task_id)
 
-    loop = asyncio.get_running_loop()
+
+async def resume_merges(services: Services, review: Review) -> list[Task]:
+    """Start again each merge a stop interrupted, under its task id (merging again adds nothing twice)."""
+    resumed = []
+    for record in await services.call(PendingCopies(services.settings.data_dir).unfinished_merges):
+        logger.warning("The service stopped while merging %r into %r: the merge goes on (review task %s).",
+                       record.source, record.target, record.task_id)
+        work = _merging(services, review, record, resumed=True)
+        resumed.append(review.tasks.start("merge", record.source, work, target=record.target,
+                                          task_id=record.task_id, resumed=True))
+    return resumed
+
+
+def _merging(services: Services, review: Review, record: UnfinishedMerge,
+             resumed: bool = False) -> Callable[[Progress], dict[str, Any]]:
+    """The merge's work, then the folders the source follows followed by the target too; the record goes once
+    the outcome is known, and stays when the service stops. A resumed merge whose source or target is gone is
+    dropped, and its task's error says so."""
+    pending, loop = PendingCopies(services.settings.data_dir), asyncio.get_running_loop()
 
     def work(progress: Progress) -> dict[str, Any]:
-        outcome = merge(services.vectors, services.settings, name, into, progress)
-        following = services.runner.sources.copy_sources(name, into)
-        return {**outcome, "sources": asyncio.run_coroutine_threadsafe(following, loop).result()}
+        try:
+            if resumed:
+                _check_still_there(services, record)
+            outcome = merge(services.vectors, services.settings, record.source, record.target, progress)
+            following = services.runner.sources.copy_sources(record.source, record.target)
+            outcome["sources"] = asyncio.run_coroutine_threadsafe(following, loop).result()
+        except Exception:
+            if review.tasks.stopping:
+                logger.warning("The service stopped while merging %r into %r: the merge goes on at its next start.",
+                               record.source, record.target)
+            else:
+                pending.forget_merge(record.task_id)
+            raise
+        pending.forget_merge(record.task_id)
+        return outcome
 
-    return review.tasks.start("merge", name, work, target=into)
+    return work
+
+
+def _check_still_there(services: Services, record: UnfinishedMerge) -> None:
+    for name, where in ((record.source, "name"), (record.target, "into")):
+        if not collection_exists(services.vectors, name):
+            message = (f"The service stopped while it merged {record.source!r} into {record.target!r}, and {name!r}"
+                       " is gone since: the merge is dropped.")
+            logger.warning("%s", message)
+            raise SightlineError(ErrorCode.NOT_FOUND, message, where=where, status=404)
 
 
 async def random_points(services: Services, name: str, limit: int) -> list[dict[str, Any]]:

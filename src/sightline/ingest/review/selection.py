@@ -8,8 +8,8 @@ No half-made collection is left behind silently: a copy that fails removes the c
 its linked upload copies, thumbnails and review state), and its task's error says so; deleting the collection
 while it fills cancels the copy first. A copy is recorded on disk before its collection is made (`pending.py`),
 so a service stopped mid-copy (killed, or shut down: `ReviewTasks.shutdown`) goes on with it when it starts
-again, under the same task id; when the source is gone by then, the collection is removed, with a log line and
-the task's error saying so."""
+again (`start_review`, which resumes merges too), under the same task id; when the source is gone by then, the
+collection is removed, with a log line and the task's error saying so."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from typing import Any
 
 from sightline.config import IngestSettings
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest.review.context import Review
-from sightline.ingest.review.merge import COPY_PAGE, Copier, copied_uploads
+from sightline.ingest.review.context import Review, new_review
+from sightline.ingest.review.merge import COPY_PAGE, Copier, collection_exists, copied_uploads
 from sightline.ingest.review.pending import PendingCopies, UnfinishedCopy
-from sightline.ingest.review.state import ReviewState
-from sightline.ingest.review.tasks import Progress, ReviewTasks, Task
+from sightline.ingest.review.queries import resume_merges
+from sightline.ingest.review.tasks import Progress, Task
 from sightline.ingest.services import Services
 from sightline.ingest.vectors import CollectionParams, VectorStore, canonical_id
 from sightline.ingest.vectors.base import validation_error
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 MAX_SELECTION = 100_000
 QUICK_WAIT_S = 1.0  # about 2,500 points copy in that time on one core
-RESUMED = "copying (resumed after a restart)"  # the stage of a copy a stop interrupted
 
 
 def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> list[str]:
@@ -56,10 +55,10 @@ def selected_ids(vectors: VectorStore, source: str, point_ids: list[str]) -> lis
 
 
 def fill(vectors: VectorStore, settings: IngestSettings, name: str, source: str, ids: list[str],
-         progress: Progress, stage: str = "copying") -> dict[str, Any]:
+         progress: Progress) -> dict[str, Any]:
     """Copy the points `ids` of `source` into `name`, a page at a time (memory stays that of one page whatever
     the selection's size); the outcome, as the task's result. Copying again copies nothing twice."""
-    progress.start(len(ids), stage)
+    progress.start(len(ids), "copying")
     copier = Copier(vectors, settings, name)
     for start in range(0, len(ids), COPY_PAGE):
         page = vectors.retrieve(source, ids[start:start + COPY_PAGE], with_vectors=True)
@@ -86,17 +85,19 @@ async def start_copy(services: Services, review: Review, name: str, params: Coll
 
 
 async def start_review(app_state: Any, services: Services) -> None:
-    """The app's review tools, made at startup (`get_review` finds them there), with the copies a stop
-    interrupted going on. Unreadable state files are logged, never a failed start."""
+    """The app's review tools, made at startup (`get_review` finds them there), with the copies and merges a
+    stop interrupted going on. Unreadable state files are logged, never a failed start."""
     try:
-        app_state.review = review = Review(ReviewState(services.settings.data_dir / "review.db"), ReviewTasks())
+        app_state.review = review = new_review(services.settings)
         await resume_copies(services, review)
+        await resume_merges(services, review)
     except (sqlite3.Error, OSError, SightlineError) as exc:
-        logger.error("The copies a stop interrupted could not be resumed: %s", exc)
+        logger.error("The copies and merges a stop interrupted could not be resumed: %s", exc)
 
 
 async def stop_review(app_state: Any) -> None:
-    """At shutdown, before the stores close: the review tasks stopped (a copy goes on at the next start)."""
+    """At shutdown, before the stores close: the review tasks stopped (a copy or a merge goes on at the next
+    start)."""
     review = getattr(app_state, "review", None)
     if review is not None:
         await review.tasks.shutdown()
@@ -108,24 +109,15 @@ async def resume_copies(services: Services, review: Review) -> list[Task]:
     pending = PendingCopies(services.settings.data_dir)
     resumed = []
     for copy in await services.call(pending.unfinished):
-        if not await services.call(_exists, services.vectors, copy.target):
+        if not await services.call(collection_exists, services.vectors, copy.target):
             await services.call(pending.forget, copy.target)
             continue
         logger.warning("The service stopped while copying %d selected points of %r into %r: the copy goes on "
                        "(review task %s).", len(copy.ids), copy.source, copy.target, copy.task_id)
         work = _filling(services, review, copy, resumed=True)
-        resumed.append(review.tasks.start("copy", copy.source, work, target=copy.target, task_id=copy.task_id))
+        resumed.append(review.tasks.start("copy", copy.source, work, target=copy.target, task_id=copy.task_id,
+                                          resumed=True))
     return resumed
-
-
-def _exists(vectors: VectorStore, name: str) -> bool:
-    try:
-        vectors.collection_info(name)
-    except SightlineError as exc:
-        if exc.code == ErrorCode.NOT_FOUND:
-            return False
-        raise
-    return True
 
 
 def _filling(services: Services, review: Review, copy: UnfinishedCopy,
@@ -135,11 +127,10 @@ def _filling(services: Services, review: Review, copy: UnfinishedCopy,
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
-            if resumed and not _exists(services.vectors, copy.source):
+            if resumed and not collection_exists(services.vectors, copy.source):
                 raise SightlineError(ErrorCode.NOT_FOUND, f"The service stopped while it copied, and {copy.source!r}"
                                      " is gone since.", where="from_points.collection", status=404)
-            outcome = fill(services.vectors, services.settings, copy.target, copy.source, copy.ids, progress,
-                           RESUMED if resumed else "copying")
+            outcome = fill(services.vectors, services.settings, copy.target, copy.source, copy.ids, progress)
         except Exception as exc:
             if review.tasks.stopping:  # the record stays
                 logger.warning("The service stopped while copying into %r: the copy goes on at its next start.",

@@ -3,7 +3,8 @@
 use. Two lanes, one thread each: computing (scans, maps) and copying (merges, copies), so a merge does not wait
 behind a map of 50,000 points. A copy is one per target (the collection it fills), and can be cancelled: its
 next step of progress then stops it. At shutdown every running task is stopped so, before the stores close
-(`shutdown`); a copy stopped so is resumed at the next start (`selection.resume_copies`)."""
+(`shutdown`); a copy or a merge stopped so is resumed at the next start (`selection.start_review`), its stages
+saying so (`RESUMED`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ TaskState = Literal["running", "completed", "failed"]
 KEEP_FINISHED = 100  # finished tasks remembered (their progress stays readable for a while)
 COPYING = frozenset({"merge", "copy"})  # the kinds run on the copying lane; the others compute
 SHUTDOWN_WAIT_S = 10.0  # how long a shutdown waits for the running tasks to stop (a copy stops within a page)
+RESUMED = "(resumed after a restart)"  # after the stage of a task a stop interrupted
 
 
 class Progress:
@@ -33,7 +35,8 @@ class Progress:
         self._task = task
 
     def start(self, total: int, stage: str) -> None:
-        self._task.total, self._task.done, self._task.stage = total, 0, stage
+        self._task.total, self._task.done = total, 0
+        self._task.stage = f"{stage} {RESUMED}" if self._task.resumed else stage
         self._stop_if_cancelled()
 
     def advance(self, done: int) -> None:
@@ -61,6 +64,7 @@ class Task:
     finished_at: float | None = None
     result: Any = None
     cancelled: bool = False
+    resumed: bool = False  # started again after a stop interrupted it
 
     @property
     def key(self) -> tuple[str, str]:
@@ -97,11 +101,12 @@ class ReviewTasks:
         return [task for task in self._running.values() if task.target == target]
 
     def start(self, kind: str, collection: str, work: Callable[[Progress], Any], target: str | None = None,
-              task_id: str | None = None) -> Task:
+              task_id: str | None = None, resumed: bool = False) -> Task:
         """Run `work(progress)` on its lane's thread, unless a task of this kind already runs for the
         collection (a copy: for its target; then that one is returned). `work`'s answer is the task's `result`
-        (JSON-able). `task_id`: a task resumed after a restart keeps the id its client follows."""
-        task = Task(task_id or uuid.uuid4().hex, kind, collection, target)
+        (JSON-able). `task_id`: one recorded before it starts (`pending.py`); `resumed`: it is started again after
+        a stop interrupted it, under the id its client follows."""
+        task = Task(task_id or uuid.uuid4().hex, kind, collection, target, resumed=resumed)
         if (running := self._running.get(task.key)) is not None:
             return running
         self._tasks[task.task_id] = task
