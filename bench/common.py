@@ -616,10 +616,10 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
 
     import uvicorn
 
+    from sightline.http import HTTP_PROTOCOL
+
     logging.basicConfig(level=logging.WARNING)
     settings = json.loads(settings_json)
-    # "h11": uvicorn's pure-Python HTTP parser and asyncio's own loop, what it ran on without httptools/uvloop
-    server = {"http": "h11", "loop": "asyncio"} if settings.pop("bench_server", None) == "h11" else {}
     if kind == "ml":
         from sightline.config import MLSettings
         from sightline.inference.app import create_app
@@ -654,7 +654,7 @@ def _serve(kind: str, settings_json: str, port_file: str) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=600,
-                                                **server))
+                                           http=HTTP_PROTOCOL))
     tmp = port_file + ".tmp"
     Path(tmp).write_text(str(sock.getsockname()[1]))
     os.replace(tmp, port_file)

@@ -13,9 +13,6 @@ one ML + one ingestion service per variant, variants in rotating order on each r
 | `before` | Starlette's form parser (parts > 1 MB spooled to temp files, decoding after the whole body) | originals |
 | `stream` | the streaming parser (in memory, each image decoded as soon as its bytes are in) | originals |
 | `reduced` | the streaming parser | each image reduced to the model's input (`ml_upload=reduced`) |
-| `h11` | as `stream`, both services on uvicorn's pure-Python h11 parser and asyncio's loop | originals |
-
-`stream` and `reduced` run as `sightline serve` does: on httptools and uvloop.
 
 Each variant runs over each photo set (`--photos`): `plain` (those JPEGs) and `mpf` (the same JPEGs with a
 camera-like 1920x1440 MPF preview, made once and cached). Before the runs, the stages of both services are
@@ -25,7 +22,7 @@ answer's JSON on the ingestion side. What a service spends above their sum is it
 
 Figures: images/s, CPU ms per image of each service (the ingestion side's also net of the benchmark's own
 job polls, one `GET /jobs/{id}` every 0.1 s), request bytes per image (the ML side's view of the wire), and
-each variant's ratio to `before` (or to `h11` when `before` is not run). CPU ms is what to compare on a shared machine: images/s moves
+each variant's ratio to `before`. CPU ms is what to compare on a shared machine: images/s moves
 with other people's work, CPU time barely does. `cpu_bound_images_per_second` = cores * 1000 / total CPU ms
 per image: the rate the two services would reach on this many otherwise idle cores.
 
@@ -57,7 +54,6 @@ VARIANTS = {
     "before": ({"bench_legacy_multipart": True}, "original"),
     "stream": ({}, "original"),
     "reduced": ({}, "reduced"),
-    "h11": ({"bench_server": "h11"}, "original"),
 }
 MIN_SIDE = 256  # the lite model's min_image_side
 
@@ -132,9 +128,7 @@ def end_to_end(args: argparse.Namespace, run_dir: Path, sets: dict[str, list[Pat
             ml_overrides, upload = VARIANTS[name]
             log(f"starting the {name} services")
             ml = common.start_ml(args.models, args.cache_dir / "ml-data", run_dir, **ml_overrides)
-            server = {key: value for key, value in ml_overrides.items() if key == "bench_server"}
-            ingest = common.start_ingest(ml.url, run_dir / f"ingest-{name}", [library], run_dir, ml_upload=upload,
-                                         **server)
+            ingest = common.start_ingest(ml.url, run_dir / f"ingest-{name}", [library], run_dir, ml_upload=upload)
             services[name] = (ml, ingest)
             ingest_bench.run_pipeline(ingest, common.link_folder(first[:4], library / f"warm-{name}"), 4,
                                       f"warm-{name}")
@@ -157,12 +151,10 @@ def compare(runs: dict[str, list[dict[str, Any]]], paths: list[Path]) -> dict[st
     figures = {name: summarise(values) for name, values in runs.items()}
     for name, fig in figures.items():
         fig["ml_bytes_per_image"] = upload_bytes(paths, VARIANTS[name][1])
-    base_name = next((name for name in ("before", "h11") if name in figures), None)  # what the others are to
-    base = figures.get(base_name)
+    base = figures.get("before")
     for name, fig in figures.items():
-        if base and name != base_name:
-            fig["vs"] = {
-                "variant": base_name,
+        if base and name != "before":
+            fig["vs_before"] = {
                 "images_per_second": ratio(fig["images_per_second"], base["images_per_second"]),
                 "service_cpu": ratio(fig["service_cpu_ms_per_image"], base["service_cpu_ms_per_image"]),
                 "ml_cpu": ratio(fig["cpu_ms_per_image"]["ml_service"], base["cpu_ms_per_image"]["ml_service"]),
@@ -289,8 +281,8 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
     for photos, variants in fig.get("end_to_end", {}).items():
         for name, v in variants.items():
             cpu = v["cpu_ms_per_image"]
-            vs = v.get("vs")
-            against = (f"  vs {vs['variant']}: {vs['images_per_second']:.2f}x images/s, {vs['service_cpu']:.2f}x CPU"
+            vs = v.get("vs_before")
+            against = (f"  vs before: {vs['images_per_second']:.2f}x images/s, {vs['service_cpu']:.2f}x CPU"
                        if vs else "")
             lines.append(f"  {photos:5s} {name:8s} {v['images_per_second']:6.2f} images/s | CPU ms/image ML "
                          f"{cpu['ml_service']:5.1f} ingest {cpu['ingest_service_net']:5.1f} (with the bench's polls "

@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from sightline.config import IngestSettings, MLSettings
+from sightline.http import HTTP_PROTOCOL
 from tests.helpers import wait_until
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -49,7 +50,7 @@ def start_server(app, port: int = 0, health_path: str | None = None, timeout: fl
     """Serves `app` from a thread; returns once uvicorn listens (and `health_path`, if given, answers 200)."""
     sock = bound_socket(port)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", http=HTTP_PROTOCOL))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     running = RunningServer(f"http://127.0.0.1:{port}", port, server, thread)

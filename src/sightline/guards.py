@@ -75,9 +75,13 @@ def _same_origin(origin: str, host_header: str) -> bool:
 
 
 def refusal(scope: Scope, hosts: HostPolicy | None) -> Response | None:
-    """The 403 for a request from a name not allowed (`hosts` None: no Host check) or a cross-site write."""
+    """The 403 for a request from a name not allowed (`hosts` None: no Host check) or a cross-site write; a 400
+    for more than one Host header (RFC 9112 3.2)."""
     headers = Headers(scope=scope)
     host = headers.get("host")
+    if len(headers.getlist("host")) > 1:  # which one a proxy or the app reads differs: none is trusted
+        return error_response(400, ErrorCode.VALIDATION_ERROR, "The request has more than one Host header.",
+                              where="host")
     if hosts is not None and scope["path"] not in ANY_HOST_PATHS and not hosts.allows(host):
         return error_response(403, ErrorCode.FORBIDDEN, f"This service does not answer to the host name "
                               f"{host!r}: add it to SIGHTLINE_ALLOWED_HOSTS if it is really this machine's.",

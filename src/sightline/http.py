@@ -2,21 +2,63 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import h11
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sightline import __version__
 from sightline.config import IngestSettings, MLSettings
 from sightline.errors import ErrorBody, ErrorCode, ErrorResponse, SightlineError
 
 logger = logging.getLogger("sightline")
+
+
+class BoundedH11(H11Protocol):
+    """uvicorn's h11 protocol, and a connection that stalls is closed: one that has not sent a whole request head
+    `stall_timeout_s` after it opened or after its last answer, or that sends nothing for that long in the middle
+    of a request's body. uvicorn's keep-alive timer stops at a client's first byte, so a client that never ended
+    its headers, or its body (a chunk size of 2^80), held its connection for ever. h11 itself refuses a head over
+    16 kB; httptools, uvicorn's pick when installed, has no limit (a 64 MB header held the loop 4.3 s)."""
+
+    stall_timeout_s = 30.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._idle_since = self._heard_at = self.loop.time()
+        self._watch = self.loop.call_later(self.stall_timeout_s, self._check_stall)
+
+    def data_received(self, data: bytes) -> None:
+        self._heard_at = self.loop.time()
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        self._idle_since = self.loop.time()
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._watch.cancel()
+        super().connection_lost(exc)
+
+    def _check_stall(self) -> None:
+        now = self.loop.time()
+        no_head = (self.cycle is None or self.cycle.response_complete) and now - self._idle_since >= self.stall_timeout_s
+        body_stalled = self.conn.their_state is h11.SEND_BODY and now - self._heard_at >= self.stall_timeout_s
+        if no_head or body_stalled:
+            self.timeout_keep_alive_handler() if no_head else self.transport.close()
+        else:
+            self._watch = self.loop.call_later(self.stall_timeout_s / 2, self._check_stall)
+
+
+HTTP_PROTOCOL = BoundedH11  # both services' `http=` for uvicorn
 
 STATUS_CODES = {
     401: ErrorCode.UNAUTHORIZED,

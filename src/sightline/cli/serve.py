@@ -9,6 +9,7 @@ import typer
 
 from sightline.config import IngestSettings, MLSettings
 from sightline.errors import SightlineError
+from sightline.http import HTTP_PROTOCOL
 from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind
 
 __all__ = ["serve_app"]
@@ -32,7 +33,8 @@ def serve_ml(
     check_bind(settings.host, bool(settings.api_keys), "SIGHTLINE_API_KEY")
     if not settings.api_keys:
         typer.echo("No SIGHTLINE_API_KEY: the ML service is open to this machine only (loopback).", err=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                http=HTTP_PROTOCOL)
 
 
 @serve_app.command("ingest")
@@ -48,7 +50,8 @@ def serve_ingest(
     settings = IngestSettings(**_overrides(host, port))
     check_bind(settings.host, settings.admin_token, "SIGHTLINE_ADMIN_TOKEN", min_chars=MIN_ADMIN_TOKEN_CHARS)
     _check_job_store(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                http=HTTP_PROTOCOL)
 
 
 def _check_job_store(settings: IngestSettings) -> None:

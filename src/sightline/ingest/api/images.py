@@ -43,7 +43,7 @@ async def get_point(services: Services, name: str, point_id: str) -> Point:
 
 def original_path(services: Services, point: Point) -> Path:
     path = confine(point.payload.get("path", ""), services.settings.roots, where="path")
-    if not path.is_file():
+    if not os.path.isfile(path):  # False, not an error, for a name too long or with a NUL too
         raise SightlineError(ErrorCode.NOT_FOUND, f"The original file {path} is gone.", where="path", status=404)
     return path
 
@@ -197,7 +197,7 @@ def _exposure(path_text: str, roots: list[Path]) -> dict[str, float]:
     try:
         with open_confined(path_text, roots) as stream:
             return read_exposure(stream.read())
-    except (OSError, SightlineError):
+    except (OSError, ValueError, SightlineError):  # ValueError: a NUL in the path
         return {}
 
 

@@ -49,9 +49,16 @@ class PendingCopies:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-            db.executescript(SCHEMA)
-            yield db
+        """A connection; a file that is no SQLite database (or cannot be opened) is STORE_FAILED naming it."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+                db.executescript(SCHEMA)
+                yield db
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise SightlineError(ErrorCode.STORE_FAILED, f"The record of unfinished copies and merges, {self.path}, "
+                                 f"cannot be used ({exc}): move it aside.", where="copies_db", status=503) from None
 
     def claim(self, copy: UnfinishedCopy) -> None:
         """Record the copy before its collection is made; a 409 while another copy fills that name."""
