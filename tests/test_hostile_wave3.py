@@ -178,6 +178,41 @@ def test_the_ml_service_refuses_the_same_shapes(ml_server):
     assert httpx.get(f"{ml_server.url}/health", timeout=10).status_code == 200
 
 
+def test_a_body_the_service_is_slow_to_read_is_not_cut():
+    """A service that stops reading a big body for a while (its model busy) pauses the socket: that is no stalled
+    client, and the upload completes."""
+    release = threading.Event()
+
+    async def slow_reader(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await asyncio.to_thread(release.wait, 30)  # busy: the body piles up and uvicorn pauses reading
+        size, more = 0, True
+        while more:
+            message = await receive()
+            size, more = size + len(message.get("body", b"")), message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+    sock = bound_socket()
+    server = uvicorn.Server(uvicorn.Config(slow_reader, log_level="error", http=QuickHeadDeadline))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=60, what="uvicorn to listen")
+    try:
+        body = b"x" * (4 << 20)
+        with socket.create_connection(("127.0.0.1", sock.getsockname()[1]), timeout=30) as conn:
+            head = POST.replace(b"/api/v1/search", b"/") + b"Content-Length: %d\r\n" % len(body) + CLOSE
+            threading.Timer(3 * QuickHeadDeadline.stall_timeout_s, release.set).start()  # busy past the deadline
+            conn.sendall(head + body)
+            answer = read_to_close(conn)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b"\r\n%d\r\n" % len(body) in answer, answer[:200]
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def test_slow_clients_do_not_stop_others(served):
     """While twenty clients hold half-sent headers (and one a half-sent body), the others are served."""
     held = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(20)]

@@ -25,9 +25,10 @@ logger = logging.getLogger("sightline")
 class BoundedH11(H11Protocol):
     """uvicorn's h11 protocol, and a connection that stalls is closed: one that has not sent a whole request head
     `stall_timeout_s` after it opened or after its last answer, or that sends nothing for that long in the middle
-    of a request's body. uvicorn's keep-alive timer stops at a client's first byte, so a client that never ended
-    its headers, or its body (a chunk size of 2^80), held its connection for ever. h11 itself refuses a head over
-    16 kB; httptools, uvicorn's pick when installed, has no limit (a 64 MB header held the loop 4.3 s)."""
+    of a request's body while the service reads it (not while the service paused reading: a busy model). uvicorn's
+    keep-alive timer stops at a client's first byte, so a client that never ended its headers, or its body (a
+    chunk size of 2^80), held its connection for ever. h11 itself refuses a head over 16 kB; httptools, uvicorn's
+    pick when installed, has no limit (a 64 MB header held the loop 4.3 s)."""
 
     stall_timeout_s = 30.0
 
@@ -50,7 +51,10 @@ class BoundedH11(H11Protocol):
 
     def _check_stall(self) -> None:
         now = self.loop.time()
-        no_head = (self.cycle is None or self.cycle.response_complete) and now - self._idle_since >= self.stall_timeout_s
+        if self.flow.read_paused:  # the app is behind (decoding, the model busy): the client is not the one idle
+            self._heard_at = now
+        waiting_head = self.cycle is None or self.cycle.response_complete
+        no_head = waiting_head and now - self._idle_since >= self.stall_timeout_s
         body_stalled = self.conn.their_state is h11.SEND_BODY and now - self._heard_at >= self.stall_timeout_s
         if no_head or body_stalled:
             self.timeout_keep_alive_handler() if no_head else self.transport.close()
