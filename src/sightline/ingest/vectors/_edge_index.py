@@ -22,8 +22,8 @@ original vectors of a quantized or on_disk collection); the WAL it leaves holds 
 flushed WAL keeps up to two 32 MiB segments of operations already applied, which every load decodes); and
 the files the load reads are in the page cache (the engine drops them from it when it closes a shard). The
 switch-over's load then costs 63-70 ms of CPU at 100k x 128-d (179 ms before) and 68-97 ms at 1M x 384-d
-(1.4-1.9 s before); the old shard's close 30 ms, but 0.5 s at 1M when that shard was never built: its
-appendable segments keep their id tracker and numeric indexes in RAM (docs/scaling.md).
+(1.4-1.9 s before); the old shard's close 30 ms, but 0.5 s at 1M when that shard was never built: the engine
+drops its files from the page cache (71 % of it) and frees its in-RAM id tracker and indexes (docs/scaling.md).
 """
 
 from __future__ import annotations
