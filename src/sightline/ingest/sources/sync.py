@@ -4,6 +4,8 @@
 (new or modified files become the job's pending files; unchanged ones are counted, never read; one modified
 less than the settle time ago is left for a follow-up sync unless a person asked for this one); a folder that
 is missing, unreadable, or empty while points exist marks the source offline and nothing is removed.
+A job resumed after a restart lists its folder again: the files it already has a row for (stored before the stop
+or still pending) are counted by that row only, so its total stays that of the folder and its percent does not jump.
 
 `settle`: after the pending files are stored, the points whose file is gone. One whose content was just stored
 under a new path (a pending file reused its vector: no embedding) was **moved**: that file is counted "moved"
@@ -25,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ class Plan:
     young: int = 0  # modified less than the settle time ago: left for the next sync
     kept_out: int = 0  # removed from the index by a person, unchanged since: not ingested again
     known_bad: int = 0  # failed for good before, unchanged since: not read again
+    in_job: int = 0  # already a file of this job (a resumed one): counted by its row, never again
     vanished: list[str] = field(default_factory=list)  # stored files not listed
     forgotten: list[str] = field(default_factory=list)  # removals whose file is gone
     unfailed: list[str] = field(default_factory=list)  # failures whose file is gone, or stored now
@@ -87,12 +90,20 @@ def known_files(vectors: VectorStore, indexed: IndexedFiles, collection: str, fo
 
 
 def plan(listing: Listing, stored: dict[str, Stat], settle_s: float, now_ns: int,
-         removed: dict[str, Stat] | None = None, failed: dict[str, FailedStat] | None = None) -> Plan:
+         removed: dict[str, Stat] | None = None, failed: dict[str, FailedStat] | None = None,
+         in_job: Collection[str] = ()) -> Plan:
+    """`in_job`: the paths the job already has a row for (a job resumed after a restart lists its folder again):
+    neither counted nor queued again, so the job's total counts each listed file once."""
     result = Plan()
     removed, failed = dict(removed or {}), dict(failed or {})
     young_after = now_ns - int(settle_s * 1e9)
     for path, stat in listing.files.items():
-        if stored.pop(path, None) == stat:  # (size, mtime_ns) both: tuples compare as such
+        if path in in_job:
+            result.in_job += 1  # (and listed: neither gone nor forgotten)
+            stored.pop(path, None)
+            removed.pop(path, None)
+            failed.pop(path, None)
+        elif stored.pop(path, None) == stat:  # (size, mtime_ns) both: tuples compare as such
             result.unchanged += 1
         elif removed.pop(path, None) == stat:
             result.kept_out += 1
@@ -172,13 +183,17 @@ class SourceSync:
         assert listing is not None
         settle_s = 0.0 if self.job.options.get("asked") else self.settings.source_settle_seconds
         failed = await self.persist(self.failed.known, self.job.collection, root)
-        result = plan(listing, stored, settle_s, time.time_ns(), removed, failed)
+        in_job = {record.path for record in await self.persist(self.jobdb.files, self.job.job_id, limit=-1)}
+        result = plan(listing, stored, settle_s, time.time_ns(), removed, failed, in_job)
         await self._queue(result)
         await self.log(
             f"listed {len(listing.files)} files in {time.perf_counter() - started:.2f}s: {len(result.pending)} new "
             f"or changed, {result.unchanged} unchanged, {result.kept_out} removed from the index by a person "
             f"(kept out while unchanged), {len(result.vanished)} gone, {result.young} still being written, "
             f"{listing.excluded} excluded, {listing.links} links not followed")
+        if result.in_job:
+            await self.log(f"{plural(result.in_job, 'file')} already in this job (listed before the restart): "
+                           "counted once, by where they stand")
         if result.known_bad:
             await self.log(f"{plural(result.known_bad, 'file')} that could not be read before, unchanged since: not "
                            "read again (counted unchanged; the source lists them)")
