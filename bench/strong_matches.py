@@ -20,11 +20,20 @@ Narrowed searches (facts or filters, "dog 2019"): the chosen rule judged against
 pool searched (as before) and against the collection's best (as the search API now does), over two pools per
 query: every photo but the expected ones (no photo of the pool is what the query asks for: a strong one is a
 false one) and the expected photos with every other photo of an odd index (recall of the expected photo).
+
+Searches by an image ("search by image", "More like this"): image-to-image similarities
+run far higher than text-to-image ones (lite: 0.6-0.86 between unrelated photos), so they have their own rule
+(`listing.IMAGE_RULES`). Noise queries: each photo searched among the 27 others (none of them is what it shows:
+a strong one is a false one; "More like this" is exactly this). True matches: copies of each photo searched among
+all 28, re-encoded (60 % size, JPEG 70: `quality.query_copy`), cropped (the middle 80 %) and brightened (×1.3):
+recall (the original is strong) and the other photos made strong. For floors at the image rule's ratio: both,
+and the lowest floor no noise query passes (`image_calibrated_floor`).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import itertools
 import json
 import sys
@@ -41,7 +50,8 @@ import quality  # noqa: E402  the photos and the queries
 from sightline.config import MLSettings  # noqa: E402
 from sightline.imaging import decode_image  # noqa: E402
 from sightline.inference.models.registry import load_backend  # noqa: E402
-from sightline.ingest.listing import DEFAULT_RULE, STRONG_RULES, StrongRule  # noqa: E402
+from sightline.ingest.listing import (DEFAULT_IMAGE_RULE, DEFAULT_RULE, IMAGE_RULES, STRONG_RULES,  # noqa: E402
+                                       StrongRule)
 
 FLOORS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
 FINE_FLOORS = [round(0.25 + 0.01 * step, 2) for step in range(26)]  # 0.25 … 0.50
@@ -51,15 +61,95 @@ NOISE_QUERIES = ["IMG_0022", "DSC_9999", "IMG_20200314_101112", "P1000231", "DSC
 RATIOS = [0.0, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 
 
+IMAGE_FLOORS = [round(0.50 + 0.01 * step, 2) for step in range(50)]  # 0.50 … 0.99
+COPIES = ("re-encoded", "cropped", "brightened")
+
+
 def similarities(backend_name: str, cache_dir: Path, photos: dict[str, Path],
-                 queries: list[dict[str, Any]]) -> np.ndarray:
-    """(queries × photos) cosine similarities, photos in the order of `photos`."""
+                 queries: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(queries × photos) cosine similarities, photos in the order of `photos`; and the image queries'
+    similarities: "photos" (photos × photos) and each kind of copy (copies of the photos × photos)."""
     backend = load_backend(MLSettings(models=backend_name, data_dir=cache_dir / "ml-data", device="cpu"))
-    items = [backend.preprocess(decode_image(path.read_bytes(), min_side=backend.info.min_image_side).image)
-             for path in photos.values()]
-    images = backend.embed_images(items, caption=False).embeddings
+    datas = [path.read_bytes() for path in photos.values()]
+    datas += [copy(path, kind) for kind in COPIES for path in photos.values()]
+    items = [backend.preprocess(decode_image(data, min_side=backend.info.min_image_side).image) for data in datas]
+    images = np.asarray(backend.embed_images(items, caption=False).embeddings)
     texts = backend.embed_texts([query["text"] for query in queries])
-    return np.asarray(texts) @ np.asarray(images).T
+    count = len(photos)
+    stored = images[:count]
+    by_image = {"photos": stored @ stored.T}
+    for index, kind in enumerate(COPIES, start=1):
+        by_image[kind] = images[count * index:count * (index + 1)] @ stored.T
+    return np.asarray(texts) @ stored.T, by_image
+
+
+def copy(path: Path, kind: str) -> bytes:
+    """A copy of the photo of one kind of COPIES, as a JPEG."""
+    from PIL import Image, ImageEnhance
+
+    if kind == "re-encoded":
+        return quality.query_copy(path)
+    with Image.open(path) as source:
+        image = source.convert("RGB")
+    if kind == "cropped":
+        dx, dy = image.width // 10, image.height // 10
+        image = image.crop((dx, dy, image.width - dx, image.height - dy))
+    else:
+        image = ImageEnhance.Brightness(image).enhance(1.3)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def image_figures(rule: StrongRule, by_image: dict[str, np.ndarray]) -> dict:
+    """Noise queries (each photo among the others): strong photos; copies (among all): recall of the original,
+    other photos strong."""
+    noise = by_image["photos"].copy()
+    np.fill_diagonal(noise, -np.inf)
+    noise_counts = strong_counts(rule, noise)
+    found = others = 0
+    for kind in COPIES:
+        for index, row in enumerate(by_image[kind]):
+            strong = set(np.flatnonzero(row >= rule.cut(float(row.max()))))
+            found += index in strong
+            others += len(strong - {index})
+    queries = len(COPIES) * len(noise)
+    return {"floor": rule.floor, "ratio": rule.ratio,
+            "noise_strong_per_query": sum(noise_counts) / len(noise_counts),
+            "noise_queries_with_strong": sum(count > 0 for count in noise_counts),
+            "copy_recall": found / queries, "copy_others_strong_per_query": others / queries}
+
+
+def image_report(backend: str, by_image: dict[str, np.ndarray], names: list[str]) -> dict:
+    """The image rule's figures, the similarities behind them and a floor table at its ratio."""
+    rule = IMAGE_RULES.get(backend, DEFAULT_IMAGE_RULE)
+    noise = by_image["photos"].copy()
+    np.fill_diagonal(noise, -np.inf)
+    print(f"-- {backend}, searches by an image: {len(noise)} photos, each among the others (noise) and "
+          f"{len(COPIES)} copies of each among all")
+    print(f"noise: best similarity median {np.median(noise.max(axis=1)):.3f}, max {noise.max():.3f}; text rule "
+          f"{STRONG_RULES.get(backend, DEFAULT_RULE)} on them: "
+          f"{np.mean(strong_counts(STRONG_RULES.get(backend, DEFAULT_RULE), noise)):.2f} strong photos a query")
+    spread = {kind: np.diagonal(by_image[kind]) for kind in COPIES}
+    print("copies' similarity to their original: " + "; ".join(
+        f"{kind} min {values.min():.3f} median {np.median(values):.3f}" for kind, values in spread.items()))
+    print("floor ratio  noise strong/query  noise queries with one  copy recall  others strong/copy")
+    rows = [image_figures(StrongRule(floor, rule.ratio), by_image) for floor in IMAGE_FLOORS]
+    for row in rows:
+        if row["noise_queries_with_strong"] <= 5 or row["floor"] == rule.floor:
+            print(f"{row['floor']:5.2f} {row['ratio']:5.2f}  {row['noise_strong_per_query']:18.2f}  "
+                  f"{row['noise_queries_with_strong']:22d}  {row['copy_recall']:11.2f}  "
+                  f"{row['copy_others_strong_per_query']:18.2f}")
+    chosen = image_figures(rule, by_image)
+    calibrated = next((row["floor"] for row in rows if row["noise_queries_with_strong"] == 0), None)
+    above = sorted({tuple(sorted((names[i], names[j]))) + (round(float(noise[i, j]), 3),)
+                    for i, j in zip(*np.nonzero(noise >= rule.floor))}, key=lambda pair: -pair[2])
+    print(f"noise pairs at or above the image floor {rule.floor}: {above[:10]}")
+    print(f"image rule {rule}: {chosen['noise_strong_per_query']:.2f} strong photos a noise query, copy recall "
+          f"{chosen['copy_recall']:.2f}; lowest floor no noise query passes: {calibrated}")
+    return {"chosen": chosen, "floors": rows, "calibrated_floor": calibrated,
+            "noise_best_max": float(noise.max()),
+            "copy_min": {kind: float(values.min()) for kind, values in spread.items()}}
 
 
 def score_rule(rule: StrongRule, sims: np.ndarray, names: list[str], queries: list[dict[str, Any]]) -> dict:
@@ -164,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for backend in args.backends.split(","):
             texts = [*queries, *({"text": text} for text in NOISE_QUERIES)]
-            sims = similarities(backend, args.cache_dir, photos, texts)
+            sims, by_image = similarities(backend, args.cache_dir, photos, texts)
             results.append(report(backend, sims[:len(queries)], names, queries, sims[len(queries):]))
+            results[-1]["image"] = image_report(backend, by_image, names)
     print("BENCH_JSON " + json.dumps(results))
     return 0
 

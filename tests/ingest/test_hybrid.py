@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sightline.ingest.hybrid import Candidates, rank, search_text, word_match
+from sightline.ingest.hybrid import POOL, Candidates, rank, search_text, word_match
 from sightline.ingest.services import Services
 from sightline.ingest.words import date_tokens, distinctive, token_groups
 from tests.ingest.api.helpers import create, ingested, running, settings_for
@@ -97,6 +97,16 @@ def test_a_few_words_of_a_long_description_do_not_reorder_the_vector_ranking() -
     query = token_groups("a red car parked near the lake")
     ranked = rank(found, query, ["/lib"])
     assert [hit.id for hit in ranked] == ["a", "b", "c", "d"] and ranked[1].matched == ["folder"]
+
+
+def test_past_the_pool_photos_keep_the_order_of_their_similarity() -> None:
+    """Below the pool's lowest similarity closeness is 0 for all (it was negative, without bound): a page that
+    reaches deeper, or a photo its words found without counting (one word of three), still goes by similarity."""
+    similarity = {f"v{i:03d}": 0.9 - 0.001 * i for i in range(POOL + 20)}
+    found = candidates(similarity, ["w"], {"w": "Lake District"})
+    found.similarity["w"] = similarity["v110"] + 0.0005  # found by its words only, between v109 and v110
+    ranked = [hit.id for hit in rank(found, token_groups("a red car near the lake"), ["/lib"])]
+    assert ranked[POOL:] == [*(f"v{i:03d}" for i in range(POOL, 110)), "w", *(f"v{i:03d}" for i in range(110, 120))]
 
 
 def test_a_caption_word_counts_half_a_word() -> None:

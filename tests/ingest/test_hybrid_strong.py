@@ -88,6 +88,14 @@ def test_a_camera_file_name_is_no_name_match_for_another_cameras_file_of_that_nu
     assert others["BURST_0022.jpg"] == others["IMG_00221.jpg"] == ([], False)
 
 
+def test_a_file_name_of_any_prefix_is_strong_for_that_file_not_for_its_neighbours() -> None:
+    """The walk-through's `BURST_0022` made 12 photos strong, `BURST_0022.jpg` 11th, by the word `burst` they share."""
+    bursts = [f"burst/BURST_{n:04d}.jpg" for n in range(15, 30)]
+    results = search("BURST_0022", noise([*library(), *bursts]))
+    assert strong(results) == ["BURST_0022.jpg"]
+    assert results[0][0].matched == ["filename"]
+
+
 def test_a_number_by_itself_matches_every_file_of_that_number() -> None:
     similarity = noise([*library(), "burst/BURST_0022.jpg"])
     assert sorted(strong(search("0022", similarity))) == ["BURST_0022.jpg", "IMG_0022.jpg"]

@@ -75,6 +75,9 @@ def test_a_file_names_extension_is_no_word_but_a_format_by_itself_is(text: str, 
     ("IMG_0022", ("img", "0022")), ("IMG_0022.JPG", ("img", "0022")), ("DSC9999", ("dsc", "9999")),
     ("guitar.jpg", ("guitar",)), ("“IMG_0022”", ("img", "0022")),
     ("moon", None), ("0022", None), ("IMG", None), ("IMG_0022 dog", None), (".jpg", None), ("cr2", None),
+    # any letters then a number of 3 digits or more: a file's name (scanners, burst modes, exports)
+    ("BURST_0022", ("burst", "0022")), ("P0022", ("p", "0022")), ("scan-0002", ("scan", "0002")),
+    ("covid19", None), ("80th", None), ("kyoto 2019", None), ("2019", None),
 ])
 def test_a_query_of_one_file_name_asks_for_that_file(text: str, expected: tuple[str, ...] | None) -> None:
     assert asked_file(text) == expected

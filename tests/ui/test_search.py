@@ -51,6 +51,22 @@ def answers_strong_from(page, strong_from: float) -> None:
     page.route("**/api/v1/search", answer)
 
 
+def test_strong_matches_filling_the_page_say_the_next_page_may_hold_more(page, holiday):
+    """The walk-through's "30 strong matches" when 73 were: only the loaded page had been counted."""
+    def all_strong(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        results = [{**hit, "weak": False} for hit in body["results"]]
+        route.fulfill(response=response, json={**body, "results": results})
+
+    page.route("**/api/v1/search", all_strong)
+    page.set_viewport_size({"width": 1280, "height": 500})  # the end of the first page far out of view: no autoload
+    page.goto("/search?collection=holiday&q=camera")
+    expect(page.locator("#results-summary")).to_have_text("30+ strong matches")
+    page.get_by_role("button", name="Load more").click()
+    expect(page.locator("#results-summary")).to_have_text(f"{IMAGES + 1} strong matches")  # the last page
+
+
 def test_a_photo_found_by_its_file_name_says_so_instead_of_a_similarity(page, holiday):
     answers_strong_from(page, 2.0)  # its similarity alone would make it no strong match: its name did
     page.goto("/search?collection=holiday&q=camera")

@@ -103,7 +103,8 @@ def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[Pur
          asked: tuple[str, ...] | None = None) -> list[TextHit]:
     """Every candidate, best first, by `(1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * word_match`.
 
-    closeness: the similarity scaled to 0..1 over the vector's candidates (the best 1, the worst 0); word_match: the
+    closeness: the similarity scaled to 0..1 over the vector's first POOL candidates (the best 1, the worst 0, and
+    0 too for a photo below them that its words found: negative, it cancelled a full word match); word_match: the
     share of the query's words the photo holds (`word_match`), 0 below LEAST_WORD_MATCH. So a photo holding
     every word of a short query ("kyoto", "IMG_4411") beats any photo that only looks right, while one word of a
     long description ("a pagoda overlooking a *lake*") changes nothing: a query no photo's words match well
@@ -121,13 +122,21 @@ def rank(found: Candidates, groups: Sequence[Sequence[str]], roots: Sequence[Pur
         fields = _fields(payload, query, roots, dates, asked)
         similarity = known.get(point_id)
         closeness = 0.0
-        if similarity is not None:
-            closeness = ((high - similarity) if lower_is_better else (similarity - low)) / span
+        if similarity is not None:  # held to 0..1: a photo its words found far below the pool stays a word match
+            closeness = min(1.0, max(0.0, ((high - similarity) if lower_is_better else (similarity - low)) / span))
         match = word_match(groups, fields)
         score = (1 - WORD_WEIGHT) * closeness + WORD_WEIGHT * (match if match >= LEAST_WORD_MATCH else 0.0)
         matched = [name for name, words in fields.items() if query.intersection(words)]
         hits.append(TextHit(point_id, score, payload, similarity, matched, match))
-    return sorted(hits, key=lambda hit: -hit.score)
+    # equal scores (below the pool, closeness 0 for all) go by similarity, as a deeper vector search would
+    return sorted(hits, key=lambda hit: (-hit.score, _farness(hit.similarity, lower_is_better)))
+
+
+def _farness(similarity: float | None, lower_is_better: bool) -> float:
+    """A sort key: the closer to the query the lower, a photo of no known similarity last."""
+    if similarity is None:
+        return float("inf")
+    return similarity if lower_is_better else -similarity
 
 
 def _fields(payload: dict[str, Any], query: set[str], roots: Sequence[PurePath | str], dates: frozenset[str],

@@ -47,6 +47,9 @@ CLOSING = "\"'”’)]},;:!?."
 
 # What cameras and phones put before every file's number (IMG_4411, DSC_0042, PXL_2023...).
 FILE_NAME_PREFIXES = frozenset("img dsc dscn dscf pxl mvimg imag dji gopr gp mg sam wp vid".split())
+# A word that can only be a file's name: letters, then a number of 3 digits or more (`BURST_0022`, `P0022`,
+# `scan-0002`); `covid19`, `80th` and `2019` are words
+_NUMBERED_NAME = re.compile(r"[^\W\d_]+[_-]?\d{3,}")
 # Every spelling of a format, extensions included, kept whole as a token: `cr2` is no `cr` and `2` (the `2`
 # matched every file numbered 2).
 FORMAT_TOKENS = frozenset({*SUPPORTED_FORMATS, *FORMAT_ALIASES, *(e.lstrip(".") for e in IMAGE_EXTENSIONS)})
@@ -84,15 +87,16 @@ def name_parts(name: str) -> tuple[str, ...]:
 
 def asked_file(text: str) -> tuple[str, ...] | None:
     """The parts of the file name a query asks for (`name_parts`) when the query is one file name: one word with
-    an image extension (`guitar.jpg`, `IMG_0022.JPG`) or a camera's prefix and number (`IMG_0022`, `DSC9999`);
-    None for any other query."""
+    an image extension (`guitar.jpg`, `IMG_0022.JPG`), a camera's prefix and number (`IMG_0022`, `DSC9999`) or
+    other letters and a number (`BURST_0022`: not every file of the burst); None for any other query."""
     words = text.split()
     if len(words) != 1:
         return None
     word = words[0].strip(OPENING + CLOSING)
     stem = without_extensions(word).strip()
     parts = name_parts(stem)
-    if parts and stem != word or (len(parts) > 1 and parts[0] in FILE_NAME_PREFIXES and parts[1].isdigit()):
+    if parts and stem != word or (len(parts) > 1 and parts[0] in FILE_NAME_PREFIXES and parts[1].isdigit()) \
+            or _NUMBERED_NAME.fullmatch(stem):
         return parts
     return None
 

@@ -63,7 +63,7 @@ def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], lim
     else:
         known = [hit.similarity for hit in hits if hit.similarity is not None]
         best = max([*known, whole_best] if whole_best is not None else known, default=None)
-    cut = strong_cut(info.params.metadata.get("backend"), best)
+    cut = strong_cut(info.params.metadata.get("backend"), best, mode)  # an image's rule for "image", "similar"
     page = hits[:limit]
     weak = weak_flags([(hit.similarity, hit.matched) for hit in page], cut, bool(cursor and cursor.weak))
     results = [result(info.name, hit.id, hit.payload, score=hit.score, similarity=hit.similarity,

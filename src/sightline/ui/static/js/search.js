@@ -147,9 +147,15 @@ class PhotosPage {
     } else {
       const strong = this.list.strongCount;
       this.summary.textContent = this.list.length === 0 ? "No image matches."
-        : strong ? `${plural(strong, "strong match", "strong matches")}${this.list.length > strong ? ", then weaker ones" : ""}`
+        : strong ? `${this.strongText(strong)}${this.list.length > strong ? ", then weaker ones" : ""}`
           : this.noStrongMatch(answer);
     }
+  }
+
+  // "30 strong matches", or "30+" while every hit loaded is strong and the next page may hold more.
+  strongText(strong) {
+    if (this.cursor && this.list.length === strong) return `${strong}+ strong matches`;
+    return plural(strong, "strong match", "strong matches");
   }
 
   // No hit is a strong match: with facts ("dog 2019"), say which photos were looked among.
