@@ -7,6 +7,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.ui.loading_ml import loading_ml_server
+
 pytestmark = pytest.mark.ui
 
 
@@ -86,3 +88,19 @@ def test_create_says_the_ml_service_is_down(ingest_without_ml, open_page):
     page.fill("#name", "nope")
     page.get_by_role("button", name="Create collection").click()
     expect(page.locator('#create-collection [data-error-for="_form"]')).to_contain_text("ML service: ")
+
+
+def test_ml_models_loading_are_said_and_the_form_learns_the_model_once_ready(serve, open_page, ml_settings):
+    with loading_ml_server(ml_settings) as (ml, let_load):
+        ingest = serve(ml_url=ml.url)
+        page = open_page(ingest.url)
+        page.goto("/collections")
+        expect(page.locator("#ml-loading")).to_contain_text("The ML service is loading its models")
+        expect(page.locator("#ml-down")).to_be_hidden()
+        page.fill("#name", "half-typed")
+
+        let_load.set()
+        expect(page.locator("#ml-loading")).to_be_hidden(timeout=30_000)
+        expect(page.locator("#model-fact")).to_contain_text("(tiny, ")
+        expect(page.locator("#ml-down")).to_be_hidden()
+        expect(page.locator("#name")).to_have_value("half-typed")  # updated in place, not reloaded

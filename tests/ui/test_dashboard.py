@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.ui.helpers import IMAGES
+from tests.ui.loading_ml import loading_ml_server
 
 pytestmark = pytest.mark.ui
 
@@ -28,7 +29,7 @@ def test_running_job_is_followed_until_it_ends(serve, open_page):
     page.goto("/")
     row = page.locator(f'#running-jobs [data-job-id="{job.job_id}"]')
     expect(row.locator('[data-field="state"]')).to_have_text("queued")
-    expect(row.locator('[data-field="percent"]')).to_have_text("scanning…")
+    expect(row.locator('[data-field="percent"]')).to_have_text("")  # "queued" alone, not "queued · scanning…"
     page.evaluate("window.__sameDocument = true")
 
     assert httpx.post(f"{ingest.url}/api/v1/jobs/{job.job_id}/cancel").status_code == 200
@@ -42,6 +43,22 @@ def test_ml_service_down_is_said(ingest_without_ml, open_page):
     page = open_page(ingest_without_ml.url)
     page.goto("/")
     expect(page.locator("#ml-down")).to_contain_text("The ML service is down")
+
+
+def test_ml_models_loading_are_said_neutrally_and_the_page_updates_once_they_are_ready(
+        serve, open_page, ml_settings):
+    with loading_ml_server(ml_settings) as (ml, let_load):
+        ingest = serve(ml_url=ml.url)
+        page = open_page(ingest.url)
+        page.goto("/")
+        expect(page.locator("#ml-loading")).to_contain_text("The ML service is loading its models")
+        expect(page.locator("#ml-down")).to_have_count(0)
+        page.evaluate("window.__sameDocument = true")
+
+        let_load.set()
+        expect(page.locator("#ml-heading + .facts .badge.ok")).to_have_text("up", timeout=30_000)
+        expect(page.locator("#ml-loading")).to_have_count(0)
+        assert page.evaluate("window.__sameDocument") is None  # it reloaded by itself
 
 
 def test_a_job_started_elsewhere_appears(serve, open_page):

@@ -56,7 +56,7 @@ def expect_finished_with_one_error(page: Page) -> None:
     expect(page.locator("#errors-count")).to_have_text("(1)")
     expect(page.locator("#job-log")).to_contain_text("finished:")
     expect(page.locator("#job-progress")).to_have_attribute("value", "100")
-    expect(page.get_by_role("button", name="Cancel job")).to_be_disabled()
+    expect(page.locator("#job-cancel")).to_be_hidden()  # a finished job offers no cancel
     expect(page.get_by_role("button", name="Retry failed")).to_be_enabled()
 
 
@@ -101,3 +101,25 @@ def test_an_uploads_errors_name_the_file_as_it_was_sent(page, api):
     expect(redrawn).to_have_text("broken.jpg", timeout=30_000)
     expect(redrawn).to_have_attribute("title", re.compile(r"uploads.*broken\.jpg$"))
     api.delete("/api/v1/collections/sent")
+
+
+def test_while_the_server_is_lost_cancel_waits_for_it(serve, open_page):
+    ingest = serve()
+    # A job the runner never picks up: it stays queued.
+    job = ingest.server.config.app.state.services.jobdb.create_job("waiting", "sync", "/photos/2024", {})
+    page = open_page(ingest.url)
+    page.route("**/events*", lambda route: route.abort())  # the live updates cannot connect
+    page.goto(f"/jobs/{job.job_id[:8]}")  # the short id the UI shows leads to the page under the full one
+    expect(page).to_have_url(f"/jobs/{job.job_id}")
+    expect(page.locator("h1 + .path")).to_contain_text("Sync into waiting from /photos/2024")
+    expect(page.locator("#job-progress-text")).to_have_text("")  # "queued" alone, not "queued · scanning…"
+    expect(page.locator("#live-status")).to_have_text("Connection lost; reconnecting…")
+    cancel = page.get_by_role("button", name="Cancel job")
+    expect(cancel).to_be_disabled()
+
+    page.unroute("**/events*")  # the browser reconnects by itself
+    expect(page.locator("#live-status")).to_have_text("Live updates on.", timeout=30_000)
+    expect(cancel).to_be_enabled()
+    cancel.click()
+    expect(page.locator("#job-state")).to_have_text("cancelled")
+    expect(cancel).to_be_hidden()

@@ -49,3 +49,18 @@ def test_surprise_me_shows_a_photo_of_the_collection(two, open_page):
     expect(image).to_be_visible()
     page.wait_for_function("() => document.querySelector('#surprise-image').naturalWidth > 0")
     expect(page.locator("#surprise-path")).to_contain_text("/")
+
+
+@pytest.mark.parametrize("here, label", [("map", "Map"), ("duplicates", "Duplicates"), ("sources", "Sources")])
+def test_a_collections_pages_link_to_each_other_but_not_to_themselves(two, open_page, here, label):
+    page = open_page(two)
+    page.goto(f"/collections/trip/{here}")
+    links = {"All collections": "/collections", "Photos": "/search?collection=trip",
+             "Sources": "/collections/trip/sources", "Duplicates": "/collections/trip/duplicates",
+             "Map": "/collections/trip/map"}
+    nav = page.locator("main [aria-current=page]").locator("..")
+    expect(nav.locator("[aria-current=page]")).to_have_text(label)
+    for name, href in links.items():
+        if name != label:
+            expect(nav.get_by_role("link", name=name, exact=True)).to_have_attribute("href", href)
+    expect(nav.get_by_role("link", name=label, exact=True)).to_have_count(0)

@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.helpers import wait_for_job
 from tests.ingest.review.photo_sets import files
@@ -141,6 +141,29 @@ def test_a_kept_group_leaves_the_page_at_once(trip, open_page):
     expect(page.locator("#dup-status")).to_have_text("The Sightline server cannot be reached.")
     expect(groups).to_have_count(1)
     assert groups.first.get_attribute("data-first") != kept
+
+
+def test_a_kept_group_is_hidden_while_its_keep_is_sent_and_comes_back_if_it_fails(trip, open_page):
+    """Its lower thumbnails (lazy) are not asked for while the keep removes their photos (each would be a 404)."""
+    with httpx.Client(base_url=trip, timeout=60) as client:
+        pair_uploads(client, "sent", 2)
+    page = open_page(trip)
+    page.goto("/collections/sent/duplicates")
+    expect(page.locator("#dup-status")).to_have_text("2 groups of duplicates.")  # loaded once: no re-render
+    groups = page.locator(".dup-group")
+    hidden_while_sent = []
+
+    def refuse(route: Route) -> None:  # the server's answer, once the page shows what it does meanwhile
+        hidden_while_sent.append(groups.first.is_hidden())
+        route.fulfill(status=409, json={"error": {"code": "CONFLICT", "message": "Try again.", "where": None}})
+
+    page.route("**/api/v1/collections/sent/duplicates/keep", refuse)
+    button = groups.first.locator(".dup-member.best button")
+    button.click()
+    expect(page.locator("#dup-status")).to_have_text("Try again.")
+    assert hidden_while_sent == [True]
+    expect(groups.first).to_be_visible()
+    expect(button).to_be_focused()
 
 
 def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collection(trip, open_page, shots):

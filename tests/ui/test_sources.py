@@ -62,7 +62,14 @@ def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
     page.reload()
     expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES))
     expect(row).to_contain_text("1 removed by you")
+    row.get_by_role("button", name="Bring back").click()  # asks first, naming how many come back
+    forget = page.locator("#forget-dialog")
+    expect(forget.get_by_role("heading")).to_have_text("Bring back 1 removed photo?")
+    forget.get_by_role("button", name="Cancel").click()
+    expect(forget).to_be_hidden()
+    assert api.get(f"/api/v1/collections/{followed}/sources").json()["sources"][0]["removed_by_user"] == 1
     row.get_by_role("button", name="Bring back").click()
+    forget.get_by_role("button", name="Bring back").click()
     expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES + 1), timeout=60_000)
     expect(row).not_to_contain_text("removed by you")
 
@@ -103,3 +110,19 @@ def test_a_row_names_two_unreadable_files_and_counts_the_rest_as_the_cli_does(pa
     # what the page's poll writes (sources.js), as `sightline sources list` says it
     expect(row.get_by_role("link", name="4 files cannot be read: a.jpg, b.heic and 2 more", exact=True)) \
         .to_be_visible()
+
+
+def test_a_lost_server_is_said_until_it_answers_again(page, api, photos, followed):
+    folder = photos / "one-photo"
+    folder.mkdir(exist_ok=True)
+    (folder / "one.jpg").write_bytes(distinct_image(3))
+    added = api.post(f"/api/v1/collections/{followed}/sources", json={"path": str(folder), "watch": False})
+    wait_for_job(api, added.json()["job_id"])
+    page.goto(f"/collections/{followed}/sources")
+    live = page.locator("#live-status")
+    expect(live).to_have_text("")
+
+    page.context.set_offline(True)  # the page's poll of the states fails
+    expect(live).to_have_text("Connection lost; reconnecting…")
+    page.context.set_offline(False)
+    expect(live).to_have_text("")

@@ -29,6 +29,7 @@ async def dashboard(request: Request, services: ServicesDep) -> HTMLResponse:
         request, "dashboard.html", "dashboard",
         status=status, ml=ml_summary(status), collections=await queries.collection_infos(services),
         running=running, recent=[job for job in recent if job["is_terminal"]],
+        newest=recent[0]["job_id"] if recent else "",
     )
 
 
@@ -73,13 +74,18 @@ async def jobs_page(
                   collection=collection or "", state=state or "")
 
 
-@router.get("/jobs/{job_id}")
-async def job_page(request: Request, services: ServicesDep, job_id: str) -> HTMLResponse:
+@router.get("/jobs/{job_id}", response_model=None)
+async def job_page(request: Request, services: ServicesDep, job_id: str) -> HTMLResponse | RedirectResponse:
+    """A job by its full id; a short one (the UI's and the CLI's) redirects to the full one, so that the page's
+    live updates and its address name one job."""
     try:
         job = (await services.job_or_404(job_id)).to_dict()
     except SightlineError as exc:
-        return render(request, "error.html", "", status_code=404, title="Not found", message=exc.message)
-    errors = await queries.job_errors(services, job_id, limit=ERRORS_SHOWN)
+        title = "Not found" if exc.status == 404 else "Ambiguous job id"
+        return render(request, "error.html", "", status_code=exc.status, title=title, message=exc.message)
+    if job["job_id"] != job_id:
+        return RedirectResponse(f"/jobs/{quote(job['job_id'], safe='')}", status_code=303)
+    errors = await queries.job_errors(services, job["job_id"], limit=ERRORS_SHOWN)
     return render(request, "job.html", "jobs", job=job, errors=errors, errors_limit=ERRORS_SHOWN)
 
 
@@ -120,12 +126,16 @@ def safe_next(raw: str | None) -> str:
 
 
 def ml_summary(status: dict[str, Any]) -> dict[str, Any]:
-    """What the pages say about the ML service: up or down, which models, whether they mean anything."""
+    """What the pages say about the ML service: up, loading its models (every replica is) or down, which models,
+    whether they mean anything. `static/js/ml-status.js` `mlState` is the twin of `state`."""
     ml = status["ml"]
     capabilities = ml.get("capabilities") or {}
     up = bool(capabilities) and any(replica.get("status") == "ok" for replica in ml["replicas"])
+    healths = [replica.get("status") for replica in ml["replicas"]]
+    loading = not up and bool(healths) and all(health == "loading" for health in healths)  # as at a first start
     return {
         "up": up,
+        "state": "up" if up else "loading" if loading else "down",
         "error": ml.get("error"),
         "replicas": ml["replicas"],
         "capabilities": capabilities,

@@ -3,9 +3,10 @@
 // The name rule and the number ranges are read from the inputs' own pattern / maxlength / min / max.
 
 import { del, post } from "./api.js";
-import { $, $$, openDialog, wireDialogClose } from "./dom.js";
+import { $, $$, el, openDialog, wireDialogClose } from "./dom.js";
 import { plural } from "./format.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
+import { watchMl } from "./ml-status.js";
 import { waitForTask } from "./review-common.js";
 import { api, pages, review } from "./urls.js";
 
@@ -164,7 +165,21 @@ function initMerge() {
   form.addEventListener("submit", (event) => { event.preventDefault(); mergeInto(); });
 }
 
+// The ML service's notice follows its state; once it is up the form names its model (no reload: the form may
+// be half filled).
+function showMl(state, status) {
+  $("#ml-loading").hidden = state !== "loading";
+  $("#ml-down").hidden = state !== "down";
+  if (state !== "up") return;
+  const { backend, dimension, embedding_model: model } = status.ml.capabilities;
+  const fact = $("#model-fact");
+  fact.classList.remove("muted");
+  fact.replaceChildren(`${model || backend} `, el("span", { class: "muted", text: `(${backend}, ${dimension}-d)` }));
+  $("#vector_size").placeholder = dimension;
+}
+
 export function initCollections() {
+  watchMl(showMl);
   const form = $("#create-collection");
   form.addEventListener("submit", (event) => { event.preventDefault(); create(form); });
   initMerge();

@@ -156,19 +156,27 @@ function removedLine(answer, group) {
     el("a", { href: review.sourcesPage(name), text: "its Sources page" }), "."];
 }
 
-// An action on `group`, then the groups again: what it did is said, the group leaves the page at once (no
-// thumbnail of a photo it removed is asked for while the groups reload), and the focus goes to the group that
-// took its place (else the one before it), so a keyboard user keeps their place; with none left, to the line
-// saying that every group is done.
+// An action on `group`, then the groups again: what it did is said, and the group is hidden as the action
+// starts and leaves the page once it is done (no thumbnail of a photo it removes is asked for meanwhile, nor
+// while the groups reload: each would be a 404); it comes back if the action fails. The focus goes to the
+// group that took its place (else the one before it), so a keyboard user keeps their place; with none left,
+// to the line saying that every group is done.
 async function act(url, body, group, said) {
   const at = Array.from(list.children).findIndex((node) => node.dataset.first === group.point_ids[0]);
+  const node = list.children[at];
+  const focused = document.activeElement;
+  if (node) node.hidden = true;
   try {
     const answer = await post(url, body);
-    list.children[at]?.remove();
+    node?.remove();
     outcome.replaceChildren(...said(answer));
     outcome.hidden = false;
     if (!(await load())) return;
   } catch (err) {
+    if (node?.isConnected) {
+      node.hidden = false;
+      focused?.focus();
+    }
     status.textContent = err.message;
     return;
   }

@@ -5,10 +5,15 @@ import { duration, percentText, rate, stateLabel, timeOfDay, when } from "./form
 
 const MAX_LOG_LINES = 2000;
 
+// The job's progress as text: nothing while it is queued with no total yet (its state says so).
+export function progressText(job) {
+  return job.state === "queued" && job.percent === null ? "" : percentText(job.percent);
+}
+
 function renderProgress(job) {
   const bar = $("#job-progress");
   if (job.percent === null) bar.removeAttribute("value"); else bar.value = job.percent;
-  $("#job-progress-text").textContent = percentText(job.percent);
+  $("#job-progress-text").textContent = progressText(job);
   for (const [key, value] of Object.entries(job.counts)) {
     const node = $(`[data-count="${key}"]`);
     if (node) node.textContent = value;
@@ -17,7 +22,8 @@ function renderProgress(job) {
   $("#job-eta").textContent = job.is_terminal ? "—" : duration(job.eta_seconds);
 }
 
-export function renderJob(job) {
+// `offline`: the page has lost the server (cancelling cannot work then).
+export function renderJob(job, offline = false) {
   const state = $("#job-state");
   state.textContent = stateLabel(job.state);
   state.className = `badge state-${job.state}`;
@@ -27,7 +33,9 @@ export function renderJob(job) {
   const error = $("#job-error");
   error.hidden = !job.error;
   error.textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
-  $("#job-cancel").disabled = job.is_terminal;
+  const cancel = $("#job-cancel");
+  cancel.hidden = job.is_terminal;
+  cancel.disabled = job.is_terminal || offline;
   $("#job-retry").disabled = !job.is_terminal || (job.counts.failed === 0 && job.counts.pending === 0);
 }
 

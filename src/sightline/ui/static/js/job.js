@@ -21,9 +21,19 @@ class JobPage {
     this.lastLogId = 0;
     this.source = null;
     this.pollTimer = null;
+    this.offline = false; // the server stopped answering: Cancel waits for it
   }
 
   say(text) { this.live.textContent = text; }
+
+  render() { renderJob(this.job, this.offline); }
+
+  // Whether the server answers; the page says so and offers Cancel only while it does.
+  connected(yes, text) {
+    this.offline = !yes;
+    this.say(text);
+    this.render();
+  }
 
   appendLog(line) {
     if (line.id <= this.lastLogId) return;
@@ -46,14 +56,15 @@ class JobPage {
   update(next) {
     const failedChanged = next.counts.failed !== this.job.counts.failed;
     this.job = next;
-    renderJob(next);
+    this.render();
     if (failedChanged) this.loadErrors().catch(() => {});
   }
 
   async refreshAll() {
     try {
       this.job = await get(api.job(this.id));
-      renderJob(this.job);
+      this.offline = false;
+      this.render();
       await Promise.all([this.loadErrors(), this.loadLogs()]);
     } catch (err) {
       this.say(err.message);
@@ -62,7 +73,9 @@ class JobPage {
 
   async pollOnce() {
     try {
-      this.update(await get(api.job(this.id)));
+      const job = await get(api.job(this.id));
+      this.offline = false;
+      this.update(job);
       await this.loadLogs();
       if (this.job.is_terminal) {
         clearInterval(this.pollTimer);
@@ -71,7 +84,7 @@ class JobPage {
         await this.refreshAll();
       }
     } catch (err) {
-      this.say(`Cannot reach the server: ${err.message}`);
+      this.connected(false, `Cannot reach the server: ${err.message}`);
     }
   }
 
@@ -93,7 +106,7 @@ class JobPage {
       this.say("Live updates stopped; checking every 2 s.");
       this.poll();
     } else {
-      this.say("Connection lost; reconnecting…");
+      this.connected(false, "Connection lost; reconnecting…");
     }
   }
 
@@ -101,7 +114,7 @@ class JobPage {
     if (this.source || this.job.is_terminal) return;
     const source = new EventSource(api.jobEvents(this.id));
     this.source = source;
-    source.addEventListener("open", () => this.say("Live updates on."));
+    source.addEventListener("open", () => this.connected(true, "Live updates on."));
     source.addEventListener("log", (event) => this.appendLog(JSON.parse(event.data)));
     source.addEventListener("progress", (event) => this.update(JSON.parse(event.data)));
     source.addEventListener("end", () => this.ended());
@@ -119,7 +132,7 @@ class JobPage {
       this.actionError.hidden = false;
     }
     setBusy(button, false);
-    renderJob(this.job);
+    this.render();
   }
 
   async cancel(button) {
@@ -142,7 +155,7 @@ class JobPage {
   start() {
     $("#job-cancel").addEventListener("click", (event) => this.cancel(event.currentTarget));
     $("#job-retry").addEventListener("click", (event) => this.retry(event.currentTarget));
-    renderJob(this.job);
+    this.render();
     this.loadLogs().catch((err) => this.say(err.message)).finally(() => this.follow());
   }
 }

@@ -30,7 +30,10 @@ export class Viewer {
   async open(id) {
     this.index = this.list.indexOf(id);
     await this.show(id);
-    if (!this.dialog.open) openDialog(this.dialog);
+    if (this.dialog.open) return;
+    openDialog(this.dialog);
+    // Not on its first button, "Previous photo", which means nothing at "1 of N": on Close (the arrows step).
+    $("[data-close]", this.dialog).focus();
   }
 
   async show(id) {

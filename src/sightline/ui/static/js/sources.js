@@ -65,14 +65,19 @@ function showRow(row, source) {
   if (at && source.last_sync_at) at.textContent = when(source.last_sync_at);
 }
 
+// The states are polled; while the server does not answer the page says so (the job page's words).
 async function refresh() {
+  const live = $("#live-status");
   try {
     const answer = await get(api.sources(collection));
     for (const source of answer.sources) {
       const row = $(`tr[data-source="${CSS.escape(source.source_id)}"]`);
       if (row) showRow(row, source);
     }
-  } catch (_) { /* the next poll tries again */ }
+    live.textContent = "";
+  } catch (err) {
+    live.textContent = err.status === 0 ? "Connection lost; reconnecting…" : err.message; // the next poll retries
+  }
 }
 
 async function add(form) {
@@ -133,17 +138,23 @@ function initRemove(row) {
   openDialog(dialog);
 }
 
-// Photos removed from the index come back: the source forgets its removals and syncs.
-async function bringBack(row, button) {
-  setBusy(button, true, "Bringing back…");
-  try {
-    await del(api.sourceRemoved(collection, row.dataset.source));
-    location.reload();
-  } catch (err) {
-    setBusy(button, false);
-    button.title = err.message;
-    button.textContent = "Could not bring them back: try again";
-  }
+// Photos removed from the index come back, all of them, once confirmed: the source forgets its removals and syncs.
+function confirmBringBack(row, button) {
+  const dialog = $("#forget-dialog");
+  const form = $("#forget-removals");
+  clearErrors(form);
+  $("[data-count]", dialog).textContent = plural(Number(button.dataset.forget), "removed photo");
+  $("[data-path]", dialog).textContent = $("code", row).textContent;
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      await del(api.sourceRemoved(collection, row.dataset.source));
+      location.reload();
+    } catch (err) {
+      showApiError(form, err, {});
+    }
+  };
+  openDialog(dialog);
 }
 
 async function syncNow(row, button) {
@@ -159,12 +170,13 @@ async function syncNow(row, button) {
 function init() {
   wireDialogClose($("#edit-dialog"));
   wireDialogClose($("#remove-dialog"));
+  wireDialogClose($("#forget-dialog"));
   $("#add-source").addEventListener("submit", (event) => { event.preventDefault(); add(event.target); });
   for (const row of $$("tr[data-source]")) {
     $("[data-sync]", row).addEventListener("click", (event) => syncNow(row, event.currentTarget));
     $("[data-edit]", row).addEventListener("click", () => initEdit(row));
     $("[data-remove]", row).addEventListener("click", () => initRemove(row));
-    $("[data-forget]", row)?.addEventListener("click", (event) => bringBack(row, event.currentTarget));
+    $("[data-forget]", row)?.addEventListener("click", (event) => confirmBringBack(row, event.currentTarget));
   }
   setInterval(refresh, POLL_MS);
 }

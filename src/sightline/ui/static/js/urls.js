@@ -64,3 +64,6 @@ review.merge = (name) => `${collection(name)}/merge`;
 
 // A collection's sources page (where removed photos of a followed folder are brought back).
 review.sourcesPage = (name) => `/collections/${enc(name)}/sources`;
+
+// The ML service's state, the store, the roots (polled while the ML service is not up).
+api.status = "/api/v1/status";
