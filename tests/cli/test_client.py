@@ -106,7 +106,8 @@ def raising(exception: type[Exception]) -> Callable[[httpx.Request], httpx.Respo
 
 def test_a_refused_connection_says_to_start_the_service():
     assert str(failure(raising(httpx.ConnectError))) == (
-        f"the ingestion service is not running at {URL} — start it with `sightline up`")
+        f"the ingestion service is not running at {URL} — start it with `sightline up` "
+        "(or pass --url / set SIGHTLINE_URL if it runs elsewhere)")
 
 
 def test_a_timeout_says_so():
@@ -157,4 +158,5 @@ def test_a_port_where_nothing_listens_says_to_start_the_service():
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         with pytest.raises(ApiError) as raised:
             IngestClient(url).collections()
-    assert str(raised.value) == f"the ingestion service is not running at {url} — start it with `sightline up`"
+    assert str(raised.value) == (f"the ingestion service is not running at {url} — start it with `sightline up` "
+                                 "(or pass --url / set SIGHTLINE_URL if it runs elsewhere)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -13,9 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from sightline.cli import app
+from sightline.cli import app, supervisor
+from sightline.cli.launcher import _print_ready
+from sightline.cli.supervisor import Child, stop_all
 from tests.helpers import free_port, wait_until
 
 ENV = {"COLUMNS": "250", "SIGHTLINE_URL": None, "SIGHTLINE_ADMIN_TOKEN": None}
@@ -51,6 +55,123 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
     assert f"port {taken} on 127.0.0.1 is in use (is Sightline already running?); pick another with --ml-port" \
         in result.output
     assert not (tmp_path / "data").exists()
+
+
+STOP_CYCLES = 20
+# `_run` with two `sleep` children (healthy at once) started and stopped STOP_CYCLES times. Python runs a signal
+# handler in the main thread between two bytecodes, so a handler that takes a lock deadlocks when it lands
+# where the main thread holds that lock. A timer thread almost never hits such a window (microseconds), so the
+# SIGINT is sent from a profile hook, at a random one of the main thread's calls after a random delay: any
+# moment of starting, waiting, watching or stopping, including inside `threading`'s own lock handling.
+STOP_CYCLES_SCRIPT = """
+import os, random, signal, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from rich.console import Console
+from sightline.cli.launcher import _run
+from sightline.cli.supervisor import Child
+
+class Healthy(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+class Interrupter:
+    def __init__(self):
+        self.first = None
+        self.next_after()
+
+    def next_after(self):
+        self.after, self.skip = time.monotonic() + random.uniform(0, 0.5), random.randrange(15)
+
+    def __call__(self, frame, event, arg):
+        if time.monotonic() < self.after:
+            return
+        if self.skip:
+            self.skip -= 1
+            return
+        os.kill(os.getpid(), signal.SIGINT)
+        self.first = self.first or time.monotonic()
+        self.next_after()
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+health = f"http://127.0.0.1:{server.server_port}/health"
+logs, cycles = Path(sys.argv[1]), int(sys.argv[2])
+out = Console(file=open(os.devnull, "w"))
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # outside _run (its handler restored after it)
+slowest = 0.0
+for cycle in range(cycles):
+    children = [Child(name, ["sleep", "60"], health, logs / f"{name}.log") for name in ("ml", "ingest")]
+    interrupter = Interrupter()
+    sys.setprofile(interrupter)
+    code = _run(children, dict(os.environ), out, "tiny", 60, ready=lambda: None)
+    sys.setprofile(None)
+    assert code == 0 and all(child.exit_code() is not None for child in children), cycle
+    slowest = max(slowest, time.monotonic() - interrupter.first)
+print(f"stopped {cycles} times, slowest {slowest:.1f} s")
+"""
+
+
+@pytest.mark.e2e
+def test_ctrl_c_at_any_moment_stops_the_children(tmp_path):
+    command = [sys.executable, "-c", STOP_CYCLES_SCRIPT, str(tmp_path), str(STOP_CYCLES)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=STOP_CYCLES * 4)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"a stop hung:\n{output}")
+    assert process.returncode == 0, output
+    found = re.fullmatch(rf"stopped {STOP_CYCLES} times, slowest (\S+) s\n", output)
+    assert found and float(found.group(1)) < 3, output
+
+
+def banner(host: str, port: int) -> str:
+    out = Console(file=io.StringIO(), width=250)
+    children = [Child(name, ["true"], "", Path(f"/logs/{name}.log")) for name in ("ml", "ingest")]
+    _print_ready(out, host, port, 8001, "lite", Path("/data"), children)
+    return out.file.getvalue()
+
+
+def test_the_ready_banner_says_how_to_point_the_cli_at_another_port():
+    assert "  CLI          export SIGHTLINE_URL=http://127.0.0.1:18412  (the CLI's default is " \
+        "http://127.0.0.1:8002)\n" in banner("127.0.0.1", 18412)
+
+
+def test_the_ready_banner_says_nothing_of_the_cli_on_its_default_address():
+    assert "SIGHTLINE_URL" not in banner("0.0.0.0", 8002)
+
+
+def started(child: Child) -> Child:
+    child.start(dict(os.environ))
+    assert child.process.wait(timeout=30) == 0
+    stop_all([child])
+    return child
+
+
+def test_each_start_appends_to_the_log_after_a_dated_line(tmp_path):
+    child = Child("ml", [sys.executable, "-c", "print('first run')"], "", tmp_path / "ml.log")
+    started(child)
+    child.command = [sys.executable, "-c", "print('second run')"]
+    started(child)
+    assert re.fullmatch(r"(--- started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} ---\n(first|second) run\n){2}",
+                        child.log_path.read_text())
+    assert child.log_path.read_text().index("first run") < child.log_path.read_text().index("second run")
+    assert child.tail() == ["second run\n"]  # what a failure shows: this start's lines only
+
+
+def test_a_log_over_the_limit_moves_to_dot_1(tmp_path, monkeypatch):
+    monkeypatch.setattr(supervisor, "LOG_ROTATE_BYTES", 100)
+    log = tmp_path / "ingest.log"
+    log.write_text("old line\n" * 20)
+    started(Child("ingest", [sys.executable, "-c", "print('new run')"], "", log))
+    assert (tmp_path / "ingest.log.1").read_text() == "old line\n" * 20
+    assert log.read_text().startswith("--- started ") and log.read_text().endswith("---\nnew run\n")
 
 
 def healthy(url: str, process: subprocess.Popen, log: Path) -> bool:
@@ -93,6 +214,7 @@ def test_up_runs_both_services_and_stops_them_on_ctrl_c(tmp_path):
         assert key not in printed
         assert key not in " ".join(command)
         assert f"Ingest roots (--roots): {roots}" in printed
+        assert f"export SIGHTLINE_URL=http://127.0.0.1:{port}" in printed
 
         capabilities = f"http://127.0.0.1:{ml_port}/api/v1/capabilities"
         assert httpx.get(capabilities).status_code == 401

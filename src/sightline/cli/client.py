@@ -169,8 +169,8 @@ class IngestClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.ConnectError:
-            raise ApiError(f"the ingestion service is not running at {self.url} — start it with `sightline up`") \
-                from None
+            raise ApiError(f"the ingestion service is not running at {self.url} — start it with `sightline up` "
+                           "(or pass --url / set SIGHTLINE_URL if it runs elsewhere)") from None
         except httpx.TimeoutException:
             raise ApiError(f"the ingestion service at {self.url} did not answer in time") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from sightline.cli.client import IngestClient, Json
 from sightline.cli.command import EXIT_INTERRUPTED, EXIT_JOB_NOT_CLEAN
-from sightline.cli.render import Output, errors_table, outcome_line, run_time
+from sightline.cli.render import Output, errors_table, outcome_line, run_time, state_words
 from sightline.humanize import duration
 
 __all__ = ["POLL_SECONDS", "finish_following", "follow_job"]
@@ -50,7 +50,7 @@ def follow_job(api: IngestClient, job_id: str, out: Output) -> Json:
         while True:
             job = api.job(job_id)
             rate, eta, failed = _progress_texts(job)
-            progress.update(task, description=job["state"], total=job["counts"]["total"] or None,
+            progress.update(task, description=state_words(job["state"]), total=job["counts"]["total"] or None,
                             completed=job["processed"], rate=rate, eta=eta, failed=failed)
             if job["is_terminal"]:
                 return job

@@ -7,7 +7,6 @@ import signal
 import socket
 import stat
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -16,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from sightline.cli.supervisor import Child, stop_all, wait_ready, watch
+from sightline.cli.client import DEFAULT_URL
+from sightline.cli.supervisor import Child, StopRequest, stop_all, wait_ready, watch
 from sightline.config import MLSettings, split_csv
 from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind, load_or_create_key
 
@@ -70,14 +70,14 @@ def up(
 def _run(children: list[Child], env: dict[str, str], out: Console, models: str, timeout: float,
          ready: Callable[[], None]) -> int:
     """Start the children, wait for them, call `ready()`, watch them until Ctrl-C / SIGTERM; stop them."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stop = StopRequest()
+    previous = {sig: signal.signal(sig, stop.request) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
         for child in children:
             child.start(env)
         code = wait_ready(children, stop, out, models, timeout)
-        if code == 0 and not stop.is_set():
+        if code == 0 and not stop.requested:
             ready()
             code = watch(children, stop, out)
     finally:
@@ -111,6 +111,8 @@ def _print_ready(out: Console, host: str, port: int, ml_port: int, models: str, 
               f"  data         {data_dir}\n"
               f"  logs         {ml.log_path}, {ingest.log_path}\n"
               f"  processes    ml {ml.pid()}, ingest {ingest.pid()}")
+    if (reached := _url(_reachable(host), port)) != DEFAULT_URL:
+        out.print(f"  CLI          export SIGHTLINE_URL={reached}  (the CLI's default is {DEFAULT_URL})")
     if os.environ.get("SIGHTLINE_ADMIN_TOKEN"):
         out.print("  admin token  required by the API and UI (SIGHTLINE_ADMIN_TOKEN)")
 

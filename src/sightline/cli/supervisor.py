@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,10 +16,35 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["Child", "stop_all", "wait_ready", "watch"]
+__all__ = ["Child", "StopRequest", "stop_all", "wait_ready", "watch"]
 
 STOP_TIMEOUT = 10.0
+STOP_POLL_SECONDS = 0.1
 LOG_TAIL_LINES = 25
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
+STARTED = "--- started "  # the line each start appends to a child's log
+
+
+class StopRequest:
+    """Ctrl-C / SIGTERM, as a plain flag that the loops below poll.
+
+    A signal handler runs in the main thread between two bytecodes, maybe while that thread holds a lock, so
+    it must take none: `threading.Event.set()` takes the lock that `Event.wait()` holds around its wait, and
+    deadlocked `sightline up` on a Ctrl-C that landed there."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def request(self, *_: object) -> None:
+        """The signal handler."""
+        self.requested = True
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep `seconds`, less once a stop is requested (seen within STOP_POLL_SECONDS); whether one is."""
+        deadline = time.monotonic() + seconds
+        while not self.requested and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, STOP_POLL_SECONDS))
+        return self.requested
 
 
 @dataclass
@@ -34,8 +59,7 @@ class Child:
     log_file: BinaryIO | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file = self.log_path.open("wb")
+        self.log_file = _open_log(self.log_path)
         self.process = subprocess.Popen(
             self.command, env=env, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops the children in order
@@ -49,18 +73,36 @@ class Child:
         return str(self.process.pid) if self.process else "-"
 
     def tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
-        """The last lines of its log, less the supervisor's own /health polls."""
+        """The last lines of its log since its last start, less the supervisor's own /health polls."""
+        tail: deque[str] = deque(maxlen=lines)
         try:
             with self.log_path.open("r", errors="replace") as handle:
-                return list(deque((line for line in handle if '"GET /health ' not in line), maxlen=lines))
+                for line in handle:
+                    if line.startswith(STARTED):
+                        tail.clear()  # an earlier run's lines
+                    elif '"GET /health ' not in line:
+                        tail.append(line)
         except OSError:
             return []
+        return list(tail)
 
     def print_tail(self, out: Console) -> None:
         lines = self.tail()
-        out.print(f"Last lines of {self.log_path}:" if lines else f"({self.log_path} is empty)")
+        out.print(f"Last lines of {self.log_path}:" if lines else f"(nothing in {self.log_path} since this start)")
         for line in lines:
             out.print(f"  {escape(line.rstrip())}")
+
+
+def _open_log(path: Path) -> BinaryIO:
+    """The log opened to append (what happened before a restart stays) after a dated "--- started" line; a
+    log over LOG_ROTATE_BYTES is first moved to `NAME.1` (replacing the one there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.stat().st_size > LOG_ROTATE_BYTES:
+        path.replace(path.with_name(f"{path.name}.1"))
+    log = path.open("ab")
+    log.write(f"{STARTED}{datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z} ---\n".encode())
+    log.flush()
+    return log
 
 
 def _die_with_parent() -> None:
@@ -73,7 +115,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def wait_ready(children: list[Child], stop: threading.Event, out: Console, models: str, timeout: float) -> int:
+def wait_ready(children: list[Child], stop: StopRequest, out: Console, models: str, timeout: float) -> int:
     """Wait until every child answers /health (the ML one says 503 while its models load); 0 when ready
     (or stopped), 1 when one died, failed to load its models or was not ready in `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -118,8 +160,8 @@ def _check_health(child: Child, http: httpx.Client, out: Console) -> str:
     return "failed"
 
 
-def watch(children: list[Child], stop: threading.Event, out: Console) -> int:
-    """Until `stop` is set (0) or a child exits (1)."""
+def watch(children: list[Child], stop: StopRequest, out: Console) -> int:
+    """Until a stop is requested (0) or a child exits (1)."""
     while not stop.wait(0.5):
         if (failed := _dead(children, out)) is not None:
             return failed

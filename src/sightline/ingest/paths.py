@@ -80,7 +80,8 @@ def confine(raw: str | os.PathLike, roots: Sequence[Path], *, where: str = "dire
         allowed = ", ".join(path_text(root) for root in roots) or "(none configured)"
         raise SightlineError(
             ErrorCode.FORBIDDEN,
-            f"{_shown(raw)} is outside the ingest roots ({allowed}); set SIGHTLINE_INGEST_ROOTS to allow it.",
+            f"{_shown(raw)} is outside the ingest roots ({allowed}); to allow it, start `sightline up --roots …` "
+            "with it (or set SIGHTLINE_INGEST_ROOTS).",
             where=where,
             status=403,
         )

@@ -41,6 +41,7 @@ def mixed_run(service, sightline):
 def test_a_corrupt_file_is_counted(mixed_run):
     result, _ = mixed_run
     assert "completed with errors in" in result.output
+    assert "completed_with_errors" not in result.output  # the progress bar says it in words too
     assert re.search(r"4 files — 3 embedded, 0 reused .*, 0 unchanged, 1 failed", result.output), result.output
 
 
@@ -82,6 +83,8 @@ def test_a_folder_outside_the_roots_is_refused(sightline):
     outside = sightline("ingest", "/etc", "-c", "clean")
     assert outside.exit_code == 2
     assert outside.stderr.startswith("FORBIDDEN: /etc is outside the ingest roots")
+    assert " ".join(outside.stderr.split()).endswith(
+        "; to allow it, start `sightline up --roots …` with it (or set SIGHTLINE_INGEST_ROOTS).")
 
 
 def test_an_unknown_collection_suggests_create(service, sightline):

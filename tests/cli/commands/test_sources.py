@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +34,13 @@ def test_list_shows_state_images_and_last_sync(followed: dict, sightline: Sightl
     assert listed.exit_code == 0
     row = next(line for line in listed.output.splitlines() if followed["source_id"] in line)
     assert "idle" in row and " 4 " in row and "4 embedded" in row and "never" in row
+
+
+def test_list_shows_the_sync_time_to_the_second(followed: dict, sightline: Sightline) -> None:
+    row = next(line for line in sightline("sources", "list", "-c", "followed").output.splitlines()
+               if followed["source_id"] in line)
+    at = followed["last_sync_at"]
+    assert re.search(rf"\b{at[:19]} ", row) and at[19:] and at[19:] not in row, row
 
 
 def test_list_json_is_the_api_answer(followed: dict, sightline: Sightline) -> None:

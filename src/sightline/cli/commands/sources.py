@@ -89,7 +89,7 @@ def sources_table(answer: dict[str, Any]) -> Table | str:
         state = source["state"] + (f" ({source['offline_reason']})" if source["offline_reason"] else "")
         rescan = f"{source['rescan_minutes']} min" if source["rescan_minutes"] else "never"
         table.add_row(source["source_id"], escape(source["path"]), escape(state), escape(images_text(source)), rescan,
-                      escape(sync_summary(source)), source["last_sync_at"] or "-")
+                      escape(sync_summary(source)), (source["last_sync_at"] or "-")[:19])  # as log lines
     return table
 
 
