@@ -1,8 +1,11 @@
-"""What the browser tests wait for and measure on a page."""
+"""What the browser tests wait for and measure on a page, and the collections they make."""
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page
+
+from tests.helpers import wait_for_job
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 800}
@@ -23,3 +26,12 @@ def images_loaded(page: Page, selector: str) -> None:
 def no_horizontal_scroll(page: Page) -> None:
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"{page.url} scrolls sideways: {width}px wide"
+
+
+def uploaded_collection(api: httpx.Client, name: str, files: list) -> str:
+    """`name`, a new collection holding `files` (httpx's `files=` entries), once their upload completed."""
+    assert api.post("/api/v1/collections", json={"name": name}).status_code == 201
+    job = wait_for_job(api, api.post("/api/v1/ingest/upload", data={"collection": name}, files=files)
+                       .json()["job_id"])
+    assert job["state"] == "completed", job
+    return name

@@ -8,9 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import wait_for_job
 from tests.samples import distinct_image
-from tests.ui.helpers import images_loaded
+from tests.ui.helpers import images_loaded, uploaded_collection
 
 pytestmark = pytest.mark.ui
 
@@ -18,11 +17,8 @@ pytestmark = pytest.mark.ui
 @pytest.fixture()
 def trimmed(api) -> str:
     """The collection 'trimmed': three uploaded images."""
-    assert api.post("/api/v1/collections", json={"name": "trimmed"}).status_code == 201
     files = [("files", (f"pick{i}.png", distinct_image(30 + i, fmt="PNG"), "image/png")) for i in range(3)]
-    answer = api.post("/api/v1/ingest/upload", data={"collection": "trimmed"}, files=files)
-    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
-    yield "trimmed"
+    yield uploaded_collection(api, "trimmed", files)
     api.delete("/api/v1/collections/trimmed")
 
 

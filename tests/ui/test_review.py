@@ -13,6 +13,7 @@ from tests.helpers import wait_for_job
 from tests.ingest.review.photo_sets import files
 from tests.samples import distinct_image
 from tests.ui.held_copy import HeldCopy
+from tests.ui.helpers import uploaded_collection
 
 pytestmark = pytest.mark.ui
 PHOTOS = 30
@@ -85,24 +86,26 @@ def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
 
 def pair_uploads(client: httpx.Client, collection: str, pairs: int) -> None:
     """`collection`, new, with `pairs` photos uploaded twice each (p{i}.jpg and again-p{i}.jpg)."""
-    assert client.post("/api/v1/collections", json={"name": collection}).status_code == 201
-    uploads = [("files", (f"{prefix}p{i}.jpg", distinct_image(i), "image/jpeg"))
-               for i in range(pairs) for prefix in ("", "again-")]
-    job = wait_for_job(client, client.post("/api/v1/ingest/upload", data={"collection": collection},
-                                           files=uploads).json()["job_id"])
-    assert job["state"] == "completed", job
+    uploaded_collection(client, collection, [("files", (f"{prefix}p{i}.jpg", distinct_image(i), "image/jpeg"))
+                                             for i in range(pairs) for prefix in ("", "again-")])
+
+
+def exact_pairs_page(trip: str, open_page, collection: str):
+    """The Duplicates page of `collection`, new with two uploaded pairs, showing exact groups: (page, groups)."""
+    with httpx.Client(base_url=trip, timeout=60) as client:
+        pair_uploads(client, collection, 2)
+    page = open_page(trip)
+    page.goto(f"/collections/{collection}/duplicates")
+    page.select_option("#dup-kind", "exact")
+    groups = page.locator(".dup-group")
+    expect(groups).to_have_count(2)
+    return page, groups
 
 
 def test_keeping_a_copy_says_what_it_removed_and_the_focus_moves_on(trip, open_page, shots):
     """By keyboard: the keep names the file that left the index and says how it comes back, and the focus goes
     to the next group's heading, which names its photos, then to the line saying every group is done."""
-    with httpx.Client(base_url=trip, timeout=60) as client:
-        pair_uploads(client, "pairs", 2)
-    page = open_page(trip)
-    page.goto("/collections/pairs/duplicates")
-    page.select_option("#dup-kind", "exact")
-    groups = page.locator(".dup-group")
-    expect(groups).to_have_count(2)
+    page, groups = exact_pairs_page(trip, open_page, "pairs")
     first = groups.first.locator(".dup-member.best")
     removed = groups.first.locator(".dup-member:not(.best) dd").first.inner_text()
     assert re.fullmatch(r"(again-)?p\d\.jpg", removed), removed
@@ -127,13 +130,7 @@ def test_keeping_a_copy_says_what_it_removed_and_the_focus_moves_on(trip, open_p
 def test_a_kept_group_leaves_the_page_at_once(trip, open_page):
     """The group acted on goes before the groups reload (here the reload fails): no thumbnail of a photo it
     removed can be asked for afterwards (each would be a 404 in the console)."""
-    with httpx.Client(base_url=trip, timeout=60) as client:
-        pair_uploads(client, "held", 2)
-    page = open_page(trip)
-    page.goto("/collections/held/duplicates")
-    page.select_option("#dup-kind", "exact")
-    groups = page.locator(".dup-group")
-    expect(groups).to_have_count(2)
+    page, groups = exact_pairs_page(trip, open_page, "held")
     kept = groups.first.get_attribute("data-first")
     page.route("**/api/v1/collections/held/duplicates?*", lambda route: route.abort())
     groups.first.locator(".dup-member.best button").click()

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.helpers import wait_for_job
 from tests.samples import camera_like_jpeg, distinct_image
-from tests.ui.helpers import IMAGES, PHONE, images_loaded, no_horizontal_scroll
+from tests.ui.helpers import IMAGES, PHONE, images_loaded, no_horizontal_scroll, uploaded_collection
 
 pytestmark = pytest.mark.ui
 
@@ -214,12 +213,9 @@ def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
 @pytest.fixture()
 def named_for_a_year(api) -> Iterator[str]:
     """The collection 'years': camera.jpg, taken in July 2023, and `party 2023.jpg`, uploaded today."""
-    assert api.post("/api/v1/collections", json={"name": "years"}).status_code == 201
     files = [("files", ("camera.jpg", camera_like_jpeg(320, 240, seed=3), "image/jpeg")),
              ("files", ("party 2023.jpg", distinct_image(3), "image/jpeg"))]
-    answer = api.post("/api/v1/ingest/upload", data={"collection": "years"}, files=files)
-    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
-    yield "years"
+    yield uploaded_collection(api, "years", files)
     api.delete("/api/v1/collections/years")
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import wait_for_job
 from tests.samples import distinct_image
 from tests.ui.held_copy import HeldCopy
-from tests.ui.helpers import PHONE, images_loaded, no_horizontal_scroll
+from tests.ui.helpers import PHONE, images_loaded, no_horizontal_scroll, uploaded_collection
 
 pytestmark = pytest.mark.ui
 CAMERA_NAMES = [f"IMG_20190704_1044{i:02d}.jpg" for i in range(4)]
@@ -18,11 +17,8 @@ CAMERA_NAMES = [f"IMG_20190704_1044{i:02d}.jpg" for i in range(4)]
 @pytest.fixture()
 def camera_roll(api):
     """The collection 'roll': four uploads named as a phone names them, alike but for their last digits."""
-    assert api.post("/api/v1/collections", json={"name": "roll"}).status_code == 201
     files = [("files", (name, distinct_image(60 + i), "image/jpeg")) for i, name in enumerate(CAMERA_NAMES)]
-    answer = api.post("/api/v1/ingest/upload", data={"collection": "roll"}, files=files)
-    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
-    yield "roll"
+    yield uploaded_collection(api, "roll", files)
     for name in ("roll", "picked"):
         api.delete(f"/api/v1/collections/{name}")
 
