@@ -56,8 +56,10 @@ class BoundedH11(H11Protocol):
         waiting_head = self.cycle is None or self.cycle.response_complete
         no_head = waiting_head and now - self._idle_since >= self.stall_timeout_s
         body_stalled = self.conn.their_state is h11.SEND_BODY and now - self._heard_at >= self.stall_timeout_s
-        if no_head or body_stalled:
-            self.timeout_keep_alive_handler() if no_head else self.transport.close()
+        if no_head:
+            self.timeout_keep_alive_handler()  # closes as an idle keep-alive connection is closed
+        elif body_stalled:
+            self.transport.close()
         else:
             self._watch = self.loop.call_later(self.stall_timeout_s / 2, self._check_stall)
 
