@@ -123,3 +123,27 @@ def test_while_the_server_is_lost_cancel_waits_for_it(serve, open_page):
     cancel.click()
     expect(page.locator("#job-state")).to_have_text("cancelled")
     expect(cancel).to_be_hidden()
+
+
+def test_while_the_server_is_lost_no_eta_is_shown(serve, open_page):
+    """The walk-through's "ETA 9 s" on a job whose server was down: nothing is known to move then."""
+    ingest = serve()
+    job = ingest.server.config.app.state.services.jobdb.create_job("waiting", "sync", "/photos/2024", {})
+    page = open_page(ingest.url)
+    server = {"up": True}
+
+    def running(route) -> None:  # the server's answer as a job halfway with 30 s to go, while it is up
+        if not server["up"]:
+            route.abort()
+            return
+        body = route.fetch().json()
+        body.update(state="running", is_terminal=False, percent=50, eta_seconds=30)
+        route.fulfill(json=body)
+
+    page.route(f"**/api/v1/jobs/{job.job_id}", running)
+    page.route("**/events*", lambda route: route.fulfill(status=502))  # no live updates: the page polls
+    page.goto(f"/jobs/{job.job_id}")
+    expect(page.locator("#job-eta")).to_have_text("30 s")
+    server["up"] = False
+    expect(page.locator("#live-status")).to_contain_text("Cannot reach the server")
+    expect(page.locator("#job-eta")).to_have_text("—")

@@ -10,7 +10,8 @@ export function progressText(job) {
   return job.state === "queued" && job.percent === null ? "" : percentText(job.percent);
 }
 
-function renderProgress(job) {
+// `offline`: no ETA, since nothing is known to be moving while the server is lost.
+function renderProgress(job, offline) {
   const bar = $("#job-progress");
   if (job.percent === null) bar.removeAttribute("value"); else bar.value = job.percent;
   $("#job-progress-text").textContent = progressText(job);
@@ -19,7 +20,7 @@ function renderProgress(job) {
     if (node) node.textContent = value;
   }
   $("#job-rate").textContent = rate(job.images_per_second);
-  $("#job-eta").textContent = job.is_terminal ? "—" : duration(job.eta_seconds);
+  $("#job-eta").textContent = job.is_terminal || offline ? "—" : duration(job.eta_seconds);
 }
 
 // `offline`: the page has lost the server (cancelling cannot work then).
@@ -27,7 +28,7 @@ export function renderJob(job, offline = false) {
   const state = $("#job-state");
   state.textContent = stateLabel(job.state);
   state.className = `badge state-${job.state}`;
-  renderProgress(job);
+  renderProgress(job, offline);
   $("#job-started").textContent = when(job.started_at);
   $("#job-finished").textContent = when(job.finished_at);
   const error = $("#job-error");
