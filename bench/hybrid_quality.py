@@ -90,14 +90,14 @@ def load_queries(layout: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def rankings(services: Any, info: Any, text: str, n: int) -> tuple[dict[str, list[str]], list[str]]:
     """The ranked point paths of every mode for one query, and the paths hybrid shows as strong matches."""
-    from sightline.ingest import hybrid
+    from sightline.ingest import fact_listing, hybrid
     from sightline.ingest.understand import understand
     from sightline.ingest.words import tokens
 
     collection = info.name
     vector = await hybrid.query_vector(services, info, text)
     plain = await services.call(services.vectors.search, collection, vector, limit=n)
-    words = await hybrid.word_hits(services, collection, tokens(text), n, None)
+    words = await fact_listing.word_hits(services, collection, tokens(text), n, None)
     fused = await hybrid.search_text(services, collection, info, text, filters=None, limit=n)
     cameras = [name for name, _ in await services.call(services.vectors.facet, collection, "camera", 500)]
     understanding = understand(text, cameras)

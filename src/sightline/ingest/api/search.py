@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import ValidationError
 
 from sightline.errors import ErrorCode, SightlineError
-from sightline.ingest import hybrid
+from sightline.ingest import fact_listing, hybrid
 from sightline.ingest.api import ServicesDep
 from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.listing import Cursor, decode_cursor, strong_cut, weak_flags
@@ -115,7 +115,7 @@ async def facts_page(services: Services, info: CollectionInfo, body: SearchReque
                      filters: SearchFilters | None, cursor: Cursor | None) -> dict:
     """A query of facts alone: the photos that meet them, newest first, none weak (each meets all of it);
     `total` on the first page."""
-    listing = await hybrid.list_facts(services, info.name, understanding, filters, body.limit,
+    listing = await fact_listing.list_facts(services, info.name, understanding, filters, body.limit,
                                       store=cursor.store if cursor else None,
                                       by_words_shown=cursor.offset if cursor else 0, count=cursor is None)
     next_cursor = Cursor("text", offset=listing.by_words_shown, store=listing.store).encode() if listing.more \
