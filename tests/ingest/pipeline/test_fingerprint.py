@@ -70,6 +70,18 @@ def test_an_unchanged_file_is_skipped(fingerprinter: Fingerprinter, vectors: Vec
     assert (work.state, work.sha256, work.data) == ("skipped", "known-hash", None)
 
 
+def test_a_file_its_own_job_stored_before_a_stop_counts_as_embedded(vectors: VectorStore, tmp_path: Path) -> None:
+    create_collection(vectors, FAKE_MODEL)
+    resumed = Fingerprinter(vectors, COLLECTION, FAKE_MODEL, max_bytes=100_000, known={}, roots=[tmp_path],
+                            job_id="job-1")
+    mine, theirs = image(tmp_path, "mine.jpg", 40), image(tmp_path, "theirs.jpg", 41)
+    store_point_for(vectors, mine, sha256="mine-hash", job_id="job-1")
+    store_point_for(vectors, theirs, sha256="their-hash", job_id="job-0")
+    works = resumed.fingerprint([record(mine), record(theirs)])
+    assert [(work.state, work.sha256, work.ready) for work in works] == [
+        ("done", "mine-hash", False), ("skipped", "their-hash", False)]
+
+
 def test_a_modified_file_is_read_again(fingerprinter: Fingerprinter, vectors: VectorStore, tmp_path: Path) -> None:
     path = image(tmp_path, "a.jpg", 13)
     store_point_for(vectors, path, bytes=1)

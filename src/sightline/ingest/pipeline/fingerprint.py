@@ -26,7 +26,8 @@ class Fingerprinter:
     """`known` (content hash → embedding) is shared with the embed stage: it fills it as results come in.
 
     Files are opened without following links and only inside `roots` (`paths.open_confined`): a link swapped in
-    after the scan fails that file alone (`FORBIDDEN`)."""
+    after the scan fails that file alone (`FORBIDDEN`). A point that `job_id` itself stored, before a stop it
+    resumes from, counts as embedded, not as unchanged."""
 
     vectors: VectorStore
     collection: str
@@ -34,6 +35,7 @@ class Fingerprinter:
     max_bytes: int
     known: dict[str, Embedding]
     roots: Sequence[Path] = field(kw_only=True)
+    job_id: str | None = field(default=None, kw_only=True)
 
     def fingerprint(self, records: list[FileRecord]) -> list[FileWork]:
         works = [FileWork(record, point_id_for(self.collection, record.path)) for record in records]
@@ -72,7 +74,8 @@ class Fingerprinter:
         for point in self.vectors.retrieve(self.collection, list(candidates)):
             work = candidates[point.id]
             if same_file(point.payload, work) and made_by(point.payload, self.capabilities):
-                work.state = "skipped"
+                stored_by_this_job = self.job_id is not None and point.payload.get("job_id") == self.job_id
+                work.state = "done" if stored_by_this_job else "skipped"
                 work.sha256 = point.payload.get("sha256")
 
     def _read(self, work: FileWork) -> None:

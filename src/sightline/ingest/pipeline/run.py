@@ -116,7 +116,8 @@ class JobRun:
         pending = (await self.persist(self.jobdb.counts, self.job_id)).pending
         await self.log(f"{pending} files to process in {self.limits.describe()}")
         fingerprinter = Fingerprinter(self.vectors, self.job.collection, self.capabilities,
-                                      self.limits.file_bytes, self.known, roots=self.settings.roots)
+                                      self.limits.file_bytes, self.known, roots=self.settings.roots,
+                                      job_id=self.job_id)
         batches = 0
         while page and not (self.cancel_requested or self.fatal):
             batches = await self._process_page(page, fingerprinter, batches)

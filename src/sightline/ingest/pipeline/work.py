@@ -50,8 +50,8 @@ class FileWork:
 
     @property
     def ready(self) -> bool:
-        """Has an embedding to store."""
-        return self.state in ("done", "cached")
+        """Has an embedding to store (a file found stored by its own job before a stop is done, with none)."""
+        return self.state in ("done", "cached") and self.embedding is not None
 
     def fail(self, stage: str, code: str, message: str) -> None:
         self.state = "failed"
