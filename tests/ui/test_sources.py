@@ -15,6 +15,20 @@ from tests.ui.helpers import IMAGES
 
 pytestmark = pytest.mark.ui
 
+WORDS_BROKEN = """element => {
+  const broken = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.data.matchAll(/\\w+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1) broken.push(word[0]);
+    }
+  }
+  return broken;
+}"""  # the words of an element laid out over two lines
+
 
 @pytest.fixture()
 def followed(api) -> Iterator[str]:
@@ -37,6 +51,7 @@ def test_add_sync_edit_and_remove_a_folder(page, api, photos, followed):
     row = page.locator("tr[data-source]")
     expect(row).to_have_count(1)
     expect(row.locator('[data-field="state"]')).to_have_text("idle", timeout=60_000)
+    expect(row.locator("th code")).to_have_text(str(photos / "holiday"))
     expect(row.locator('[data-field="last-sync"]')).to_have_text(
         f"completed with errors: {IMAGES + 1} embedded, 1 failed", timeout=60_000)
     expect(row.locator('[data-field="images"]')).to_have_text(str(IMAGES + 1))
@@ -97,7 +112,7 @@ def test_a_folder_outside_the_roots_is_refused_beside_its_field(page, followed):
 
 
 def test_a_row_names_two_unreadable_files_and_counts_the_rest_as_the_cli_does(page, api, photos, followed):
-    folder = photos / "four-unreadable"
+    folder = photos / "fourunreadablefilesbesideonegoodphotoofthelastsummerholidays"  # a long name, no "-"
     folder.mkdir()
     (folder / "good.jpg").write_bytes(distinct_image(7))
     for name in ("a.jpg", "b.heic", "c.jpg", "d.png"):
@@ -110,6 +125,7 @@ def test_a_row_names_two_unreadable_files_and_counts_the_rest_as_the_cli_does(pa
     # what the page's poll writes (sources.js), as `sightline sources list` says it
     expect(row.get_by_role("link", name="4 files cannot be read: a.jpg, b.heic and 2 more", exact=True)) \
         .to_be_visible()
+    assert row.locator("th code").evaluate(WORDS_BROKEN) == []  # the row is full: the path wraps between names
 
 
 def test_a_lost_server_is_said_until_it_answers_again(page, api, photos, followed):

@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.types import Scope
 
 from sightline import __version__
@@ -76,6 +77,7 @@ def templates() -> Jinja2Templates:
     env.filters["when"] = when
     env.filters["duration"] = duration
     env.filters["rate"] = rate
+    env.filters["folder_path"] = folder_path
     env.globals["static_url"] = lambda name: f"/static/{name}?v={versions.get(name, __version__)}"
     env.globals["version"] = __version__
     env.globals["pages"] = PAGES
@@ -103,6 +105,11 @@ def when(value: str | None) -> str:
         return value
     suffix = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
     return moment.strftime("%Y-%m-%d %H:%M:%S") + suffix
+
+
+def folder_path(value: str) -> Markup:
+    """A path that may wrap after each "/", not inside a name (see `th code` in app.css)."""
+    return Markup("/<wbr>").join(str(value).split("/"))
 
 
 def rate(value: float | None) -> str:
