@@ -23,7 +23,7 @@ from sightline.imaging import budget as mem
 from sightline.imaging.budget import DecodeBudget, shared_budget
 from sightline.imaging.convert import TRANSPOSE, finish, orient, shrink, shrink_factor, to_rgb
 from sightline.imaging.errors import ImageDecodeError
-from sightline.imaging.formats import sniff_format
+from sightline.imaging.formats import sniff_format, tiff_holds_image
 from sightline.imaging.previews import heif_thumbnail, mpf_preview
 
 # LibRaw's `flip` to the EXIF orientation it came from (LibRaw maps orientation 1..8 to 0,1,3,2,4,6,7,5).
@@ -232,9 +232,10 @@ def _jpeg_preview(jpeg: bytes, min_side: int, budget: DecodeBudget) -> tuple[Ima
         return shrink(Image.fromarray(array), min_side), own
 
 
-def _raw_preview(raw, min_side: int, orientation: int, sensor_landscape: bool,
+def _raw_preview(raw, data: bytes, min_side: int, orientation: int, sensor_landscape: bool,
                  budget: DecodeBudget) -> Image.Image | None:
-    """The embedded preview, oriented, if it exists, decodes and has a short side >= min_side."""
+    """The embedded preview, oriented, if it exists, decodes and has a short side >= min_side (a bitmap only
+    when the file's strips fill the shape it declares: LibRaw's array would read past them)."""
     import rawpy
 
     try:
@@ -249,6 +250,8 @@ def _raw_preview(raw, min_side: int, orientation: int, sensor_landscape: bool,
     else:  # a bitmap LibRaw already holds: its bytes came from the file
         array = thumb.data
         if array.ndim != 3 or min(array.shape[:2]) < min_side:
+            return None
+        if not tiff_holds_image(data, array.shape[1], array.shape[0], array.nbytes):
             return None
         if array.dtype != np.uint8:
             array = (array >> 8).astype(np.uint8)
@@ -275,7 +278,7 @@ def _decode_raw(
         orientation = FLIP_TO_ORIENTATION.get(sizes.flip, 1)
         size = _oriented_size(sizes.width, sizes.height, orientation)
         if min_side:
-            preview = _usable(_raw_preview, raw, min_side, orientation, sizes.width >= sizes.height, budget)
+            preview = _usable(_raw_preview, raw, data, min_side, orientation, sizes.width >= sizes.height, budget)
             if preview is not None:
                 return preview, size
         half = min_side is not None and min_side > 0 and min(sizes.width, sizes.height) // 2 >= min_side

@@ -44,17 +44,65 @@ _DNG_VERSION = 50706
 _MAKE = 271
 
 
+_SUB_IFDS, _WIDTH, _HEIGHT, _STRIP_OFFSETS, _STRIP_BYTE_COUNTS = 330, 256, 257, 273, 279
+MAX_SUB_IFDS = 8
+
+
+def tiff_holds_image(data: bytes, width: int, height: int, nbytes: int) -> bool:
+    """Whether IFD 0 of TIFF-structured ``data`` or one of its first SubIFDs describes a ``width`` x ``height``
+    image whose strips all lie inside ``data`` and hold ``nbytes`` at least. A bitmap LibRaw hands back has
+    the shape its IFD declares over the bytes its strips hold: a shape the strips do not fill reads past them."""
+    ifd0 = tiff_ifd0(data)
+    if ifd0 is None:
+        return False
+    ifds = [ifd0, *_sub_ifds(data, ifd0)]
+    return any(_strips_hold(ifd, width, height, nbytes, len(data)) for ifd in ifds)
+
+
+def _sub_ifds(data: bytes, ifd0: Image.Exif) -> list[Image.Exif]:
+    offsets = ifd0.get(_SUB_IFDS)
+    found = []
+    for offset in (offsets if isinstance(offsets, tuple) else (offsets,))[:MAX_SUB_IFDS]:
+        if not isinstance(offset, int) or not 8 <= offset < len(data):
+            continue
+        try:
+            ifd = Image.Exif()
+            ifd.load_from_fp(io.BytesIO(_as_tiff(data)), offset)
+            found.append(ifd)
+        except Exception:  # as in tiff_ifd0: a malformed IFD has no tags
+            continue
+    return found
+
+
+def _strips_hold(ifd: Image.Exif, width: int, height: int, nbytes: int, size: int) -> bool:
+    if (ifd.get(_WIDTH), ifd.get(_HEIGHT)) != (width, height):
+        return False
+    offsets, counts = ifd.get(_STRIP_OFFSETS), ifd.get(_STRIP_BYTE_COUNTS)
+    offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+    counts = counts if isinstance(counts, tuple) else (counts,)
+    if len(offsets) != len(counts) or not all(isinstance(n, int) for n in offsets + counts):
+        return False
+    inside = all(0 <= offset and 0 <= count and offset + count <= size for offset, count in zip(offsets, counts))
+    return inside and sum(counts) >= nbytes
+
+
+def _as_tiff(data: bytes) -> bytes:
+    """ORF and RW2 use their own magic number in a TIFF layout."""
+    head = data[:4]
+    if head in (b"IIRO", b"IIRS", b"IIU\x00"):
+        return b"II*\x00" + data[4:]
+    if head == b"MMOR":
+        return b"MM\x00*" + data[4:]
+    return data
+
+
 def tiff_ifd0(data: bytes) -> Image.Exif | None:
     """The first IFD of TIFF-structured bytes (TIFF, DNG, CR2, NEF, ARW, ORF, RW2 ...), or None.
 
-    Parses tags only, never pixels. ORF and RW2 use their own magic number in a TIFF layout.
+    Parses tags only, never pixels.
     """
-    head = data[:4]
-    if head in (b"IIRO", b"IIRS", b"IIU\x00"):
-        data = b"II*\x00" + data[4:]
-    elif head == b"MMOR":
-        data = b"MM\x00*" + data[4:]
-    elif head not in _TIFF_MAGIC:
+    data = _as_tiff(data)
+    if data[:4] not in _TIFF_MAGIC:
         return None
     if data[2:4] in (b"*\x00", b"\x00*"):  # classic TIFF: is IFD 0 inside the data at all?
         offset = int.from_bytes(data[4:8], "little" if data[:2] == b"II" else "big")

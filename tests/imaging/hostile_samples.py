@@ -1,0 +1,212 @@
+"""Files built to break the preview paths: camera JPEGs whose MPF index lies, HEICs and DNGs whose previews do.
+
+`mpf_file` writes the MPF index itself (Pillow's MPO writer only makes honest ones), so a test can say where
+each entry points and how long it claims to be. Colours and bands as `preview_samples`.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+from collections.abc import Callable
+from typing import NamedTuple
+
+from tests.imaging.preview_samples import PREVIEW, PRIMARY, banded
+
+LARGE_THUMBNAIL = 0x010001  # MPType "Large Thumbnail (VGA Equivalent)"
+PRIMARY_TYPE = 0x030000  # "Baseline MP Primary Image"
+_MPF_AT = 2 + 4 + 4  # SOI, the APP2 marker and length, "MPF\0": where the MP header (offsets' origin) starts
+
+
+class Entry(NamedTuple):
+    """One MP entry: where its image starts (absolute, in the file) and the size it claims."""
+    at: int
+    size: int
+    kind: int = LARGE_THUMBNAIL
+
+
+def jpeg(size: tuple[int, int], colour: tuple[int, int, int], *, exif: bytes | None = None,
+         grey: bool = False, xmp: bytes | None = None, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    kwargs = {"exif": exif} if exif else {}
+    if xmp:
+        kwargs["xmp"] = xmp
+    image = banded(size, colour)
+    (image.convert("L") if grey else image).save(buffer, "JPEG", quality=quality, **kwargs)
+    return buffer.getvalue()
+
+
+def _mp_header(entries: list[Entry], count: int) -> bytes:
+    """A little-endian MP index IFD: version, number of images, the entries (offsets from the header)."""
+    entries_at = 8 + 2 + 3 * 12 + 4
+    ifd = struct.pack("<2sHI", b"II", 42, 8) + struct.pack("<H", 3)
+    ifd += struct.pack("<HHI4s", 0xB000, 7, 4, b"0100")
+    ifd += struct.pack("<HHII", 0xB001, 4, 1, count)
+    ifd += struct.pack("<HHII", 0xB002, 7, 16 * len(entries), entries_at) + struct.pack("<I", 0)
+    body = b"".join(
+        struct.pack("<IIIHH", entry.kind, entry.size, 0 if index == 0 else entry.at - _MPF_AT, 0, 0)
+        for index, entry in enumerate(entries))
+    return ifd + body
+
+
+def mpf_app2_length(entries: int) -> int:
+    """Bytes the APP2 segment `mpf_file` inserts takes, for ``entries`` entries."""
+    return 4 + 4 + 8 + 2 + 3 * 12 + 4 + 16 * entries
+
+
+def mpf_file(primary: bytes, appended: list[bytes], entries: list[Entry] | None = None, *,
+             count: int | None = None) -> bytes:
+    """``primary`` with an MPF APP2 right after its SOI and ``appended`` after its end. Without ``entries``,
+    an honest index (entry 0 the primary, then each appended image as a Large Thumbnail); ``count`` is the
+    NumberOfImages written (default: the number of entries)."""
+    shift = mpf_app2_length(len(entries) if entries is not None else 1 + len(appended))
+    if entries is None:
+        at, entries = len(primary) + shift, [Entry(0, len(primary) + shift, PRIMARY_TYPE)]
+        for image in appended:
+            entries.append(Entry(at, len(image)))
+            at += len(image)
+    header = _mp_header(entries, len(entries) if count is None else count)
+    app2 = b"\xff\xe2" + struct.pack(">H", 2 + 4 + len(header)) + b"MPF\x00" + header
+    assert len(app2) == shift
+    return primary[:2] + app2 + primary[2:] + b"".join(appended)
+
+
+def honest(size: tuple[int, int] = (1200, 900), preview: tuple[int, int] = (400, 300), **kwargs) -> bytes:
+    """A camera-like JPEG: the primary (green) and one Large Thumbnail preview (blue) of the same shape."""
+    return mpf_file(jpeg(size, PRIMARY, **kwargs), [jpeg(preview, PREVIEW)])
+
+
+def with_entries(entries_of: Callable[[int, int, int], list[Entry]], size: tuple[int, int] = (1200, 900), preview: tuple[int, int] = (400, 300),
+                 count: int | None = None) -> bytes:
+    """`honest`'s images with the entries ``entries_of(primary_end, preview_start, preview_length)``
+    returns (the primary's end and the preview's start are absolute positions in the file)."""
+    primary, image = jpeg(size, PRIMARY), jpeg(preview, PREVIEW)
+    probe = entries_of(0, 0, len(image))
+    end = len(primary) + mpf_app2_length(len(probe))
+    return mpf_file(primary, [image], entries_of(end, end, len(image)), count=count)
+
+
+def many_entries(count: int = 4000) -> bytes:
+    """An index of ``count`` entries, all but the first pointing at one square (so never usable) preview:
+    each entry looked at costs a JPEG header parse."""
+    primary, image = jpeg((1200, 900), PRIMARY), jpeg((400, 400), PREVIEW)
+    end = len(primary) + mpf_app2_length(count)
+    return mpf_file(primary, [image], [Entry(0, end, PRIMARY_TYPE)] + [Entry(end, len(image))] * (count - 1))
+
+
+@functools.cache
+def lying_indexes() -> dict[str, bytes]:
+    """`honest`'s images under an index that lies in one way each."""
+    def primary(end: int) -> Entry:
+        return Entry(0, end, PRIMARY_TYPE)
+
+    return {
+        "offset past the end": with_entries(lambda e, s, n: [primary(e), Entry(s + 10**6, n)]),
+        "offset near 2**32": with_entries(lambda e, s, n: [primary(e), Entry(0xFFFFFFF0, n)]),
+        "offset into the primary": with_entries(lambda e, s, n: [primary(e), Entry(200, n)]),
+        "offset inside the preview": with_entries(lambda e, s, n: [primary(e), Entry(s + 7, n)]),
+        "size past the end": with_entries(lambda e, s, n: [primary(e), Entry(s, 0xFFFFFFFF)]),
+        "size cut in half": with_entries(lambda e, s, n: [primary(e), Entry(s, n // 2)]),
+        "size zero": with_entries(lambda e, s, n: [primary(e), Entry(s, 0)]),
+        "more images than entries": with_entries(lambda e, s, n: [primary(e), Entry(s, n)], count=5),
+        "fewer images than entries": with_entries(lambda e, s, n: [primary(e), Entry(s, n), Entry(s, n)], count=2),
+        "2**32-1 images": with_entries(lambda e, s, n: [primary(e), Entry(s, n)], count=0xFFFFFFFF),
+        "every entry the primary's header": with_entries(lambda e, s, n: [primary(e)] + [Entry(_MPF_AT, n)] * 50),
+    }
+
+
+# --- HEIF: boxes patched in place -------------------------------------------------------------------------
+
+def patch_ispe(data: bytes, which: int, size: tuple[int, int]) -> bytes:
+    """The ``which``-th `ispe` box (0: the primary's in `heic_with_thumbnail`, 1: its thumbnail's) set to
+    declare ``size``."""
+    out, at = bytearray(data), -1
+    for _ in range(which + 1):
+        at = out.find(b"ispe", at + 1)
+    out[at + 8 : at + 16] = struct.pack(">II", *size)
+    return bytes(out)
+
+
+def patch_thumbnail_reference(data: bytes, thumbnail_item: int, of_item: int) -> bytes:
+    """The `thmb` reference of a one-thumbnail HEIC rewritten to say ``thumbnail_item`` is a thumbnail of
+    ``of_item`` (items 1 and 2 exist: the primary and its thumbnail)."""
+    out = bytearray(data)
+    at = out.find(b"thmb")
+    out[at + 4 : at + 8] = struct.pack(">HH", thumbnail_item, 1)
+    out[at + 8 : at + 10] = struct.pack(">H", of_item)
+    return bytes(out)
+
+
+# --- DNG: IFD 0 (the preview of `samples.dng_with_preview`) patched in place ------------------------------
+
+def patch_ifd0(data: bytes, tag: int, value: int) -> bytes:
+    """IFD 0's ``tag`` (a LONG, or a SHORT in the first two bytes of the entry's value) set to ``value``."""
+    import tifffile
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        found = tiff.pages[0].tags[tag]
+        at, short = found.valueoffset, found.dtype == 3
+    out = bytearray(data)
+    out[at : at + (2 if short else 4)] = struct.pack("<H" if short else "<I", value)
+    return bytes(out)
+
+
+def dng_preview_larger_than_its_strips(data: bytes, size: tuple[int, int] = (12000, 9000)) -> bytes:
+    """A DNG whose RGB preview declares ``size`` but keeps its strips. LibRaw hands back a bitmap of the
+    declared shape over a buffer of the strips' length: reading it crashes the process (SIGSEGV) or shows
+    what the heap held (so does a preview whose StripByteCounts is cut: `patch_ifd0(data, 279, 1000)`) until
+    `decode._raw_preview` checked it (`formats.tiff_holds_image`); decode it only in a child process."""
+    return patch_ifd0(patch_ifd0(data, 256, size[0]), 257, size[1])
+
+
+# --- figures: .venv/bin/python -m tests.imaging.hostile_samples ----------------------------------------------
+# CPU and peak RSS of decode_image(min_side=224) for each file, one fresh process each (a crash costs that
+# process only). Not a test: figures for a report, no timing assertions on shared machines.
+
+_CHILD = """
+import sys, time
+from sightline.imaging import decode_image
+def peak_kb():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+data = open(sys.argv[1], "rb").read()
+before, started = peak_kb(), time.process_time()
+try:
+    decoded = decode_image(data, min_side=224)
+    outcome = f"{decoded.image.width}x{decoded.image.height} of {decoded.width}x{decoded.height}"
+except Exception as exc:
+    outcome = getattr(getattr(exc, "code", None), "value", type(exc).__name__)
+print(f"{(time.process_time() - started) * 1000:.0f}\\t{(peak_kb() - before) / 1024:.0f}\\t{outcome}")
+"""
+
+
+def _figure_files() -> dict[str, bytes]:
+    from tests import samples
+
+    dng = samples.dng_with_preview(640, 480, (320, 240))
+    return {
+        "camera jpeg, honest index": honest(),
+        "camera jpeg, 4000 entries": many_entries(4000),
+        "dng, honest preview": dng,
+        "dng, preview strips shorter than declared": patch_ifd0(dng, 279, 1000),
+        "dng, preview 12000x9000 over its strips": dng_preview_larger_than_its_strips(dng),
+    }
+
+
+def main() -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    print("file\tbytes\tCPU ms\tpeak RSS increase (MB)\toutcome")
+    with tempfile.TemporaryDirectory() as folder:
+        for index, (name, data) in enumerate(_figure_files().items()):
+            path = f"{folder}/{index}"
+            with open(path, "wb") as file:
+                file.write(data)
+            done = subprocess.run([sys.executable, "-W", "ignore", "-c", _CHILD, path], capture_output=True, text=True)
+            print(f"{name}\t{len(data)}\t" + (done.stdout.strip() or f"?\t?\tprocess died ({done.returncode})"))
+
+
+if __name__ == "__main__":
+    main()
