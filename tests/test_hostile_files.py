@@ -19,6 +19,8 @@ from PIL import Image, MpoImagePlugin
 
 from sightline.errors import ErrorCode
 from sightline.imaging import ImageDecodeError, decode_image, make_thumbnail
+from sightline.imaging import budget as mem
+from sightline.imaging.budget import DecodeBudget
 from sightline.imaging.previews import MAX_MPF_ENTRIES
 from sightline.ingest.pipeline import point_id_for
 from tests import samples
@@ -75,6 +77,16 @@ def test_an_index_of_thousands_of_entries_is_looked_at_no_further_than_a_camera_
                         lambda im, frame: seeks.append(frame) or original(im, frame))
     assert outcome(hostile.many_entries(4000)) == "primary"
     assert 0 < len(seeks) <= MAX_MPF_ENTRIES + 1  # the entries looked at, and back to the primary
+
+
+def test_a_preview_alone_over_the_memory_limit_leaves_the_primary_to_its_own_limit() -> None:
+    """A progressive preview keeps all its coefficients; the primary's reduced decode may need far less."""
+    data = hostile.mpf_file(hostile.jpeg((1200, 900), PRIMARY), [hostile.jpeg((900, 675), PREVIEW, progressive=True)])
+    preview_needs = mem.jpeg_decode_bytes(900, 675, 3, True, MODEL_SIDE, 1)
+    primary_needs = mem.jpeg_decode_bytes(1200, 900, 3, False, MODEL_SIDE, 1)
+    assert primary_needs < preview_needs
+    limit = DecodeBudget((primary_needs + preview_needs) // 2)
+    assert picture(decode_image(data, min_side=MODEL_SIDE, budget=limit).image) == "primary"
 
 
 def test_a_broken_entry_does_not_hide_the_good_preview_after_it() -> None:

@@ -27,9 +27,10 @@ class Entry(NamedTuple):
 
 
 def jpeg(size: tuple[int, int], colour: tuple[int, int, int], *, exif: bytes | None = None,
-         grey: bool = False, xmp: bytes | None = None, quality: int = 85) -> bytes:
+         grey: bool = False, xmp: bytes | None = None, quality: int = 85, progressive: bool = False) -> bytes:
     buffer = io.BytesIO()
-    kwargs = {"exif": exif} if exif else {}
+    kwargs: dict = {"exif": exif} if exif else {}
+    kwargs["progressive"] = progressive
     if xmp:
         kwargs["xmp"] = xmp
     image = banded(size, colour)

@@ -209,12 +209,10 @@ def _decode_heif(
 
 
 def _usable(decode_preview: Callable[..., T | None], *args: Any) -> T | None:
-    """A preview decoded, or None when it is missing or broken (a broken preview is no reason to give up:
-    the caller decodes the image itself). Over the memory budget still raises."""
+    """A preview decoded, or None when it is missing, broken or alone over the memory limit (no reason to
+    give up: the caller decodes the image itself, which its reduced decode may fit in)."""
     try:
         return decode_preview(*args)
-    except ImageDecodeError:
-        raise
     except Exception:
         return None
 
