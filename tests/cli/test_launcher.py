@@ -21,6 +21,7 @@ from sightline.cli import app, supervisor
 from sightline.cli.launcher import _print_ready
 from sightline.cli.supervisor import Child, stop_all
 from tests.helpers import free_port, wait_until
+from tests.ingest.test_data_lock import HOLD_UNTIL_KILLED
 
 ENV = {"COLUMNS": "250", "SIGHTLINE_URL": None, "SIGHTLINE_ADMIN_TOKEN": None}
 
@@ -52,9 +53,26 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path):
         taken = busy.getsockname()[1]
         result = up("--ml-port", str(taken), "--port", str(free_port()), "--data-dir", str(tmp_path / "data"))
     assert result.exit_code == 2
-    assert f"port {taken} on 127.0.0.1 is in use (is Sightline already running?); pick another with --ml-port" \
-        in result.output
+    assert f"port {taken} on 127.0.0.1 is in use (is Sightline already running?); pick another with --ml-port " \
+        "(a second Sightline also needs its own --data-dir)" in result.output
     assert not (tmp_path / "data").exists()
+
+
+def test_a_data_dir_another_sightline_uses_is_refused_before_anything_starts(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_KILLED, str(data)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        result = up("--ml-port", str(free_port()), "--port", str(free_port()), "--data-dir", str(data))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 2
+    assert f"Another Sightline ingestion service (pid {holder.pid}) is using the data directory {data}." \
+        in result.output
+    assert not (data / "logs").exists()
 
 
 STOP_CYCLES = 20

@@ -18,6 +18,8 @@ from rich.markup import escape
 from sightline.cli.client import DEFAULT_URL
 from sightline.cli.supervisor import Child, StopRequest, stop_all, wait_ready, watch
 from sightline.config import MLSettings, split_csv
+from sightline.errors import SightlineError
+from sightline.ingest import data_lock
 from sightline.security import MIN_ADMIN_TOKEN_CHARS, check_bind, load_or_create_key
 
 __all__ = ["up"]
@@ -46,6 +48,7 @@ def up(
     _check_binds(out, host, port, ml_port)
     data_dir = (data_dir or MLSettings().data_dir).expanduser().absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
+    _check_data_dir_free(out, data_dir)
     env = {
         **os.environ,
         "SIGHTLINE_DATA_DIR": str(data_dir),
@@ -97,7 +100,14 @@ def _check_binds(out: Console, host: str, port: int, ml_port: int) -> None:
     for bind_host, bind_port, flag in ((ML_HOST, ml_port, "--ml-port"), (host, port, "--port")):
         if not _port_free(bind_host, bind_port):
             _fail(out, f"port {bind_port} on {bind_host} is in use (is Sightline already running?); "
-                       f"pick another with {flag}")
+                       f"pick another with {flag} (a second Sightline also needs its own --data-dir)")
+
+
+def _check_data_dir_free(out: Console, data_dir: Path) -> None:
+    try:
+        data_lock.check_free(data_dir)
+    except SightlineError as exc:
+        _fail(out, exc.message)
 
 
 def _print_ready(out: Console, host: str, port: int, ml_port: int, models: str, data_dir: Path,

@@ -49,9 +49,22 @@ def serve_ingest(
 
     settings = IngestSettings(**_overrides(host, port))
     check_bind(settings.host, settings.admin_token, "SIGHTLINE_ADMIN_TOKEN", min_chars=MIN_ADMIN_TOKEN_CHARS)
+    _hold_data_dir(settings)
     _check_job_store(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
                 http=HTTP_PROTOCOL)
+
+
+def _hold_data_dir(settings: IngestSettings) -> None:
+    """One service per data directory, said in one line (the app holds it again, for as long as it runs)."""
+    from sightline.ingest import data_lock
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        data_lock.hold(settings.data_dir)
+    except SightlineError as exc:
+        typer.echo(f"sightline: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _check_job_store(settings: IngestSettings) -> None:

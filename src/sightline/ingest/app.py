@@ -19,6 +19,7 @@ from sightline.ingest.api import browse, collections, images, jobs, search, sess
 from sightline.ingest.api import sources
 from sightline.ingest.api import review
 from sightline.ingest.api import indexing
+from sightline.ingest import data_lock
 from sightline.ingest.auth import AdminAuth, AdminTokenGuard
 from sightline.ingest.jobdb import JobStore
 from sightline.ingest.ml_client import MLClient
@@ -40,6 +41,7 @@ ROUTERS += (indexing.router,)
 def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTransport | None = None) -> Services:
     """`ml_transport` carries every request to the ML service when given (tests pass the ML app in-process)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_lock.hold(settings.data_dir)  # before anything in it is touched (the uploads of another service)
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     discard_unfinished(settings.uploads_dir)
     vectors = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
@@ -77,6 +79,7 @@ def create_app(
             await services.ml.aclose()
             services.jobdb.close()
             services.vectors.close()
+            data_lock.release(settings.data_dir)
 
     app = FastAPIOffline(  # API docs served from the package: they work with no internet
         title="Sightline ingestion service",
