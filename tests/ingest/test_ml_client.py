@@ -170,6 +170,20 @@ async def test_background_work_keeps_the_long_timeout(stuck_url) -> None:
     await ml.aclose()
 
 
+async def test_background_work_asking_a_stuck_service_for_capabilities_retries_soon_and_says_so(stuck_url) -> None:
+    ml = MLClient([stuck_url], "key", timeout=300.0, interactive_timeout=0.3, retries=1, backoff=0.0)
+    said: list[str] = []
+
+    async def log(message: str) -> None:
+        said.append(message)
+
+    with pytest.raises(MLError) as info:
+        await asyncio.wait_for(ml.capabilities(on_retry=log), 30)  # with ml_timeout: a TimeoutError here
+    await ml.aclose()
+    assert info.value.code == ErrorCode.ML_TIMEOUT
+    assert said == [f"ML_TIMEOUT: {stuck_url} did not answer in time (ReadTimeout); retry 1/1 in 0.0s"]
+
+
 async def test_capabilities_while_the_models_load_are_waited_out_by_background_work() -> None:
     answers = iter([{"models_loaded": False}, {"models_loaded": False}, {"models_loaded": True, "dimension": 64}])
 

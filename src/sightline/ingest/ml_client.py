@@ -74,10 +74,12 @@ class MLClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def capabilities(self, interactive: bool = False) -> dict[str, Any]:
-        """Asked afresh each time: a replica may have been restarted with another model."""
+    async def capabilities(self, interactive: bool = False, on_retry: RetryHook | None = None) -> dict[str, Any]:
+        """Asked afresh each time: a replica may have been restarted with another model. A small answer: even
+        background work waits for it no longer than a person would, and retries (a hung replica is said in
+        the job's log within seconds, not after `ml_timeout`)."""
         response = await self._request("GET", "/api/v1/capabilities", interactive=interactive,
-                                        loaded=_models_loaded)
+                                        loaded=_models_loaded, on_retry=on_retry, timeout=self._interactive_timeout)
         return response.json()
 
     async def embed_files(

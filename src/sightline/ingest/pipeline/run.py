@@ -85,7 +85,7 @@ class JobRun:
                 await self.sync.prepare()
             if not await self.persist(self.jobdb.pending_files, self.job_id, 1):
                 return  # nothing to read: a sync that only removes (or finds nothing) asks nothing of the ML service
-        self.capabilities = await self.ml.capabilities()
+        self.capabilities = await self.ml.capabilities(on_retry=self._log_retry)
         info = await asyncio.to_thread(self.vectors.collection_info, self.job.collection)
         check_model_matches(self.job.collection, info.params.metadata, self.capabilities)
         if self.job.kind == "scan" and rescan:
