@@ -89,3 +89,31 @@ def test_the_viewer_never_asks_for_a_gone_original(page, vanished):
     expect(page.locator("#detail-gone")).to_be_visible()
     expect(page.locator("#detail-image")).to_be_hidden()
     assert [url for url in failed if "/view" in url] == []
+
+
+def test_photos_of_a_followed_folder_that_is_offline_wait_for_it(page, api, photos):
+    """An unmounted drive: its tiles say "Folder offline", and the viewer offers no removal, only why."""
+    drive = photos / "drive"
+    drive.mkdir()
+    for i in range(2):
+        (drive / f"d{i}.jpg").write_bytes(distinct_image(80 + i))
+    assert api.post("/api/v1/collections", json={"name": "offline"}).status_code == 201
+    added = api.post("/api/v1/collections/offline/sources", json={"path": str(drive), "watch": False})
+    assert wait_for_job(api, added.json()["job_id"])["counts"]["done"] == 2
+    drive.rename(photos / "drive-unplugged")
+    try:
+        page.goto("/search?collection=offline")
+        tile = page.get_by_role("button", name="View d0.jpg (folder offline)")
+        expect(tile.locator(".result-gone")).to_have_text("Folder offline")
+        tile.click()
+        expect(page.locator("#detail-gone-title")).to_have_text("Folder offline")
+        expect(page.locator("#detail-gone-why")).to_have_text(
+            f"Its folder {drive} is offline (a drive not mounted?). The photo stays in the index until the folder "
+            "is back.")
+        expect(page.locator("#detail-gone-remove")).to_be_hidden()
+        expect(page.locator("#detail-gone-advice")).to_be_hidden()
+    finally:
+        (photos / "drive-unplugged").rename(drive)
+        for source in api.get("/api/v1/collections/offline/sources").json()["sources"]:
+            api.delete(f"/api/v1/collections/offline/sources/{source['source_id']}")
+        api.delete("/api/v1/collections/offline")

@@ -9,7 +9,7 @@ from PIL import Image
 
 from sightline.ingest.pipeline import point_id_for
 from sightline.ingest.vectors import Point
-from tests.ingest.api.helpers import create, ingested
+from tests.ingest.api.helpers import create, finished, ingested
 from tests.samples import distinct_image
 
 
@@ -64,6 +64,30 @@ async def test_a_cached_thumbnail_of_a_gone_original_is_404_and_the_details_say_
         assert (gone.json()["error"]["code"], gone.json()["error"]["where"]) == ("NOT_FOUND", "path")
     why = (await api.get(url)).json()["original_gone"]
     assert why == gone.json()["error"]["message"] and why.endswith("a.jpg is gone.")
+
+
+async def test_a_photo_whose_followed_folder_is_offline_is_not_called_gone(api, library, tmp_path):
+    """An unmounted drive: its photos wait in the index (a 404 on `source`, not on `path`: no "take it out")."""
+    drive = library / "drive"
+    drive.mkdir()
+    (drive / "a.jpg").write_bytes(distinct_image(3))
+    (drive / "b.jpg").write_bytes(distinct_image(4))
+    await create(api)
+    added = await api.post("/api/v1/collections/photos/sources", json={"path": str(drive), "watch": False})
+    assert added.status_code == 201, added.text
+    assert (await finished(api, added.json()["job_id"]))["counts"]["done"] == 2
+    url_of = {name: f"/api/v1/collections/photos/points/{point_id_for('photos', str(drive / name))}"
+              for name in ("a.jpg", "b.jpg")}
+    (drive / "b.jpg").unlink()
+    gone = (await api.get(url_of["b.jpg"])).json()
+    assert (gone["original_offline"], gone["original_gone"]) == (False, f"The original file {drive / 'b.jpg'} is gone.")
+    drive.rename(tmp_path / "unplugged")
+    thumbnail = (await api.get(f"{url_of['a.jpg']}/thumbnail")).json()["error"]
+    detail = (await api.get(url_of["a.jpg"])).json()
+    assert (thumbnail["code"], thumbnail["where"]) == ("NOT_FOUND", "source")
+    assert thumbnail["message"] == detail["original_gone"] == (
+        f"Its folder {drive} is offline (a drive not mounted?). The photo stays in the index until the folder is back.")
+    assert detail["original_offline"] is True
 
 
 async def test_thumbnail_sizes_come_from_a_fixed_set_and_share_the_cache(api, library, tmp_path):

@@ -21,6 +21,7 @@ from sightline.ingest.photo_facts import photo_facts, read_exposure, technical_f
 from sightline.ingest.removal import ImagesDelete, remove_points
 from sightline.ingest.schemas import CollectionName
 from sightline.ingest.services import Services
+from sightline.ingest.sources.store import SourceStore
 from sightline.ingest.vectors import Point, canonical_id
 
 router = APIRouter(prefix="/api/v1/collections/{name}/points", tags=["images"])
@@ -42,10 +43,16 @@ async def get_point(services: Services, name: str, point_id: str) -> Point:
 
 
 def original_path(services: Services, point: Point) -> Path:
+    """The original's path while it is there; else NOT_FOUND: `where` "path" when it is gone, "source" when the
+    folder a source follows cannot be read now (a drive not mounted: the photo waits for it in the index)."""
     path = confine(point.payload.get("path", ""), services.settings.roots, where="path")
-    if not os.path.isfile(path):  # False, not an error, for a name too long or with a NUL too
-        raise SightlineError(ErrorCode.NOT_FOUND, f"The original file {path} is gone.", where="path", status=404)
-    return path
+    if os.path.isfile(path):  # False, not an error, for a name too long or with a NUL too
+        return path
+    offline = SourceStore(services.jobdb).offline_folder(path)
+    if offline is not None:
+        raise SightlineError(ErrorCode.NOT_FOUND, f"Its folder {offline} is offline (a drive not mounted?). The "
+                             "photo stays in the index until the folder is back.", where="source", status=404)
+    raise SightlineError(ErrorCode.NOT_FOUND, f"The original file {path} is gone.", where="path", status=404)
 
 
 def _check_original(services: Services, point: Point) -> None:
@@ -58,24 +65,26 @@ def _check_original(services: Services, point: Point) -> None:
 async def point_detail(name: str, point_id: str, services: ServicesDep) -> dict:
     """The point's payload, and its details in words: `facts` as a photographer reads them (exposure read
     from the original's EXIF), `technical` ones (hashes, ids, models) apart; `original_gone`: why the original
-    file is gone (moved, renamed or deleted since it was indexed), else null."""
+    file cannot be shown (moved, renamed or deleted since it was indexed; or `original_offline`: its source's
+    folder is offline), else null."""
     point = await get_point(services, name, point_id)
     exposure = await asyncio.to_thread(_exposure, point.payload.get("path", ""), services.settings.roots)
     base = f"/api/v1/collections/{name}/points/{point.id}"
     return {"id": point.id, "payload": point.payload,
             "facts": photo_facts(point.payload, exposure), "technical": technical_facts(point.id, point.payload),
             "thumbnail_url": thumbnail_url(name, point.id), "view_url": f"{base}/view",
-            "original_url": f"{base}/original", "original_gone": _gone(services, point)}
+            "original_url": f"{base}/original", **_gone(services, point)}
 
 
-def _gone(services: Services, point: Point) -> str | None:
-    """Why the original file is gone (the 404 its view and thumbnail answer), or None while it is there."""
+def _gone(services: Services, point: Point) -> dict[str, str | bool | None]:
+    """`original_gone`: why the original cannot be shown (the 404 its view and thumbnail answer), None while it
+    is there; `original_offline`: whether that is because its source's folder is offline, not gone."""
     try:
         original_path(services, point)
     except SightlineError as exc:
         if exc.code is ErrorCode.NOT_FOUND:
-            return exc.message
-    return None
+            return {"original_gone": exc.message, "original_offline": exc.where == "source"}
+    return {"original_gone": None, "original_offline": False}
 
 
 @router.get("/{point_id}/thumbnail")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sightline.errors import ErrorCode, SightlineError, utc_now
@@ -55,6 +57,14 @@ class SourceStore:
             sql, params = "SELECT * FROM sources WHERE collection = ? ORDER BY path", [collection]
         with self.jobdb.reading() as conn:
             return [_source(row) for row in conn.execute(sql, params)]
+
+    def offline_folder(self, path: Path) -> str | None:
+        """The folder of a source (of any collection: copies follow their source's) that holds ``path`` when it
+        cannot be read now (marked offline, or missing: a drive not mounted), else None."""
+        for source in self.list():
+            if path.is_relative_to(source.path) and (source.offline or not os.path.isdir(source.path)):
+                return source.path
+        return None
 
     def edit(self, source_id: str, changes: dict[str, Any]) -> Source | None:
         """Set the EDITABLE fields given in `changes`; None when there is no such source."""

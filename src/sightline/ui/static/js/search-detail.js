@@ -4,7 +4,7 @@
 import { del, get } from "./api.js";
 import { $, el, openDialog, wireDialogClose } from "./dom.js";
 import { setBusy } from "./forms.js";
-import { goneMessage } from "./search-results.js";
+import { whyGone } from "./search-results.js";
 import { api } from "./urls.js";
 
 const ZOOMS = [1, 1.5, 2, 3, 4];
@@ -45,7 +45,7 @@ export class Viewer {
     $("#detail-title").textContent = name;
     $("#detail-position").textContent = this.index >= 0 ? `${this.index + 1} of ${this.list.length}` : "";
     this.setZoom(null);
-    this.setGone(detail.original_gone || null);
+    this.setGone(detail.original_gone ? { why: detail.original_gone, offline: detail.original_offline } : null);
     // A gone original's picture is not asked for: its 404 is known, and each ask would be a console error.
     if (detail.original_gone) this.image.removeAttribute("src");
     else this.image.src = detail.view_url;
@@ -78,21 +78,25 @@ export class Viewer {
     return this.setZoom(at < 0 ? null : ZOOMS[Math.min(at, ZOOMS.length - 1)]);
   }
 
-  // The original is gone (`why`: the API's words) or not (null): said in place of the picture, with the way to
-  // take the photo out of the index; the download is hidden.
-  setGone(why) {
-    $("#detail-gone").hidden = !why;
-    $("#detail-gone-why").textContent = why || "";
-    this.image.hidden = Boolean(why);
-    $("#detail-original").hidden = Boolean(why);
+  // The original cannot be shown (`gone`: `{ why, offline }`, see whyGone) or can (null): said in place of the
+  // picture; the download is hidden. A gone file comes with the way to take the photo out of the index; a photo
+  // whose folder is offline waits for it.
+  setGone(gone) {
+    $("#detail-gone").hidden = !gone;
+    $("#detail-gone-title").textContent = gone?.offline ? "Folder offline" : "Original gone";
+    $("#detail-gone-why").textContent = gone?.why || "";
+    $("#detail-gone-advice").hidden = Boolean(gone?.offline);
+    $("#detail-gone-remove").hidden = Boolean(gone?.offline);
+    this.image.hidden = Boolean(gone);
+    $("#detail-original").hidden = Boolean(gone);
   }
 
   // The picture failed although the details said its original was there (gone since): asked once why.
   async imageFailed() {
     const url = this.image.src;
     if (!url) return;
-    const why = await goneMessage(url);
-    if (why && this.image.src === url) this.setGone(why);
+    const gone = await whyGone(url);
+    if (gone && this.image.src === url) this.setGone(gone);
   }
 
   askRemove() {

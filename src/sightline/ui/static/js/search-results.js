@@ -40,24 +40,29 @@ export function nameLabel(name) {
     el("span", { class: "name-start", text: start }), el("span", { class: "name-end", text: end }));
 }
 
-// The API's words when a photo's image failed to load because its original file is gone (moved, renamed or
-// deleted since it was indexed: a 404 on its `path`), else null (any other failure).
-export async function goneMessage(url) {
+// Why a photo's image failed to load when its original cannot be shown: `{ why, offline }`, the API's words and
+// whether its source's folder is offline (a 404 on `source`) rather than the file gone (moved, renamed or
+// deleted since it was indexed: a 404 on `path`); null for any other failure.
+export async function whyGone(url) {
   try {
     await request("GET", url);
   } catch (err) {
-    if (err.code === "NOT_FOUND" && err.where === "path") return err.message;
+    if (err.code === "NOT_FOUND" && (err.where === "path" || err.where === "source")) {
+      return { why: err.message, offline: err.where === "source" };
+    }
   }
   return null;
 }
 
-// A tile whose thumbnail fails because the original is gone says so instead of showing a broken image.
+// A tile whose thumbnail fails because the original is gone, or its folder offline, says so instead of showing a
+// broken image.
 function showGone(image, button, name) {
   image.addEventListener("error", async () => {
-    if (!(await goneMessage(image.src))) return;
-    image.replaceWith(el("span", { class: "result-gone", text: "Original gone",
-      title: "The file was moved, renamed or deleted since it was indexed" }));
-    button.setAttribute("aria-label", `View ${name} (original gone)`);
+    const gone = await whyGone(image.src);
+    if (!gone) return;
+    const said = gone.offline ? "Folder offline" : "Original gone";
+    image.replaceWith(el("span", { class: "result-gone", text: said, title: gone.why }));
+    button.setAttribute("aria-label", `View ${name} (${said.toLowerCase()})`);
   }, { once: true });
 }
 
