@@ -78,10 +78,10 @@ def test_the_sources_page_names_the_folder_its_copies_follow(site, tmp_path):
     added = site.post("/api/v1/collections/walk/sources", json={"path": str(folder), "watch": False})
     assert wait_for_job(site, added.json()["job_id"])["state"] == "completed"
     scan = site.post("/api/v1/ingest/scan", json={"collection": "picked", "directory_path": str(folder)})
-    assert wait_for_job(site, scan.json()["job_id"])["state"] == "completed"  # copies, not a followed folder
+    assert wait_for_job(site, scan.json()["job_id"])["state"] == "completed"  # scanned, not followed
 
     page = html.unescape(site.get("/collections/picked/sources").text)
     assert "No folders of its own yet" in page
-    assert f"2 photos here are copies from walk and follow its folder {folder}:" in " ".join(
+    assert f"2 photos here lie in {folder}, which walk follows: what its syncs change there" in " ".join(
         re.sub(r"<[^>]+>", "", page).split())
     assert "copies-follow" not in site.get("/collections/walk/sources").text  # its own folder: no copies
