@@ -1,4 +1,5 @@
-"""`static/js/format.js` in the browser: its duration reads exactly as Python's `sightline.humanize.duration`."""
+"""`static/js/format.js` in the browser: its duration reads exactly as Python's `sightline.humanize.duration`;
+the job page's retry label."""
 
 from __future__ import annotations
 
@@ -19,3 +20,14 @@ FORMAT_IN_THE_PAGE = """async (values) => {
 def test_duration_matches_python(page):
     page.goto("/login")
     assert page.evaluate(FORMAT_IN_THE_PAGE, SECONDS) == [duration(value) for value in SECONDS]
+
+
+def test_the_retry_button_says_it_goes_on_with_the_files_a_job_never_reached(page):
+    page.goto("/login")
+    labels = page.evaluate("""async (counts) => {
+        const view = await import("/static/js/job-view.js");
+        return counts.map((c) => view.retryLabel(c));
+    }""", [{"failed": 2, "pending": 0}, {"failed": 0, "pending": 172}, {"failed": 2, "pending": 172},
+           {"failed": 0, "pending": 0}])
+    assert labels == ["Retry failed", "Go on with 172 not reached", "Retry failed, go on with 172 not reached",
+                      "Retry failed"]

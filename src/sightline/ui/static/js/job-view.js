@@ -37,7 +37,17 @@ export function renderJob(job, offline = false) {
   const cancel = $("#job-cancel");
   cancel.hidden = job.is_terminal;
   cancel.disabled = job.is_terminal || offline;
-  $("#job-retry").disabled = !job.is_terminal || (job.counts.failed === 0 && job.counts.pending === 0);
+  const retry = $("#job-retry");
+  retry.disabled = !job.is_terminal || (job.counts.failed === 0 && job.counts.pending === 0);
+  retry.textContent = retryLabel(job.counts);
+}
+
+// What the retry button does, in words: it queues the failed files again and goes on with the files the job never
+// reached (a cancelled or failed job's `pending`).
+export function retryLabel({ failed, pending }) {
+  if (!pending) return "Retry failed";
+  const more = `${pending} not reached`;
+  return failed ? `Retry failed, go on with ${more}` : `Go on with ${more}`;
 }
 
 // Add a log line at the bottom, following it if the reader was at the bottom already.

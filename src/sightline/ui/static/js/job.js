@@ -145,7 +145,8 @@ class JobPage {
   async retry(button) {
     await this.act(button, "Queuing…", async () => {
       const answer = await post(api.jobRetry(this.id));
-      this.say(`${plural(answer.retried, "failed file")} queued again.`);
+      const more = answer.pending ? `, and ${answer.pending} not reached` : "";
+      this.say(`${plural(answer.retried, "failed file")} queued again${more}.`);
       this.job = await get(api.job(this.id));
     });
     if (this.job.is_terminal) await this.refreshAll(); // a quick retry may be over already
