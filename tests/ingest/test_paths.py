@@ -129,3 +129,14 @@ def test_read_at_most_reads_on_a_file_that_grew_after_it_was_sized(tmp_path: Pat
 
     with open(path, "rb") as handle:
         assert read_at_most(GrowsOnFirstRead(handle), 25) == b"a" * 10 + b"b" * 16
+
+
+def test_a_relative_path_is_asked_in_full_not_called_outside_the_roots(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path.parent)  # the service's own folder, which a relative path would resolve from
+    with pytest.raises(SightlineError) as asked:
+        confine("relative/path", [tmp_path], where="path")
+    assert (asked.value.code, asked.value.status, asked.value.where) == ("VALIDATION_ERROR", 422, "path")
+    assert asked.value.message == f"relative/path is not a full path: give the folder from the top, inside the " \
+        f"ingest roots ({tmp_path})."
+    with pytest.raises(SightlineError, match="is outside the ingest roots"):
+        confine("/etc", [tmp_path])

@@ -78,6 +78,9 @@ def confine(raw: str | os.PathLike, roots: Sequence[Path], *, where: str = "dire
                              status=403) from None
     if not is_inside(real, roots):
         allowed = ", ".join(path_text(root) for root in roots) or "(none configured)"
+        if not Path(str(raw)).expanduser().is_absolute():  # it was resolved from the service's own folder
+            raise SightlineError(ErrorCode.VALIDATION_ERROR, f"{_shown(raw)} is not a full path: give the folder "
+                                 f"from the top, inside the ingest roots ({allowed}).", where=where, status=422)
         raise SightlineError(
             ErrorCode.FORBIDDEN,
             f"{_shown(raw)} is outside the ingest roots ({allowed}); to allow it, start `sightline up --roots …` "
