@@ -22,6 +22,19 @@ def test_best_first_is_largest_then_original_then_earliest():
     assert best_first(payloads, payloads) == ["camera-late", "jpeg-early", "jpeg-late", "png-copy", "small"]
 
 
+def test_of_identical_files_the_one_not_named_a_copy_then_the_older_comes_first():
+    same = {"width": 4000, "height": 3000, "format": "jpeg", "sort_ts": 100, "bytes": 3_000_000}
+    payloads = {
+        "copy": {**same, "path": "/a/misc/IMG_4400 copy.jpg", "mtime_ns": 1},
+        "numbered": {**same, "path": "/a/IMG_4400 (2).jpg", "mtime_ns": 1},
+        "finder": {**same, "path": "/a/IMG_4400 2.jpg", "mtime_ns": 1},
+        "newer": {**same, "path": "/a/b/IMG_4400.jpg", "mtime_ns": 9},
+        "original": {**same, "path": "/z/pets/IMG_4400.jpg", "mtime_ns": 5},
+        "camera_number": {**same, "path": "/z/IMG_4401.jpg", "mtime_ns": 7},
+    }
+    assert best_first(payloads, payloads) == ["original", "camera_number", "newer", "numbered", "finder", "copy"]
+
+
 def test_group_pairs_are_every_pair_once():
     assert group_pairs(["c", "a", "b", "a"]) == [("a", "b"), ("a", "c"), ("b", "c")]
 

@@ -4,12 +4,15 @@ group's centre: look-alikes do not chain; see bench/duplicates.py for what each 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Set
+from pathlib import PurePath
 from typing import Any, Literal
 
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
 
+COPY_NAME = re.compile(r"(?i)\bcopy\b|\(\d+\)$| \d+$")  # what file managers add to a copy's name
 # Formats cameras write, ahead of the ones copies are usually re-encoded to (lower is more original).
 FORMAT_RANK = {"dng": 0, "raw": 0, "heif": 1, "jpeg": 2, "tiff": 3, "png": 4, "webp": 5, "gif": 6}
 
@@ -64,13 +67,16 @@ def linked_groups(pairs: Iterable[Pair], dismissed: Set[Pair], linkage: Linkage,
 
 def best_first_key(payload: dict[str, Any]) -> tuple:
     """Largest first (pixels), then the original over a re-encode (camera metadata kept, camera format),
-    then the earliest, then the largest file; the path breaks ties so the order is stable."""
+    then the earliest, then the largest file, then a name that does not say it is a copy ("IMG_1 copy.jpg",
+    "IMG_1 (2).jpg", "IMG_1 2.jpg"), then the older file; the path breaks ties so the order is stable."""
     pixels = (payload.get("width") or 0) * (payload.get("height") or 0)
     has_camera = bool(payload.get("camera") or payload.get("taken_at_ts"))
     format_rank = FORMAT_RANK.get(str(payload.get("format")), len(FORMAT_RANK))
     earliest = payload.get("sort_ts")
+    path = str(payload.get("path", ""))
     return (-pixels, not has_camera, format_rank, earliest if earliest is not None else float("inf"),
-            -(payload.get("bytes") or 0), str(payload.get("path", "")))
+            -(payload.get("bytes") or 0), bool(COPY_NAME.search(PurePath(path).stem)),
+            payload.get("mtime_ns") or 0, path)
 
 
 def best_first(payloads: dict[str, dict[str, Any]], ids: Iterable[str]) -> list[str]:
