@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.cluster.hierarchy import DisjointSet
 
-COPY_NAME = re.compile(r"(?i)\bcopy\b|\(\d+\)$| \d+$")  # what file managers add to a copy's name
+COPY_NAME = re.compile(r"(?i)\bcopy\b|\(\d+\)$| [2-9]$")  # what file managers add to a copy's name
 # Formats cameras write, ahead of the ones copies are usually re-encoded to (lower is more original).
 FORMAT_RANK = {"dng": 0, "raw": 0, "heif": 1, "jpeg": 2, "tiff": 3, "png": 4, "webp": 5, "gif": 6}
 
