@@ -198,6 +198,17 @@ def test_a_heic_query_image_shows_its_name_not_a_broken_picture(page, holiday):
     expect(page.locator("#results li").first).to_be_visible()
 
 
+def test_a_query_image_that_fails_is_named_above_its_error_not_the_one_before(page, holiday):
+    page.goto("/search?collection=holiday")
+    page.set_input_files("#search-image", files=[
+        {"name": "query.jpg", "mimeType": "image/jpeg", "buffer": distinct_image(7)}])
+    expect(page.locator("#results-title")).to_have_text("Like query.jpg")
+    page.set_input_files("#search-image", files=[
+        {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": distinct_image(8)[:300]}])
+    expect(page.locator("#results-title")).to_have_text("Like broken.jpg")
+    expect(page.locator("#results li")).to_have_count(0)
+
+
 def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
     page.goto("/search?collection=holiday&q=2023")
     expect(page.locator("#results-summary")).to_have_text("1 photo matches, newest first")

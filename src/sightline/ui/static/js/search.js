@@ -100,6 +100,7 @@ class PhotosPage {
       answer = await this.request();
     } catch (err) {
       if (run !== this.run) return;
+      this.setTitle(); // what was asked, not what the last answer was for
       this.summary.textContent = "";
       showApiError(this.form, err, { filters: "filters", cursor: "_form", point_id: "_form" });
       return;
@@ -125,11 +126,16 @@ class PhotosPage {
     return true;
   }
 
+  setTitle() {
+    const s = this.state;
+    $("#results-title").textContent = { browse: "All photos", text: `“${s.q}”`,
+      similar: `Like ${s.likeName || "this photo"}`, image: `Like ${this.image.file && this.image.file.name}` }[this.mode];
+  }
+
   describe(answer) {
     const s = this.state;
     $("#jump-field").hidden = this.mode !== "browse" || !this.hasMonths;
-    $("#results-title").textContent = { browse: "All photos", text: `“${s.q}”`,
-      similar: `Like ${s.likeName || "this photo"}`, image: `Like ${this.image.file && this.image.file.name}` }[this.mode];
+    this.setTitle();
     if (answer.understood) this.renderChips(answer.understood);
     if (answer.collection_empty) {
       this.summary.replaceChildren("This collection is empty: ",
