@@ -114,7 +114,7 @@ class JobRun:
             return
         self.limits = BatchLimits.from_capabilities(self.capabilities, self.settings)
         pending = (await self.persist(self.jobdb.counts, self.job_id)).pending
-        await self.log(f"{pending} files to process in {self.limits.describe()}")
+        await self.log(f"{plural(pending, 'file')} to process in {self.limits.describe()}")
         fingerprinter = Fingerprinter(self.vectors, self.job.collection, self.capabilities,
                                       self.limits.file_bytes, self.known, roots=self.settings.roots,
                                       job_id=self.job_id)
@@ -173,7 +173,7 @@ class JobRun:
         await record_outcomes(self.jobdb, self.job_id, works, self.persist)
         tally = Counter(work.state for work in works)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(tally.items()))
-        await self.log(f"batch {number}: {len(works)} files ({summary}) in {time.perf_counter() - started:.2f}s")
+        await self.log(f"batch {number}: {plural(len(works), 'file')} ({summary}) in {time.perf_counter() - started:.2f}s")
 
     async def _log_retry(self, message: str) -> None:
         await self.log(message, "warning")

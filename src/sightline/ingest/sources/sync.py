@@ -187,10 +187,10 @@ class SourceSync:
         result = plan(listing, stored, settle_s, time.time_ns(), removed, failed, in_job)
         await self._queue(result)
         await self.log(
-            f"listed {len(listing.files)} files in {time.perf_counter() - started:.2f}s: {len(result.pending)} new "
+            f"listed {plural(len(listing.files), 'file')} in {time.perf_counter() - started:.2f}s: {len(result.pending)} new "
             f"or changed, {result.unchanged} unchanged, {result.kept_out} removed from the index by a person "
             f"(kept out while unchanged), {len(result.vanished)} gone, {result.young} still being written, "
-            f"{listing.excluded} excluded, {listing.links} links not followed")
+            f"{listing.excluded} excluded, {plural(listing.links, 'link')} not followed")
         if result.in_job:
             await self.log(f"{plural(result.in_job, 'file')} already in this job (listed before the restart): "
                            "counted once, by where they stand")
