@@ -1,10 +1,13 @@
 """Where the viewer puts the focus when it opens: on Close (the arrow keys step through the photos), never on
-"Previous photo", its first button, which means nothing at "1 of N"."""
+"Previous photo", its first button, which means nothing at "1 of N"; the arrows say when they have nowhere to go."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
 
 pytestmark = pytest.mark.ui
 
@@ -18,3 +21,30 @@ def test_the_viewer_opens_with_the_focus_on_close(page, library):
     page.keyboard.press("ArrowRight")
     expect(page.locator("#detail-position")).to_have_text("2 of 100")
     expect(close).to_be_focused()  # stepping keeps it there
+
+
+def test_the_arrows_say_when_there_is_no_photo_before_or_after(page, api, photos):
+    folder = photos / "three"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"t{i}.jpg").write_bytes(distinct_image(90 + i))
+    assert api.post("/api/v1/collections", json={"name": "three"}).status_code == 201
+    scan = api.post("/api/v1/ingest/scan", json={"collection": "three", "directory_path": str(folder)})
+    assert wait_for_job(api, scan.json()["job_id"])["state"] == "completed"
+    try:
+        page.goto("/search?collection=three")
+        page.locator("#results button.result-button").first.click()
+        previous, following = page.locator("#viewer-prev"), page.locator("#viewer-next")
+        expect(page.locator("#detail-position")).to_have_text("1 of 3")
+        expect(previous).to_have_attribute("aria-disabled", "true")
+        expect(following).to_have_attribute("aria-disabled", "false")
+        following.click()
+        following.click()
+        expect(page.locator("#detail-position")).to_have_text("3 of 3")
+        expect(following).to_have_attribute("aria-disabled", "true")
+        expect(previous).to_have_attribute("aria-disabled", "false")
+        page.keyboard.press("Enter")  # on "Next", focused by the clicks: it does nothing, and keeps the focus
+        expect(page.locator("#detail-position")).to_have_text("3 of 3")
+        expect(following).to_be_focused()
+    finally:
+        api.delete("/api/v1/collections/three")

@@ -14,8 +14,8 @@ function factNodes(facts) {
 }
 
 export class Viewer {
-  // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, moreLikeThis(id, name), removed(id, name),
-  // shown(id or "")}: `shown` keeps the address in step with the photo on screen.
+  // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, hasMore() → bool, moreLikeThis(id, name),
+  // removed(id, name), shown(id or "")}: `shown` keeps the address in step with the photo on screen.
   constructor(dialog, list, host) {
     this.dialog = dialog;
     this.list = list;
@@ -44,6 +44,7 @@ export class Viewer {
     this.host.shown(detail.id);
     $("#detail-title").textContent = name;
     $("#detail-position").textContent = this.index >= 0 ? `${this.index + 1} of ${this.list.length}` : "";
+    this.markEnds();
     this.setZoom(null);
     this.setGone(detail.original_gone ? { why: detail.original_gone, offline: detail.original_offline } : null);
     // A gone original's picture is not asked for: its 404 is known, and each ask would be a console error.
@@ -55,6 +56,14 @@ export class Viewer {
     $("#detail-facts").replaceChildren(...factNodes(detail.facts || []));
     $("#detail-technical").replaceChildren(...factNodes(detail.technical || []));
     this.resetRemove();
+  }
+
+  // At the first photo "Previous" does nothing, at the last (no page left to load) "Next": said, not hidden, and
+  // still focusable (a disabled button would drop the focus out of the dialog).
+  markEnds() {
+    const last = this.index >= this.list.length - 1 && !this.host.hasMore();
+    $("#viewer-prev").setAttribute("aria-disabled", String(this.index <= 0));
+    $("#viewer-next").setAttribute("aria-disabled", String(this.index >= 0 && last));
   }
 
   async step(delta) {

@@ -31,6 +31,7 @@ class PhotosPage {
     this.viewer = new Viewer($("#detail"), this.list, {
       collection: () => this.state.collection,
       loadMore: () => this.loadMore(),
+      hasMore: () => Boolean(this.cursor),
       moreLikeThis: (id, name) => this.go({ q: "", like: id, likeName: name }, { dropImage: true }),
       removed: (id, name) => this.removed(id, name),
       shown: (id) => {
