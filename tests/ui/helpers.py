@@ -35,3 +35,18 @@ def uploaded_collection(api: httpx.Client, name: str, files: list) -> str:
                        .json()["job_id"])
     assert job["state"] == "completed", job
     return name
+
+
+WORDS_BROKEN = """element => {
+  const broken = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of node.data.matchAll(/\\w+/g)) {
+      const range = document.createRange();
+      range.setStart(node, word.index);
+      range.setEnd(node, word.index + word[0].length);
+      if (new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1) broken.push(word[0]);
+    }
+  }
+  return broken;
+}"""  # the words of an element laid out over two lines

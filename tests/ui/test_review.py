@@ -13,7 +13,7 @@ from tests.helpers import wait_for_job
 from tests.ingest.review.photo_sets import files
 from tests.samples import distinct_image
 from tests.ui.held_copy import HeldCopy
-from tests.ui.helpers import uploaded_collection
+from tests.ui.helpers import WORDS_BROKEN, uploaded_collection
 
 pytestmark = pytest.mark.ui
 PHOTOS = 30
@@ -76,6 +76,8 @@ def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
     assert sorted(names) == ["copy-of-p0.jpg", "p0.jpg"]
     labels = group.locator(".dup-member.best dt").all_inner_texts()
     assert labels[:4] == ["File", "Dimensions", "Format", "Size on disk"], labels  # one "Size", on disk
+    facts = group.locator(".dup-member dd:not(:last-of-type)")  # all but the folder: each word fits its line
+    assert [fact.evaluate(WORDS_BROKEN) for fact in facts.all()] == [[]] * facts.count()
     page.screenshot(path=shots / "duplicates.png")
     before = httpx.get(f"{trip}/api/v1/collections/trip").json()["points_count"]
     best = group.locator(".dup-member.best")

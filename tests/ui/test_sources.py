@@ -11,23 +11,9 @@ from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
 from tests.samples import distinct_image
-from tests.ui.helpers import IMAGES
+from tests.ui.helpers import IMAGES, WORDS_BROKEN
 
 pytestmark = pytest.mark.ui
-
-WORDS_BROKEN = """element => {
-  const broken = [];
-  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const word of node.data.matchAll(/\\w+/g)) {
-      const range = document.createRange();
-      range.setStart(node, word.index);
-      range.setEnd(node, word.index + word[0].length);
-      if (new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size > 1) broken.push(word[0]);
-    }
-  }
-  return broken;
-}"""  # the words of an element laid out over two lines
 
 
 @pytest.fixture()

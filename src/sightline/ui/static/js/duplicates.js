@@ -48,6 +48,13 @@ function fact(label, value) {
   return [el("dt", { text: label }), el("dd", { text: value ?? "—" })];
 }
 
+// A folder that may wrap after each "/", not inside a name (as the Sources page's `folder_path`).
+function folderFact(value) {
+  const parts = (value ?? "—").split("/");
+  const nodes = parts.flatMap((part, i) => (i < parts.length - 1 ? [`${part}/`, el("wbr")] : [part]));
+  return [el("dt", { text: "Folder" }), el("dd", {}, ...nodes)];
+}
+
 // What a member is to the group's first photo, in words: the same bytes, or how alike the pictures are.
 function kinship(group, point, index) {
   if (index === 0) return null;
@@ -80,7 +87,7 @@ function memberView(group, point, index) {
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
     el("dl", {}, ...fact("File", point.filename), ...fact("Dimensions", size), ...fact("Format", point.format),
       ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null), ...fact("Date", date),
-      ...fact("Folder", point.folder)),
+      ...folderFact(point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,
     relation ? el("p", { class: point.exact_of ? "badge dup-relation exact" : "hint dup-relation", text: relation })
       : null,
