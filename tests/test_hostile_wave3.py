@@ -44,11 +44,11 @@ class QuickHeadDeadline(HTTP_PROTOCOL):  # type: ignore[misc, valid-type]
 class Served:
     """The whole service (API and UI) on a loopback port, as `sightline serve ingest` runs it."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, lifespan: str = "auto") -> None:
         sock = bound_socket()
         self.port = sock.getsockname()[1]
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="error", timeout_keep_alive=KEEP_ALIVE_S,
-                                                    http=QuickHeadDeadline))
+                                                    http=QuickHeadDeadline, lifespan=lifespan))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
         self.thread.start()
         wait_until(lambda: self.server.started, timeout=60, what="uvicorn to listen")
@@ -59,6 +59,10 @@ class Served:
     def healthy(self) -> bool:
         answer = self.exchange(b"GET /health HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n")
         return self.thread.is_alive() and answer.startswith(b"HTTP/1.1 200 ")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
 
 
 def exchange(port: int, request: bytes, timeout: float = 10) -> bytes:
@@ -85,8 +89,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     running_server = Served(create_app(settings))
     assert issubclass(running_server.server.config.http_protocol_class, HTTP_PROTOCOL)  # what is attacked
     yield running_server
-    running_server.server.should_exit = True
-    running_server.thread.join(timeout=30)
+    running_server.stop()
 
 
 def statuses(answer: bytes) -> list[int]:
@@ -170,11 +173,18 @@ SMUGGLING = ("content-length and chunked", "chunked and content-length", "two co
              "huge chunk size line", "invalid UTF-8 in the path", "NUL in the query")
 
 
-def test_the_ml_service_refuses_the_same_shapes(ml_server):
-    for shape in SMUGGLING:
-        answer = exchange(ml_server.port, MALFORMED[shape].replace(b"/api/v1/search", b"/embed_images"))
-        [status] = statuses(answer)  # one answer: nothing smuggled runs
-        assert 400 <= status < 500 or (status == 200 and b"/health" in MALFORMED[shape]), (shape, answer[:200])
+def test_the_ml_service_refuses_the_same_shapes(ml_server, ml_app):
+    """The session's ML app (its models loaded by `ml_server`, whose lifespan it keeps) on a listener of its own
+    with this module's keep-alive: an answer kept alive is read to its close in 1 s, not uvicorn's default 5."""
+    served = Served(ml_app, lifespan="off")
+    try:
+        for shape in SMUGGLING:
+            answer = served.exchange(MALFORMED[shape].replace(b"/api/v1/search", b"/embed_images"))
+            [status] = statuses(answer)  # one answer: nothing smuggled runs
+            assert 400 <= status < 500 or (status == 200 and b"/health" in MALFORMED[shape]), (shape, answer[:200])
+        assert served.healthy()
+    finally:
+        served.stop()
     assert httpx.get(f"{ml_server.url}/health", timeout=10).status_code == 200
 
 

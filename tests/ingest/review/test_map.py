@@ -20,13 +20,14 @@ def test_three_kinds_make_three_clusters_named_by_their_captions(tmp_path):
     rng = np.random.default_rng(3)
     store = open_store(tmp_path)
     store.create_collection("photos", CollectionParams(vector_size=DIM))
-    kind_of = {}
+    kind_of, points = {}, []
     for kind, caption in KINDS.items():
         centre = np.asarray(unit(rng.normal(size=DIM)))
         for index in range(40):
             point_id = pid(f"{kind}{index}")
             kind_of[point_id] = kind
-            store.upsert("photos", [Point(point_id, unit(moved(centre, 0.9, rng)), {"caption": f"{caption}, photo"})])
+            points.append(Point(point_id, unit(moved(centre, 0.9, rng)), {"caption": f"{caption}, photo"}))
+    store.upsert("photos", points)  # one write (a flush each made the test spend seconds on the disk)
     task = Task("t", "map", "photos")
     body = compute_map(store, "photos", Progress(task))
     store.close()
@@ -49,12 +50,13 @@ def test_a_small_collection_of_distinct_kinds_makes_exactly_those_clusters(tmp_p
     rng = np.random.default_rng(0)
     store = open_store(tmp_path)
     store.create_collection("small", CollectionParams(vector_size=384))
-    kind_of = {}
+    kind_of, points = {}, []
     for kind in range(kinds):
         centre = np.asarray(unit(rng.normal(size=384)))
         for index in range(photos):
             kind_of[pid(f"{kind}-{index}")] = kind
-            store.upsert("small", [Point(pid(f"{kind}-{index}"), unit(moved(centre, similarity, rng)), {})])
+            points.append(Point(pid(f"{kind}-{index}"), unit(moved(centre, similarity, rng)), {}))
+    store.upsert("small", points)
     body = compute_map(store, "small", Progress(Task("t", "map", "small")))
     store.close()
 
