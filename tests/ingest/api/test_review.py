@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sightline.ingest.review import queries
+from sightline.ingest.review.layout import map as layout_map
 from sightline.ingest.vectors import Point
 from tests.ingest.api.helpers import all_points, create
 from tests.ingest.review.sets import known_set, pid
@@ -153,7 +153,7 @@ async def test_searches_answer_while_a_map_is_computed(api, services, review, mo
         assert release.wait(30)
         return {"points": [], "clusters": [], "method": "none", "seconds": 0}
 
-    monkeypatch.setattr(queries, "compute_map", slow_map)
+    monkeypatch.setattr(layout_map, "compute_map", slow_map)  # imported when a map is asked for
     assert (await api.get("/api/v1/collections/photos/map")).status_code == 202
     assert await asyncio.to_thread(started.wait, 30)
     search = await api.post("/api/v1/search", json={"collection": "photos", "text": "a beach"})

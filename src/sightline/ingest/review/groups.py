@@ -10,7 +10,6 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 import numpy as np
-from scipy.cluster.hierarchy import DisjointSet
 
 COPY_NAME = re.compile(r"(?i)\bcopy\b|\(\d+\)$| [2-9]$")  # what file managers add to a copy's name
 # Formats cameras write, ahead of the ones copies are usually re-encoded to (lower is more original).
@@ -27,6 +26,8 @@ def ordered(a: str, b: str) -> Pair:
 
 def connected_groups(pairs: Iterable[Pair], dismissed: Set[Pair] = frozenset()) -> list[list[str]]:
     """Groups of ids joined, directly or through others, by a pair that was not dismissed (2 ids or more)."""
+    from scipy.cluster.hierarchy import DisjointSet  # SciPy loads with the first review, not at every start
+
     forest = DisjointSet()
     for a, b in pairs:
         if ordered(a, b) in dismissed:

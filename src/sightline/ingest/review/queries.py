@@ -16,7 +16,6 @@ from sightline.ingest.api.images import thumbnail_url
 from sightline.ingest.review import duplicates
 from sightline.ingest.review.context import Review
 from sightline.ingest.review.groups import Pair
-from sightline.ingest.review.layout.map import compute_map
 from sightline.ingest.review.marker import collection_marker
 from sightline.ingest.review.merge import check_merge, collection_exists, merge
 from sightline.ingest.review.pending import PendingCopies, UnfinishedMerge
@@ -106,6 +105,9 @@ async def collection_map(services: Services, review: Review, name: str) -> tuple
         return 200, {"state": "ready", **cached}
 
     def work(progress: Progress) -> None:
+        # scikit-learn and UMAP load here, not at every start of the service (~1.2 s of CPU)
+        from sightline.ingest.review.layout.map import compute_map
+
         review.state.save_map(name, current, compute_map(services.vectors, name, progress))
 
     task = review.tasks.running("map", name) or review.tasks.start("map", name, work)
