@@ -6,6 +6,7 @@ import httpx
 from playwright.sync_api import Page
 
 from tests.helpers import wait_for_job
+from tests.samples import distinct_image
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 800}
@@ -50,3 +51,13 @@ WORDS_BROKEN = """element => {
   }
   return broken;
 }"""  # the words of an element laid out over two lines
+
+
+def scanned(api, folder, name: str, seed: int) -> None:
+    """The collection `name`: three photos v0-v2.jpg scanned from `folder` (made here)."""
+    folder.mkdir(exist_ok=True)  # the photos folder lives for the session
+    for i in range(3):
+        (folder / f"v{i}.jpg").write_bytes(distinct_image(seed + i))
+    assert api.post("/api/v1/collections", json={"name": name}).status_code == 201
+    answer = api.post("/api/v1/ingest/scan", json={"collection": name, "directory_path": str(folder)})
+    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"

@@ -8,19 +8,9 @@ from playwright.sync_api import expect
 
 from tests.helpers import wait_for_job
 from tests.samples import distinct_image
-from tests.ui.helpers import images_loaded
+from tests.ui.helpers import images_loaded, scanned
 
 pytestmark = pytest.mark.ui
-
-
-def scanned(api, folder, name: str, seed: int) -> None:
-    """The collection `name`: three photos v0-v2.jpg scanned from `folder` (made here)."""
-    folder.mkdir(exist_ok=True)  # the photos folder lives for the session
-    for i in range(3):
-        (folder / f"v{i}.jpg").write_bytes(distinct_image(seed + i))
-    assert api.post("/api/v1/collections", json={"name": name}).status_code == 201
-    answer = api.post("/api/v1/ingest/scan", json={"collection": name, "directory_path": str(folder)})
-    assert wait_for_job(api, answer.json()["job_id"])["state"] == "completed"
 
 
 @pytest.fixture()

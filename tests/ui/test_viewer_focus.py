@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.helpers import wait_for_job
-from tests.samples import distinct_image
+from tests.ui.helpers import scanned
 
 pytestmark = pytest.mark.ui
 
@@ -24,13 +23,7 @@ def test_the_viewer_opens_with_the_focus_on_close(page, library):
 
 
 def test_the_arrows_say_when_there_is_no_photo_before_or_after(page, api, photos):
-    folder = photos / "three"
-    folder.mkdir()
-    for i in range(3):
-        (folder / f"t{i}.jpg").write_bytes(distinct_image(90 + i))
-    assert api.post("/api/v1/collections", json={"name": "three"}).status_code == 201
-    scan = api.post("/api/v1/ingest/scan", json={"collection": "three", "directory_path": str(folder)})
-    assert wait_for_job(api, scan.json()["job_id"])["state"] == "completed"
+    scanned(api, photos / "three", "three", 90)
     try:
         page.goto("/search?collection=three")
         page.locator("#results button.result-button").first.click()
