@@ -53,6 +53,16 @@ def test_an_unknown_job_id_is_the_html_not_found_page(site, job_id):
     assert f"No job {job_id!r}." in html.unescape(page.text)
 
 
+def test_a_browser_asking_for_an_unknown_page_gets_a_page_and_a_client_its_json(site):
+    page = site.get("/photos", headers={"accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "There is no page /photos. The photos are under Photos, in the menu above." in page.text
+    assert 'href="/search"' in page.text  # the navigation
+    for path, accept in (("/photos", "application/json"), ("/api/v1/nothing", "text/html")):
+        answer = site.get(path, headers={"accept": accept})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+
 def test_the_jobs_list_names_a_syncs_folder_and_a_queued_job_by_its_state_alone(site):
     job = site.app.state.services.jobdb.create_job("photos", "sync", "/photos/2024", {})
     row = site.get("/jobs").text.split(f'href="/jobs/{job.job_id}"', 1)[1].split("</tr>", 1)[0]
