@@ -41,3 +41,15 @@ def test_the_arrows_say_when_there_is_no_photo_before_or_after(page, api, photos
         expect(following).to_be_focused()
     finally:
         api.delete("/api/v1/collections/three")
+
+
+def test_closing_the_viewer_puts_the_focus_on_the_card_of_the_photo_last_shown(page, library):
+    page.goto("/search?collection=library")
+    cards = page.locator("#results button.result-button")
+    cards.first.click()
+    for position in ("2 of 100", "3 of 100"):
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("#detail-position")).to_have_text(position)
+    page.keyboard.press("Escape")
+    expect(page.locator("#detail")).to_be_hidden()
+    expect(cards.nth(2)).to_be_focused()

@@ -152,7 +152,15 @@ export class Viewer {
   wire() {
     wireDialogClose(this.dialog);
     this.dialog.addEventListener("keydown", (event) => this.keydown(event));
-    this.dialog.addEventListener("close", () => this.host.shown(""));
+    this.dialog.addEventListener("close", () => {
+      this.host.shown("");
+      // Back on the card of the photo last shown, not the one that opened the viewer (the dialog's own return).
+      const card = this.current && this.list.button(this.current.id);
+      if (card) {
+        card.focus();
+        card.scrollIntoView({ block: "nearest" });
+      }
+    });
     this.stage.addEventListener("wheel", (event) => { // a pinch on a touchpad, or Ctrl + wheel
       if (!event.ctrlKey) return;
       event.preventDefault();

@@ -160,10 +160,15 @@ export class ResultList {
     this.group = { key, list };
   }
 
+  // The card of the photo `id`, or null.
+  button(id) {
+    return $(`button[data-id="${CSS.escape(id)}"]`, this.root);
+  }
+
   remove(id) {
     const index = this.indexOf(id);
     if (index >= 0) this.hits.splice(index, 1);
-    const button = $(`button[data-id="${CSS.escape(id)}"]`, this.root);
+    const button = this.button(id);
     if (!button) return;
     const group = button.closest("section");
     button.closest("li").remove();
