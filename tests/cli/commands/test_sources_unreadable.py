@@ -30,3 +30,11 @@ def test_a_row_names_two_unreadable_files_and_counts_the_rest() -> None:
     files = [{"name": name, "job_id": "0684ce91" + "0" * 24} for name in ("a.jpg", "b.heic", "c.jpg")]
     assert images_text({"images": 27, "unreadable": 4, "unreadable_files": files}) == (
         "27 (4 files cannot be read: a.jpg, b.heic and 2 more; see `sightline jobs errors 0684ce91`)")
+
+
+def test_a_row_counts_the_files_a_person_removed_as_the_sources_page_does() -> None:
+    source = {"images": 27, "removed_by_user": 3, "source_id": "5a1e" * 8, "collection": "home"}
+    assert images_text(source) == (
+        f"27 (3 removed by you, kept out while unchanged; `sightline sources forget-removed {'5a1e' * 8} -c home` "
+        "brings them back)")
+    assert images_text({**source, "removed_by_user": 0}) == "27"

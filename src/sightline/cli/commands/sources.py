@@ -44,15 +44,20 @@ def sync_summary(source: dict[str, Any]) -> str:
 
 
 def images_text(source: dict[str, Any]) -> str:
-    """Its images, and the files it cannot read (left out of its syncs while unchanged), with the job that
-    names them."""
+    """Its images; the files a person removed from the index (kept out of its syncs while unchanged), as the
+    Sources page says; the files it cannot read (left out too), with the job that names them."""
+    notes = []
+    if source.get("removed_by_user"):
+        notes.append(f"{source['removed_by_user']} removed by you, kept out while unchanged; "
+                     f"`sightline sources forget-removed {source['source_id']} -c {source['collection']}` "
+                     "brings them back")
     count, files = source.get("unreadable") or 0, source.get("unreadable_files") or []
-    if not count or not files:
-        return str(source["images"])
-    names = ", ".join(file["name"] for file in files[:UNREADABLE_NAMED])
-    more = f" and {count - UNREADABLE_NAMED} more" if count > UNREADABLE_NAMED else ""
-    return (f"{source['images']} ({plural(count, 'file')} cannot be read: {names}{more}; "
-            f"see `sightline jobs errors {files[0]['job_id'][:8]}`)")
+    if count and files:
+        names = ", ".join(file["name"] for file in files[:UNREADABLE_NAMED])
+        more = f" and {count - UNREADABLE_NAMED} more" if count > UNREADABLE_NAMED else ""
+        notes.append(f"{plural(count, 'file')} cannot be read: {names}{more}; "
+                     f"see `sightline jobs errors {files[0]['job_id'][:8]}`")
+    return f"{source['images']} ({'; '.join(notes)})" if notes else str(source["images"])
 
 
 def folder_forms(given: str) -> set[str]:
