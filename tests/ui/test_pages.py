@@ -44,6 +44,7 @@ def test_a_short_job_id_redirects_to_the_jobs_page_under_its_full_id(site):
     assert short.status_code == 303 and short.headers["location"] == f"/jobs/{job.job_id}"
     page = site.get(short.headers["location"])
     assert page.status_code == 200 and f"job id <code>{job.job_id}</code>" in page.text
+    assert ">Files/s</dt>" in page.text  # every file processed counts, an unchanged or failed one too
 
 
 @pytest.mark.parametrize("job_id", ["no-such-job", "0123abcd", "0123abcd0123abcd0123abcd0123abcd"])

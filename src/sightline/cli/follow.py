@@ -61,7 +61,7 @@ def _progress_texts(job: Json) -> tuple[str, str, str]:
     """The rate, ETA and failed-count columns ("" when there is nothing to say)."""
     rate, eta, failed = job.get("images_per_second"), job.get("eta_seconds"), job["counts"]["failed"]
     return (
-        f"{rate:.1f} img/s" if rate else "",
+        f"{rate:.1f} files/s" if rate else "",
         f"ETA {duration(eta)}" if eta is not None and job["state"] == "running" else "",
         f"[red]{failed} failed[/red]" if failed else "",
     )

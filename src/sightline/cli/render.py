@@ -134,7 +134,7 @@ def job_table(job: dict) -> Table:
     rows = [
         ("state", state_words(job["state"])), ("collection", job["collection"]), ("source", job["source"]),
         *((word, counts[name]) for name, word in COUNT_WORDS.items()),
-        ("images/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
+        ("files/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
         ("created", job.get("created_at")), ("started", job.get("started_at")), ("finished", job.get("finished_at")),
     ]
     if job.get("error"):
