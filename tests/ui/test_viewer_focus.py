@@ -47,6 +47,7 @@ def test_closing_the_viewer_puts_the_focus_on_the_card_of_the_photo_last_shown(p
     page.goto("/search?collection=library")
     cards = page.locator("#results button.result-button")
     cards.first.click()
+    expect(page.locator("#detail [data-close]").first).to_be_focused()  # open: the arrow keys step
     for position in ("2 of 100", "3 of 100"):
         page.keyboard.press("ArrowRight")
         expect(page.locator("#detail-position")).to_have_text(position)
