@@ -24,6 +24,12 @@ _NUMERIC = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 _ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation of the image ``im`` has open (its frame, for an MPF file), 1 when absent or invalid."""
+    value = im.getexif().get(274, 1)
+    return int(value) if value in TRANSPOSE else 1
+
+
 def orient(image: Image.Image, orientation: int) -> Image.Image:
     method = TRANSPOSE.get(orientation)
     return image.transpose(method) if method is not None else image

@@ -21,7 +21,7 @@ from PIL import Image
 from sightline.errors import ErrorCode
 from sightline.imaging import budget as mem
 from sightline.imaging.budget import DecodeBudget, shared_budget
-from sightline.imaging.convert import TRANSPOSE, finish, orient, shrink, shrink_factor, to_rgb
+from sightline.imaging.convert import exif_orientation, finish, orient, shrink, shrink_factor, to_rgb
 from sightline.imaging.errors import ImageDecodeError
 from sightline.imaging.formats import sniff_format, tiff_holds_image
 from sightline.imaging.previews import heif_thumbnail, mpf_preview
@@ -121,9 +121,8 @@ def _jpeg_header(data: bytes, min_side: int | None = None) -> tuple[int, bool, b
     ``min_side``, an MPF preview that can stand in for the image (see previews.py)."""
     try:
         with Image.open(io.BytesIO(data)) as im:
-            value = im.getexif().get(274, 1)
+            orientation = exif_orientation(im)
             progressive = bool(im.info.get("progressive") or im.info.get("progression"))
-            orientation = int(value) if int(value) in TRANSPOSE else 1
             try:
                 preview = mpf_preview(im, data, min_side) if min_side else None
             except Exception:  # a broken preview is no reason to give up: decode the image itself
@@ -157,11 +156,6 @@ def _decode_jpeg(
 
 # --- everything Pillow opens ----------------------------------------------------------------
 
-def _exif_orientation(im: Image.Image) -> int:
-    value = im.getexif().get(274, 1)
-    return int(value) if value in TRANSPOSE else 1
-
-
 def _decode_pillow(
     data: bytes, min_side: int | None, max_pixels: int, budget: DecodeBudget | None = None,
     *, orientation: int | None = None,
@@ -172,7 +166,7 @@ def _decode_pillow(
     # A PNG's getexif() decodes the pixels when no eXIf chunk came before them: read it after `load`,
     # and reserve for a turned copy meanwhile.
     if orientation is None and not (im.format == "PNG" and "exif" not in im.info):
-        orientation = _exif_orientation(im)
+        orientation = exif_orientation(im)
     if im.format == "JPEG" and min_side:
         im.draft(im.mode, (min_side, min_side))
     factor = shrink_factor(im.size, min_side)
@@ -180,7 +174,7 @@ def _decode_pillow(
     with (budget or shared_budget()).reserve(need, _what(im.format, im.mode, *im.size)):
         im.load()  # the first frame / page; truncation raises (LOAD_TRUNCATED_IMAGES stays off)
         if orientation is None:
-            orientation = _exif_orientation(im)
+            orientation = exif_orientation(im)
         size = _oriented_size(*full, orientation)
         return finish(im, min_side, orientation), size
 
@@ -201,7 +195,7 @@ def _decode_heif(
     with Image.open(io.BytesIO(data)) as im:  # the header: size and orientation
         full = im.size
         _check_pixels(*full, max_pixels)
-        orientation = _exif_orientation(im)
+        orientation = exif_orientation(im)
     thumbnail = _usable(_heif_thumbnail, data, min_side, budget, orientation)
     if thumbnail is not None:
         return thumbnail, _oriented_size(*full, orientation)

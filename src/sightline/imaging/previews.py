@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pillow_heif
 from PIL import Image
 
-from sightline.imaging.convert import TRANSPOSE
+from sightline.imaging.convert import exif_orientation
 
 ASPECT_TOLERANCE = 0.02  # a preview's width/height within 2 % of the primary's
 _MPF_PREVIEW_TYPES = ("Large Thumbnail", "Undefined")  # CIPA DC-007 MP types; Pillow writes "Undefined"
@@ -37,7 +37,7 @@ def _same_picture(size: tuple[int, int], primary: tuple[int, int], min_side: int
 def mpf_preview(im: Image.Image, data: bytes, min_side: int) -> bytes | None:
     """The JPEG bytes of the smallest MPF image of ``im`` (opened from ``data``) that can stand in for it."""
     entries = (getattr(im, "mpinfo", {}).get(0xB002) or [])[:MAX_MPF_ENTRIES]
-    primary = (im.size, im.mode, _orientation(im))
+    primary = (im.size, im.mode, exif_orientation(im))
     best: tuple[int, bytes] | None = None
     for index, entry in enumerate(entries[1:], start=1):
         kind = str(entry.get("Attribute", {}).get("MPType", ""))
@@ -55,17 +55,12 @@ def mpf_preview(im: Image.Image, data: bytes, min_side: int) -> bytes | None:
     return best[1] if best else None
 
 
-def _orientation(im: Image.Image) -> int:
-    value = im.getexif().get(274, 1)
-    return value if value in TRANSPOSE else 1
-
-
 def _same_copy(im: Image.Image, primary: tuple[tuple[int, int], str, int], min_side: int) -> bool:
     """Whether the MPF image ``im`` is seeking to shows the primary's picture as the primary does: same
     shape, same bands (no grey copy of a colour photo) and no orientation of its own that differs
     (`decode.py` turns a preview as its primary unless it has its own)."""
     size, mode, orientation = primary
-    if im.mode != mode or _orientation(im) not in (1, orientation) or _gain_map(im):
+    if im.mode != mode or exif_orientation(im) not in (1, orientation) or _gain_map(im):
         return False
     return _same_picture(im.size, size, min_side)
 
