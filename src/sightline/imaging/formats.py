@@ -55,19 +55,24 @@ def tiff_holds_image(data: bytes, width: int, height: int, nbytes: int) -> bool:
     ifd0 = tiff_ifd0(data)
     if ifd0 is None:
         return False
-    ifds = [ifd0, *_sub_ifds(data, ifd0)]
+    ifds = [ifd0, *_sub_ifds(io.BytesIO(_as_tiff(data)), len(data), ifd0)]
     return any(_strips_hold(ifd, width, height, nbytes, len(data)) for ifd in ifds)
 
 
-def _sub_ifds(data: bytes, ifd0: Image.Exif) -> list[Image.Exif]:
-    offsets = ifd0.get(_SUB_IFDS)
+def _values(ifd: Image.Exif, tag: int) -> tuple:
+    """A tag's values as a tuple (Pillow gives a single value bare)."""
+    value = ifd.get(tag)
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _sub_ifds(tiff: io.BytesIO, size: int, ifd0: Image.Exif) -> list[Image.Exif]:
     found = []
-    for offset in (offsets if isinstance(offsets, tuple) else (offsets,))[:MAX_SUB_IFDS]:
-        if not isinstance(offset, int) or not 8 <= offset < len(data):
+    for offset in _values(ifd0, _SUB_IFDS)[:MAX_SUB_IFDS]:
+        if not isinstance(offset, int) or not 8 <= offset < size:
             continue
         try:
             ifd = Image.Exif()
-            ifd.load_from_fp(io.BytesIO(_as_tiff(data)), offset)
+            ifd.load_from_fp(tiff, offset)
             found.append(ifd)
         except Exception:  # as in tiff_ifd0: a malformed IFD has no tags
             continue
@@ -77,9 +82,7 @@ def _sub_ifds(data: bytes, ifd0: Image.Exif) -> list[Image.Exif]:
 def _strips_hold(ifd: Image.Exif, width: int, height: int, nbytes: int, size: int) -> bool:
     if (ifd.get(_WIDTH), ifd.get(_HEIGHT)) != (width, height):
         return False
-    offsets, counts = ifd.get(_STRIP_OFFSETS), ifd.get(_STRIP_BYTE_COUNTS)
-    offsets = offsets if isinstance(offsets, tuple) else (offsets,)
-    counts = counts if isinstance(counts, tuple) else (counts,)
+    offsets, counts = _values(ifd, _STRIP_OFFSETS), _values(ifd, _STRIP_BYTE_COUNTS)
     if len(offsets) != len(counts) or not all(isinstance(n, int) for n in offsets + counts):
         return False
     inside = all(0 <= offset and 0 <= count and offset + count <= size for offset, count in zip(offsets, counts))
