@@ -116,8 +116,8 @@ async def facts_page(services: Services, info: CollectionInfo, body: SearchReque
     """A query of facts alone: the photos that meet them, newest first, none weak (each meets all of it);
     `total` on the first page."""
     listing = await fact_listing.list_facts(services, info.name, understanding, filters, body.limit,
-                                      store=cursor.store if cursor else None,
-                                      by_words_shown=cursor.offset if cursor else 0, count=cursor is None)
+                                            store=cursor.store if cursor else None,
+                                            by_words_shown=cursor.offset if cursor else 0, count=cursor is None)
     next_cursor = Cursor("text", offset=listing.by_words_shown, store=listing.store).encode() if listing.more \
         else None
     results = [result(info.name, hit.id, hit.payload, matched=hit.matched) for hit in listing.hits]
