@@ -2,9 +2,11 @@
 whether the serving process stays responsive while it is built (issue 12, goal 3).
 
     python bench/index.py [--points 100000] [--dim 128] [--queries 200] [--baseline-s 20] [--threshold-kb KB]
-                          [--skip-build] [--load-figures] [--keep DIR]
+                          [--stores process,inline] [--skip-build] [--load-figures] [--keep DIR]
 
-What it does, in one process, through `EdgeStore` (no HTTP):
+What it does, through the embedded store (no HTTP), once per ``--stores`` kind side by side: ``process`` is
+what the service runs (`EdgeProcessStore`: the engine in a child process, the ticker and searcher below in
+this one), ``inline`` the engine in this process (`EdgeStore`):
 
 1. Creates a collection (Cosine, hnsw_m 16, ef_construct 100, int8 quantization) and fills it with
    clustered embeddings (``--clusters`` Gaussian blobs, unit length; uniform noise would understate recall).
@@ -39,8 +41,7 @@ from pathlib import Path
 import numpy as np
 
 import index_load
-from sightline.ingest.vectors import CollectionParams, Point, open_store
-from sightline.ingest.vectors.edge import EdgeStore
+from sightline.ingest.vectors import CollectionParams, Point, VectorStore, open_store
 
 TICK_S = 0.005
 
@@ -50,7 +51,7 @@ def clustered(rng: np.random.Generator, n: int, dim: int, clusters: int, centers
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def fill(store: EdgeStore, data: np.ndarray, batch: int = 2000) -> float:
+def fill(store: VectorStore, data: np.ndarray, batch: int = 2000) -> float:
     t = time.perf_counter()
     for start in range(0, len(data), batch):
         rows = data[start : start + batch]
@@ -61,7 +62,7 @@ def fill(store: EdgeStore, data: np.ndarray, batch: int = 2000) -> float:
     return time.perf_counter() - t
 
 
-def timed_searches(store: EdgeStore, queries: np.ndarray, k: int = 10) -> tuple[list[float], list[list[int]]]:
+def timed_searches(store: VectorStore, queries: np.ndarray, k: int = 10) -> tuple[list[float], list[list[int]]]:
     """Milliseconds per search, and the ids found (as ints)."""
     times, found = [], []
     for q in queries:
@@ -91,7 +92,7 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
 class Watch:
     """A ticker thread and a searching thread, run while something else happens in the process."""
 
-    def __init__(self, store: EdgeStore, queries: np.ndarray):
+    def __init__(self, store: VectorStore, queries: np.ndarray):
         self.store, self.queries = store, queries
         self.stop = threading.Event()
         self.gaps: list[tuple[float, float]] = []  # (when it ended, how long beyond the tick)
@@ -149,14 +150,13 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def run(args: argparse.Namespace, folder: Path) -> dict:
+def run(args: argparse.Namespace, folder: Path, kind: str) -> dict:
     rng = np.random.default_rng(0)
     centers = rng.standard_normal((args.clusters, args.dim)).astype(np.float32)
     data = clustered(rng, args.points, args.dim, args.clusters, centers)
     queries = clustered(rng, args.queries, args.dim, args.clusters, centers)
     truth = exact_top10(queries, data)
-    store = open_store(folder, flush_interval_s=1.0)
-    assert isinstance(store, EdgeStore)
+    store = open_store(folder, flush_interval_s=1.0, own_process=kind == "process")
     params = CollectionParams(vector_size=args.dim, hnsw_m=16, hnsw_ef_construct=100, quantization="int8")
     store.create_collection("bench", params)
     progress(f"filling {args.points} points ({args.dim}-d)")
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
     progress(f"filled in {fill_s:.1f} s; exact searches")
     exact_ms, exact_found = timed_searches(store, queries)
     out = {
-        "points": args.points, "dim": args.dim, "fill_s": round(fill_s, 1),
+        "store": kind, "points": args.points, "dim": args.dim, "fill_s": round(fill_s, 1),
         "exact_p50_ms": round(statistics.median(exact_ms), 2), "exact_p95_ms": round(pct(exact_ms, 95), 2),
         "exact_recall10": round(recall(exact_found, truth), 4),
     }
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
     return out
 
 
-def build_figures(args: argparse.Namespace, store: EdgeStore, queries: np.ndarray, truth: np.ndarray) -> dict:
+def build_figures(args: argparse.Namespace, store: VectorStore, queries: np.ndarray, truth: np.ndarray) -> dict:
     """Build the index while a ticker and a searcher run (after as long with no build), then search it."""
     progress(f"idle baseline {args.baseline_s} s")
     with Watch(store, queries) as idle:  # the same threads with no build: what the machine itself costs
@@ -187,7 +187,7 @@ def build_figures(args: argparse.Namespace, store: EdgeStore, queries: np.ndarra
     progress("building the index")
     with Watch(store, queries) as watch:
         started = time.perf_counter()
-        report = store.build_index("bench", args.threshold_kb)
+        report = store.build_index("bench", args.threshold_kb)  # type: ignore[attr-defined]
         build_wall_s = time.perf_counter() - started
     gaps = [g for _, g in watch.gaps]
     progress(f"built: {report.to_dict()}")
@@ -215,20 +215,24 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--baseline-s", type=float, default=20.0, help="the ticker without a build, first")
     parser.add_argument("--threshold-kb", type=int, help="index segments from this many KB of vectors (engine default)")
+    parser.add_argument("--stores", default="process,inline", help="process (the service's), inline, or both")
     parser.add_argument("--skip-build", action="store_true", help="fill and search exactly only")
     parser.add_argument("--load-figures", action="store_true",
                         help="then open the built collection afresh, as built and Cached (bench/index_load.py)")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = parser.parse_args()
-    if args.keep:
-        result = run(args, args.keep)
-    else:
-        with tempfile.TemporaryDirectory(prefix="sightline-index-") as tmp:
-            result = run(args, Path(tmp))
-    width = max(map(len, result))
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print("BENCH_JSON " + json.dumps(result))
+    results = []
+    for kind in args.stores.split(","):
+        if args.keep:
+            results.append(run(args, args.keep / kind, kind))
+        else:
+            with tempfile.TemporaryDirectory(prefix="sightline-index-") as tmp:
+                results.append(run(args, Path(tmp), kind))
+    keys = list(dict.fromkeys(key for result in results for key in result))
+    width = max(map(len, keys))
+    for key in keys:
+        print(f"{key:<{width}}  " + "  ".join(f"{str(result.get(key, '')):<24}" for result in results))
+    print("BENCH_JSON " + json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,10 @@ class IngestSettings(CommonSettings):
         default=1.0, ge=0, description="Embedded store: flush segments at most this often (0: every write). "
         "Its write-ahead log already keeps every acknowledged write across a killed process.",
     )
+    store_process: bool = Field(
+        default=True, description="Embedded store: run the engine in a process of its own, so that its pauses "
+        "(closing a shard after an index build, a flush waiting for the disk) never stop the service.",
+    )
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     ingest_roots: str = Field(default="", description="Comma-separated folders that scans may read.")

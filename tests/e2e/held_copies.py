@@ -62,8 +62,9 @@ def hold_copies(tmp_path: Path, monkeypatch) -> None:
 
 
 def stored_paths(data_dir: Path, name: str) -> list[str]:
-    """The paths of the points in `name`, read while no service holds the store."""
-    store = open_store(data_dir)
+    """The paths of the points in `name`, read while no service holds the store (its store process, which ends
+    when the service is gone, first closes it: the one opened here waits for that)."""
+    store = open_store(data_dir, own_process=True)
     try:
         return [point.payload["path"] for point in store.scroll(name, limit=2 * POINTS)[0]]
     finally:

@@ -45,7 +45,7 @@ def build_services(settings: IngestSettings, *, ml_transport: httpx.AsyncBaseTra
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     discard_unfinished(settings.uploads_dir)
     vectors = open_store(settings.data_dir, settings.qdrant_url, settings.qdrant_api_key,
-                         flush_interval_s=settings.store_flush_seconds)
+                         flush_interval_s=settings.store_flush_seconds, own_process=settings.store_process)
     jobdb = JobStore(settings.data_dir / "sightline.db")
     api_key = settings.api_keys[0] if settings.api_keys else None
     ml = MLClient(settings.ml_urls, api_key, timeout=settings.ml_timeout,

@@ -1,5 +1,5 @@
-"""The two adapters as the tests see them: the embedded edge shard, and qdrant-client local mode
-standing in for a Qdrant server."""
+"""The adapters as the tests see them: the embedded edge shard, in this process or in its own (what the
+service runs), and qdrant-client local mode standing in for a Qdrant server."""
 
 from __future__ import annotations
 
@@ -20,19 +20,21 @@ class Backend:
     status: str  # CollectionInfo.status of a healthy collection
     # CollectionInfo.ignored_params of a collection that sets every tuning parameter.
     ignored_when_all_set: list[str]
+    own_process: bool = False  # open_store's
 
     def url(self, data_dir: Path) -> str | None:
-        return None if self.id == "edge" else f"local:{data_dir / 'qdrant'}"
+        return None if self.name == "embedded" else f"local:{data_dir / 'qdrant'}"
 
     def collection_dir(self, data_dir: Path, name: str) -> Path:
-        if self.id == "edge":
+        if self.name == "embedded":
             return data_dir / "collections" / name
         return data_dir / "qdrant" / "collection" / name
 
 
 EDGE = Backend("edge", "embedded", "ok", ["hnsw_m", "hnsw_ef_construct", "quantization"])
+EDGE_PROCESS = Backend("edge-process", "embedded", "ok", EDGE.ignored_when_all_set, own_process=True)
 QDRANT_LOCAL = Backend("qdrant-local", "qdrant", "green", ["on_disk", "hnsw_m", "hnsw_ef_construct", "quantization"])
-BACKENDS = [EDGE, QDRANT_LOCAL]
+BACKENDS = [EDGE, EDGE_PROCESS, QDRANT_LOCAL]
 BACKEND_IDS = [b.id for b in BACKENDS]
 
 
@@ -45,7 +47,8 @@ class Opener:
     opened: list[VectorStore] = field(default_factory=list)
 
     def __call__(self) -> VectorStore:
-        store = open_store(self.data_dir, qdrant_url=self.backend.url(self.data_dir))
+        store = open_store(self.data_dir, qdrant_url=self.backend.url(self.data_dir),
+                           own_process=self.backend.own_process)
         self.opened.append(store)
         return store
 

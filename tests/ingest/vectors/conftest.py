@@ -1,4 +1,4 @@
-"""Stores of both adapters for the contract tests (`backends`), empty, filled or shared."""
+"""Stores of every adapter for the contract tests (`backends`), empty, filled or shared."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def shared(request, tmp_path_factory) -> Iterator[VectorStore]:
     """The filled "photos" collection, made once per backend for the tests that only read it
     (creating an edge collection persists six payload indexes: 0.3-1 s on a busy machine)."""
     data_dir = tmp_path_factory.mktemp(f"shared-{request.param.id}")
-    store = open_store(data_dir, qdrant_url=request.param.url(data_dir))
+    store = open_store(data_dir, qdrant_url=request.param.url(data_dir), own_process=request.param.own_process)
     store.create_collection("photos", CollectionParams(vector_size=DIM))
     store.upsert("photos", POINTS)
     yield store
@@ -49,7 +49,7 @@ def shared(request, tmp_path_factory) -> Iterator[VectorStore]:
 @pytest.fixture(scope="module", params=BACKENDS, ids=BACKEND_IDS)
 def scratch_store(request, tmp_path_factory) -> Iterator[VectorStore]:
     data_dir = tmp_path_factory.mktemp(f"scratch-{request.param.id}")
-    store = open_store(data_dir, qdrant_url=request.param.url(data_dir))
+    store = open_store(data_dir, qdrant_url=request.param.url(data_dir), own_process=request.param.own_process)
     store.create_collection("c", CollectionParams(vector_size=DIM))
     yield store
     store.close()

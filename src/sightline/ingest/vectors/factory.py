@@ -14,15 +14,22 @@ def open_store(
     qdrant_api_key: str | None = None,
     *,
     flush_interval_s: float = 0.0,
+    own_process: bool = False,
 ) -> VectorStore:
     """Open the configured vector store.
 
     - ``qdrant_url`` None: the embedded edge store under ``data_dir / "collections"``, flushing its
-      segments at most every ``flush_interval_s`` seconds (0: after every write; see `EdgeStore`).
+      segments at most every ``flush_interval_s`` seconds (0: after every write; see `EdgeStore`); with
+      ``own_process``, in a child process (`EdgeProcessStore`).
     - ``"local:<path>"``: qdrant-client local mode at ``<path>`` (one process only; for tests).
     - ``http(s)://...``: a Qdrant server (``qdrant_api_key`` sent as its API key).
     """
     if not qdrant_url:
+        if own_process:
+            # Imported here: `python -m` runs it as the launcher, which must not find it imported already.
+            from sightline.ingest.vectors.edge_process import EdgeProcessStore
+
+            return EdgeProcessStore(Path(data_dir) / "collections", flush_interval_s=flush_interval_s)
         return EdgeStore(Path(data_dir) / "collections", flush_interval_s=flush_interval_s)
     if qdrant_url.startswith("local:"):
         path = qdrant_url[len("local:") :]

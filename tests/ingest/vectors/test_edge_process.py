@@ -1,0 +1,129 @@
+"""The embedded store in its own process: what the process adds to the contract tests (which run on it too)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sightline.errors import ErrorCode
+from sightline.ingest.vectors import CollectionParams, Point, StoreError
+from sightline.ingest.vectors import _edge_server
+from sightline.ingest.vectors.edge_process import EdgeProcessStore
+
+
+def points(count: int) -> list[Point]:
+    return [Point(str(uuid.UUID(int=i + 1)), [1.0, float(i)], {"i": i}) for i in range(count)]
+
+
+def wait_gone(pid: int, timeout: float = 30) -> bool:
+    """True once the process ``pid`` has ended (its pidfd becomes readable), False after ``timeout``."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture()
+def store(tmp_path: Path):
+    store = EdgeProcessStore(tmp_path / "collections")
+    yield store
+    store.close()
+
+
+def test_a_killed_store_process_is_replaced_and_loses_no_acknowledged_write(store):
+    store.create_collection("k", CollectionParams(vector_size=2))
+    store.upsert("k", points(50))
+    first = store.pid
+    os.kill(first, signal.SIGKILL)
+    assert wait_gone(first)
+    assert store.count("k") == 50  # from the shard's write-ahead log, in a new process
+    assert store.pid not in (None, first)
+
+
+def test_a_call_in_flight_when_the_process_dies_is_a_store_error(store, monkeypatch):
+    store.create_collection("k", CollectionParams(vector_size=2))
+    child = store._child
+    os.kill(child.pid, signal.SIGKILL)
+    assert wait_gone(child.pid)
+    with pytest.raises(StoreError) as caught:
+        child.call("count", ("k",), {})  # the pool's connection, as a call already past the liveness check
+    assert caught.value.code == ErrorCode.STORE_FAILED and caught.value.status == 503
+    assert "ended during count" in caught.value.message
+
+
+def test_the_process_ignores_the_terminal_s_signals(store):
+    store.create_collection("k", CollectionParams(vector_size=2))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        os.kill(store.pid, sig)
+    store.upsert("k", points(3))
+    assert store.count("k") == 3
+
+
+def test_closing_the_store_ends_its_process(tmp_path):
+    store = EdgeProcessStore(tmp_path / "collections")
+    store.create_collection("k", CollectionParams(vector_size=2))
+    pid = store.pid
+    store.close()
+    assert wait_gone(pid, timeout=0.5) and store.pid is None
+    with pytest.raises(StoreError, match="closed"):
+        store.count("k")
+    reopened = EdgeProcessStore(tmp_path / "collections")
+    try:
+        assert reopened.collection_info("k").points_count == 0
+    finally:
+        reopened.close()
+
+
+PARENT_DIES = """
+import os, sys, uuid
+from sightline.ingest.vectors import CollectionParams, Point
+from sightline.ingest.vectors.edge_process import EdgeProcessStore
+store = EdgeProcessStore(sys.argv[1], flush_interval_s=3600)
+store.create_collection("k", CollectionParams(vector_size=2))
+store.upsert("k", [Point(str(uuid.UUID(int=i + 1)), [1.0, float(i)], {"i": i}) for i in range(20)])
+print(store.pid, flush=True)
+os._exit(0)  # no close(): the parent is gone
+"""
+
+
+def test_the_process_closes_the_store_and_ends_when_its_parent_dies(tmp_path):
+    root = tmp_path / "collections"
+    out = subprocess.run([sys.executable, "-c", PARENT_DIES, str(root)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert wait_gone(int(out.stdout))
+    with (root / _edge_server.LOCK_NAME).open("rb") as lock:  # released: the shards are closed
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    store = EdgeProcessStore(root)
+    try:
+        assert store.count("k") == 20
+    finally:
+        store.close()
+
+
+def test_a_second_process_waits_for_the_lock_of_the_first(tmp_path, monkeypatch):
+    root = tmp_path / "collections"
+    root.mkdir()
+    monkeypatch.setattr(_edge_server, "LOCK_WAIT_S", 0.2)
+    with (root / _edge_server.LOCK_NAME).open("wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(StoreError, match="kept the vector store"):
+            _edge_server._hold_lock(root)
+    os.close(_edge_server._hold_lock(root))
+
+
+def test_an_unknown_operation_is_refused_by_the_process(store):
+    with pytest.raises(StoreError, match="no operation 'close_all'"):
+        store._call("close_all")
+    assert store.list_collections() == []  # the process serves on
