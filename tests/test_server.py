@@ -39,9 +39,9 @@ async def test_pages_show_the_data_the_api_answers(site, library):
 
 async def test_bad_filters_and_unknown_jobs_are_error_pages(site):
     bad = await site.get("/jobs", params={"state": "exploded"})
-    assert bad.status_code == 422 and "Bad filter" in bad.text
+    assert bad.status_code == 422 and "Unknown job filter" in bad.text
     missing = await site.get("/jobs/nope")
-    assert missing.status_code == 404 and "Not found" in missing.text
+    assert missing.status_code == 404 and "Job not found" in missing.text
 
 
 async def test_static_files_are_versioned_and_cached(site):

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from sightline import ui
 from sightline.config import IngestSettings
 from sightline.ingest import app as ingest_app
-from sightline.ui.templating import render
+from sightline.ui.errors import page_not_found
 
 
 def create_app(
@@ -34,8 +34,7 @@ def _pages_not_found(app: FastAPI) -> None:
         page = request.method == "GET" and "text/html" in request.headers.get("accept", "") \
             and not path.startswith(("/api/", "/static/"))
         if exc.status_code == 404 and page:
-            return render(request, "error.html", "", status_code=404, title="Page not found",
-                          message=f"There is no page {path}. The photos are under Photos, in the menu above.")
+            return page_not_found(request)
         return await api_answer(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, not_found)

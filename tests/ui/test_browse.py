@@ -86,7 +86,20 @@ def test_a_filter_without_a_query_lists_what_it_keeps(page, library):
     page.fill("#taken_after", "2024-01-01")
     page.fill("#taken_before", "2023-01-01")
     page.locator("#taken_before").dispatch_event("change")
-    expect(page.locator("[data-error-for='filters']")).to_contain_text("taken_after is later than taken_before")
+    expect(page.locator("[data-error-for='filters']")).to_have_text(
+        "“Taken on or after” (2024-01-01) is later than “Taken on or before” (2023-01-01), so no photo can match. "
+        "Change one of the two dates.")
+
+
+@pytest.mark.parametrize("date", ["June", "2023-02-30"])
+def test_a_date_filter_that_is_no_date_says_how_a_date_is_written(page, library, date):
+    page.goto(f"/search?collection=library&after={date}")  # a hand-made or an old address
+    expect(page.locator("[data-error-for='filters.taken_after']")).to_have_text(
+        f"“{date}” is not a date. Enter a date as year-month-day, for example 2023-06-30.")
+    expect(page.locator("#taken_after")).to_be_focused()  # the filters unfolded, at the field to correct
+    page.get_by_role("button", name=f"Remove From: {date}").click()
+    expect(page.locator("#results-summary")).to_have_text(f"{TOTAL} photos, newest first")
+    expect(page.locator("[data-error-for='filters.taken_after']")).to_be_hidden()
 
 
 def test_the_viewer_steps_through_with_the_keyboard(page, library, shots):

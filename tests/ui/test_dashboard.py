@@ -87,3 +87,32 @@ def test_a_job_that_ended_between_two_polls_appears(serve, open_page):
     jobdb.set_state(job.job_id, "cancelled")  # started and over before the page's next poll
     expect(page.get_by_role("link", name=job.job_id[:8])).to_be_visible()
     assert page.evaluate("window.__sameDocument") is None
+
+
+def test_recent_jobs_are_the_last_finished_first_and_a_long_queue_hides_neither_them_nor_the_running_job(
+        serve, open_page):
+    ingest = serve()
+    jobdb = ingest.server.config.app.state.services.jobdb
+    early, later = (jobdb.create_job(name, "upload", "upload", {}) for name in ("early", "later"))
+    jobdb.set_state(later.job_id, "cancelled")
+    jobdb.set_state(early.job_id, "cancelled")  # created first, ended last (as a retried job does)
+    working = jobdb.create_job("working", "upload", "upload", {})
+    jobdb.set_state(working.job_id, "running")  # the runner never picks these jobs up: they stay as set
+    waiting = [jobdb.create_job("waiting", "upload", "upload", {}) for _ in range(51)]  # syncs at start-up
+
+    page = open_page(ingest.url)
+    page.goto("/")
+    recent = page.locator("#recent-jobs tbody tr")
+    expect(recent.locator('td[data-label="Job"]')).to_have_text([early.job_id[:8], later.job_id[:8]])
+    rows = page.locator("#running-jobs [data-job-id]")
+    expect(rows.first).to_have_attribute("data-job-id", working.job_id)
+    expect(rows.first.locator('[data-field="state"]')).to_have_text("running")
+    expect(rows).to_have_count(1 + 50)
+    expect(page.locator(f'#running-jobs [data-job-id="{waiting[-1].job_id}"]')).to_be_visible()
+
+    # Nothing new: the page stays (every job its polls see is shown), over two polls.
+    page.evaluate("window.__sameDocument = true")
+    polled = "() => performance.getEntriesByType('resource').filter((r) => r.name.includes('/api/v1/jobs?')).length"
+    seen = page.evaluate(polled)
+    page.wait_for_function(f"() => ({polled})() >= {seen + 4}")
+    assert page.evaluate("window.__sameDocument") is True

@@ -79,7 +79,8 @@ def test_retry_failed_queues_the_file_again(page, holiday):
 
 def test_unknown_job_is_404(page):
     assert page.goto("/jobs/no-such-job").status == 404
-    expect(page.locator("main")).to_contain_text("No job 'no-such-job'")
+    expect(page.locator("#error-message")).to_have_text("There is no job with the id no-such-job.")
+    expect(page.get_by_role("main").get_by_role("link", name="All jobs")).to_have_attribute("href", "/jobs")
 
 
 def test_an_uploads_errors_name_the_file_as_it_was_sent(page, api):
@@ -147,3 +148,34 @@ def test_while_the_server_is_lost_no_eta_is_shown(serve, open_page):
     server["up"] = False
     expect(page.locator("#live-status")).to_contain_text("Cannot reach the server")
     expect(page.locator("#job-eta")).to_have_text("—")
+
+
+def test_a_syncs_errors_are_those_of_its_run_each_with_its_time_and_the_sources_page_has_the_current_ones(page, api,
+                                                                                                          photos):
+    """The sources page's "1 file cannot be read" links to the job where it failed; once the file is fixed and a
+    later sync took it in, that job's list still names it: the page says what the list is."""
+    folder = photos / "fixedlater"
+    folder.mkdir()
+    (folder / "good.jpg").write_bytes(distinct_image(500))
+    (folder / "bad.jpg").write_bytes(b"not a JPEG" * 10)
+    assert api.post("/api/v1/collections", json={"name": "fixedlater"}).status_code == 201
+    added = api.post("/api/v1/collections/fixedlater/sources", json={"path": str(folder), "watch": False}).json()
+    first = wait_for_job(api, added["job_id"])
+    assert first["state"] == "completed_with_errors", first
+    (folder / "bad.jpg").write_bytes(distinct_image(501))  # fixed
+    source_id = api.get("/api/v1/collections/fixedlater/sources").json()["sources"][0]["source_id"]
+    later = wait_for_job(api, api.post(f"/api/v1/collections/fixedlater/sources/{source_id}/sync").json()["job_id"])
+    assert later["counts"]["done"] == 1
+    assert api.get("/api/v1/collections/fixedlater/sources").json()["sources"][0]["unreadable"] == 0
+
+    page.goto(f"/jobs/{first['job_id']}")
+    expect(page.locator("#errors-heading")).to_have_text("Files that failed in this job (1)")
+    row = page.locator("#errors-table tbody tr")
+    expect(row.locator("td.path")).to_have_text(str(folder / "bad.jpg"))  # as it was then
+    failed_at = api.get(f"/api/v1/jobs/{first['job_id']}/errors").json()["errors"][0]["at"]
+    expect(row.locator('td[data-label="When"] time')).to_have_attribute("datetime", failed_at)
+    hint = page.locator("#errors-hint")
+    expect(hint).to_contain_text("a file fixed since, and taken in by a later job or sync, is still listed here")
+    expect(hint.get_by_role("link", name="Sources")).to_have_attribute("href", "/collections/fixedlater/sources")
+    api.delete(f"/api/v1/collections/fixedlater/sources/{source_id}")
+    api.delete("/api/v1/collections/fixedlater")

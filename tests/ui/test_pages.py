@@ -51,17 +51,41 @@ def test_a_short_job_id_redirects_to_the_jobs_page_under_its_full_id(site):
 def test_an_unknown_job_id_is_the_html_not_found_page(site, job_id):
     page = site.get(f"/jobs/{job_id}")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert f"No job {job_id!r}." in html.unescape(page.text)
+    text = html.unescape(page.text)
+    assert f"There is no job with the id {job_id}." in text and "Find the job in the list:" in text
+    assert '<a href="/jobs">All jobs</a>' in text  # what to do next
 
 
 def test_a_browser_asking_for_an_unknown_page_gets_a_page_and_a_client_its_json(site):
     page = site.get("/photos", headers={"accept": "text/html,application/xhtml+xml"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert "There is no page /photos. The photos are under Photos, in the menu above." in page.text
+    assert "There is no page at /photos." in page.text
+    assert "Check the address for a typo, or go on from one of these pages:" in page.text
+    assert re.findall(r'<a href="([^"]+)">', page.text.split('class="plain error-links"', 1)[1].split("</ul>")[0]) \
+        == ["/search", "/collections", "/"]  # where to go next, besides the navigation
     assert 'href="/search"' in page.text  # the navigation
     for path, accept in (("/photos", "application/json"), ("/api/v1/nothing", "text/html")):
         answer = site.get(path, headers={"accept": accept})
         assert (answer.status_code, answer.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize("page", ["sources", "duplicates", "map"])
+def test_a_collections_page_of_an_unknown_collection_says_so_and_links_to_the_list(site, page):
+    answer = site.get(f"/collections/nope/{page}")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    text = html.unescape(answer.text)
+    assert "<h1>Collection not found</h1>" in text and "There is no collection named “nope”." in text
+    assert "It may have been deleted. Choose a collection in the list:" in text
+    assert '<a href="/collections">All collections</a>' in text
+
+
+def test_an_unknown_job_state_in_the_jobs_filter_names_the_states(site):
+    answer = site.get("/jobs", params={"state": "done"})
+    assert answer.status_code == 422
+    text = html.unescape(answer.text)
+    assert "“done” is not a state a job can be in; the states are: queued, running, completed, " \
+           "completed with errors, failed, cancelled." in text
+    assert '<a href="/jobs">All jobs</a>' in text
 
 
 def test_the_jobs_list_names_a_syncs_folder_and_a_queued_job_by_its_state_alone(site):

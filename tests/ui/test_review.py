@@ -200,4 +200,4 @@ def test_near_duplicates_say_how_they_were_checked_and_a_group_becomes_a_collect
 def test_an_unknown_collection_has_no_review_pages(trip):
     for page in ("map", "duplicates"):
         answer = httpx.get(f"{trip}/collections/nope/{page}")
-        assert answer.status_code == 404 and "does not exist" in answer.text
+        assert answer.status_code == 404 and "There is no collection named “nope”." in answer.text

@@ -12,25 +12,44 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sightline.errors import SightlineError
 from sightline.ingest import queries
-from sightline.ingest.services import ServicesDep
+from sightline.ingest.jobdb import TERMINAL_STATES
+from sightline.ingest.services import Services, ServicesDep
 from sightline.ingest.vectors import COLLECTION_NAME_PATTERN
+from sightline.ui.errors import bad_jobs_filter, job_not_found
 from sightline.ui.templating import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 ERRORS_SHOWN = 1000
+ACTIVE_SHOWN = 50  # running jobs, and as many queued ones, on the dashboard
+FINISHED_SHOWN = 10  # the dashboard's recent jobs ...
+FINISHED_LOOKED_AT = 100  # ... the last to end among this many newest finished ones
 
 
 @router.get("/")
 async def dashboard(request: Request, services: ServicesDep) -> HTMLResponse:
     status = await queries.system_status(services)
-    running = await queries.list_jobs(services, states=("queued", "running"), limit=50)
-    recent = await queries.list_jobs(services, limit=10)
+    newest = await queries.list_jobs(services, limit=1)
     return render(
         request, "dashboard.html", "dashboard",
         status=status, ml=ml_summary(status), collections=await queries.collection_infos(services),
-        running=running, recent=[job for job in recent if job["is_terminal"]],
-        newest=recent[0]["job_id"] if recent else "",
+        running=await active_jobs(services), recent=await recently_finished(services),
+        newest=newest[0]["job_id"] if newest else "",
     )
+
+
+async def active_jobs(services: Services) -> list[dict[str, Any]]:
+    """The running jobs, then the queued ones, each newest first: a long queue (syncs at start-up) never hides
+    the jobs at work. Every one of the `ACTIVE_SHOWN` newest active jobs is among them, as `dashboard.js`,
+    which looks for new ones there, expects."""
+    running = await queries.list_jobs(services, states=("running",), limit=ACTIVE_SHOWN)
+    return running + await queries.list_jobs(services, states=("queued",), limit=ACTIVE_SHOWN)
+
+
+async def recently_finished(services: Services) -> list[dict[str, Any]]:
+    """The jobs that ended last, the last first: by the time they ended, not the time they were created (a retried
+    job ends again long after its creation), whatever is queued or running meanwhile."""
+    ended = await queries.list_jobs(services, states=sorted(TERMINAL_STATES), limit=FINISHED_LOOKED_AT)
+    return sorted(ended, key=lambda job: job["finished_at"] or "", reverse=True)[:FINISHED_SHOWN]
 
 
 @router.get("/collections")
@@ -68,8 +87,7 @@ async def jobs_page(
         jobs = await queries.list_jobs(services, collection=collection or None, states=[state] if state else None,
                                        limit=200)
     except SightlineError as exc:
-        return render(request, "error.html", "jobs", status_code=exc.status, title="Bad filter",
-                      message=exc.message)
+        return bad_jobs_filter(request, exc, state)
     return render(request, "jobs.html", "jobs", jobs=jobs, collections=await queries.collection_infos(services),
                   collection=collection or "", state=state or "")
 
@@ -81,8 +99,7 @@ async def job_page(request: Request, services: ServicesDep, job_id: str) -> HTML
     try:
         job = (await services.job_or_404(job_id)).to_dict()
     except SightlineError as exc:
-        title = "Not found" if exc.status == 404 else "Ambiguous job id"
-        return render(request, "error.html", "", status_code=exc.status, title=title, message=exc.message)
+        return job_not_found(request, job_id, exc)
     if job["job_id"] != job_id:
         return RedirectResponse(f"/jobs/{quote(job['job_id'], safe='')}", status_code=303)
     errors = await queries.job_errors(services, job["job_id"], limit=ERRORS_SHOWN)

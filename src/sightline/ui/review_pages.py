@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from sightline.errors import SightlineError
 from sightline.ingest.review.duplicates import DEFAULT_THRESHOLD
 from sightline.ingest.services import ServicesDep
+from sightline.ui.errors import collection_not_found
 from sightline.ui.templating import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -18,7 +19,7 @@ async def _page(request: Request, services: ServicesDep, name: str, template: st
     try:
         info = await services.call(services.vectors.collection_info, name)
     except SightlineError as exc:
-        return render(request, "error.html", "", status_code=exc.status, title="Not found", message=exc.message)
+        return collection_not_found(request, name, exc)
     return render(request, template, "", collection=info.to_dict(), **context)
 
 

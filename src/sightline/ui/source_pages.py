@@ -17,6 +17,7 @@ from sightline.ingest.review.merge import check_compatible
 from sightline.ingest.services import ServicesDep
 from sightline.ingest.sources.store import SourceStore
 from sightline.ingest.vectors import SearchFilters, VectorStore
+from sightline.ui.errors import collection_not_found
 from sightline.ui.templating import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -27,7 +28,7 @@ async def sources_page(request: Request, services: ServicesDep, name: str) -> HT
     try:
         info = await services.call(services.vectors.collection_info, name)
     except SightlineError as exc:
-        return render(request, "error.html", "", status_code=exc.status, title="Not found", message=exc.message)
+        return collection_not_found(request, name, exc)
     store = services.runner.sources.store
     sources = [await source_view(services, source) for source in await services.call(store.list, name)]
     copies = await services.call(followed_copies, services.vectors, store, name)

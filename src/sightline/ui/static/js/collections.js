@@ -2,7 +2,7 @@
 // outcome), delete with a typed confirmation.
 // The name rule and the number ranges are read from the inputs' own pattern / maxlength / min / max.
 
-import { del, post } from "./api.js";
+import { del, get, post } from "./api.js";
 import { $, $$, el, openDialog, wireDialogClose } from "./dom.js";
 import { plural } from "./format.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
@@ -81,8 +81,9 @@ function initDelete() {
   let target = null;
   wireDialogClose(dialog);
 
-  function ask(button) {
+  async function ask(button) {
     target = button.dataset.delete;
+    showCounts(await freshCounts());
     $$("[data-name]", dialog).forEach((node) => { node.textContent = target; });
     $("[data-count]", dialog).textContent = plural(Number(button.dataset.points), "image");
     confirmInput.value = "";
@@ -111,6 +112,29 @@ function initDelete() {
   form.addEventListener("submit", (event) => { event.preventDefault(); confirmDelete(); });
 }
 
+// Each collection's number of images now (name → count); none when they cannot be asked for (the page's stay).
+async function freshCounts() {
+  try {
+    const { collections } = await get(api.collections);
+    return new Map(collections.map((info) => [info.name, info.points_count]));
+  } catch {
+    return new Map();
+  }
+}
+
+// The counts of the page (its table, the buttons' and the merge dialog's choices) brought up to date.
+function showCounts(counts) {
+  for (const [name, count] of counts) {
+    const row = $(`tr[data-collection="${CSS.escape(name)}"]`);
+    if (row) $('td[data-label="Images"]', row).textContent = count;
+    $$(`[data-merge="${CSS.escape(name)}"], [data-delete="${CSS.escape(name)}"]`).forEach((button) => {
+      button.dataset.points = count;
+    });
+    const option = $(`#merge-into option[value="${CSS.escape(name)}"]`);
+    if (option) option.textContent = `${name} (${count})`;
+  }
+}
+
 function initMerge() {
   const dialog = $("#merge-dialog");
   if (!dialog) return;
@@ -123,9 +147,10 @@ function initMerge() {
   wireDialogClose(dialog);
   dialog.addEventListener("close", () => { if (merged) location.reload(); });
 
-  function ask(button) {
+  async function ask(button) {
     source = button.dataset.merge;
     merged = false;
+    showCounts(await freshCounts()); // an ingest or a merge since the page loaded changed them
     $$("[data-name]", dialog).forEach((node) => { node.textContent = source; });
     $("[data-count]", dialog).textContent = plural(Number(button.dataset.points), "image");
     const own = $(`option[value="${CSS.escape(source)}"]`, select).dataset.signature;

@@ -73,7 +73,8 @@ function errorRow(error, uploaded) {
     fileCell(error.path, uploaded),
     el("td", { "data-label": "Stage", text: error.stage }),
     el("td", { "data-label": "Code" }, el("code", { text: error.code }), retriable),
-    el("td", { "data-label": "Message", text: error.message }));
+    el("td", { "data-label": "Message", text: error.message }),
+    el("td", { "data-label": "When" }, el("time", { datetime: error.at, text: when(error.at) })));
 }
 
 // How many errors the page shows at most (the server's limit, written in the page).
@@ -85,6 +86,7 @@ export function errorsShown() {
 export function renderErrors(errors, job) {
   $("#errors-count").textContent = `(${errors.length}${errors.length >= errorsShown() ? "+" : ""})`;
   $("#no-errors").hidden = errors.length > 0;
+  $("#errors-hint").hidden = errors.length === 0;
   $("#errors-wrap").hidden = errors.length === 0;
   $("#errors-table tbody").replaceChildren(...errors.map((error) => errorRow(error, job.kind === "upload")));
 }

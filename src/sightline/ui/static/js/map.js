@@ -7,6 +7,7 @@ import { $, el } from "./dom.js";
 import { setBusy } from "./forms.js";
 import { plural } from "./format.js";
 import { collectionFromPoints } from "./from-points.js";
+import { clusterColour, darkScheme } from "./palette.js";
 import { review } from "./urls.js";
 import { collectionName, initSurprise, waitForTask } from "./review-common.js";
 
@@ -25,8 +26,6 @@ let selected = new Set();
 let drag = null; // { mode: "pan" | "select", x0, y0, x, y, view }
 let pending = false;
 const thumbs = new Map();
-
-const colour = (cluster) => (cluster < 0 ? "rgba(128,128,128,0.55)" : `hsl(${(cluster * 137.5) % 360} 70% 45%)`);
 
 function fromAnswer(answer) {
   const n = answer.points.length;
@@ -103,7 +102,7 @@ function drawDots({ indices, xs, ys }) {
     if (cluster !== current) {
       if (current !== null) ctx.fill();
       current = cluster;
-      ctx.fillStyle = colour(cluster);
+      ctx.fillStyle = clusterColour(cluster);
       ctx.beginPath();
     }
     ctx.rect(xs[j] - 1.5, ys[j] - 1.5, 3, 3);
@@ -115,7 +114,7 @@ function drawThumbs({ indices, xs, ys }) {
   for (let j = 0; j < indices.length; j++) {
     const i = indices[j], x = xs[j] - THUMB_PX / 2, y = ys[j] - THUMB_PX / 2;
     const image = thumb(map.ids[i]);
-    ctx.fillStyle = colour(map.clusters[i]);
+    ctx.fillStyle = clusterColour(map.clusters[i]);
     ctx.fillRect(x - 2, y - 2, THUMB_PX + 4, THUMB_PX + 4);
     if (image.complete && image.naturalWidth) ctx.drawImage(image, x, y, THUMB_PX, THUMB_PX);
   }
@@ -204,7 +203,7 @@ function showClusters() {
   $("#map-clusters").replaceChildren(...map.labels.map((cluster) => {
     const button = el("button", { type: "button", class: "button small", "data-cluster": cluster.id },
       el("span", { class: "swatch" }), `${cluster.label} (${cluster.size})`);
-    button.firstChild.style.background = colour(cluster.id);
+    button.firstChild.style.background = clusterColour(cluster.id);
     button.addEventListener("click", () => select(map.order.filter((i) => map.clusters[i] === cluster.id)));
     return el("li", {}, button);
   }));
@@ -261,4 +260,5 @@ initSurprise(name);
 wirePointer();
 $("#map-new").addEventListener("submit", createFromSelection);
 new ResizeObserver(resize).observe(canvas);
+darkScheme.addEventListener("change", () => { if (map) showClusters(); schedule(); }); // the other palette
 load();

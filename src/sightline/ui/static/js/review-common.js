@@ -1,7 +1,9 @@
 // What the review pages share: waiting on a background task with a progress line, and "surprise me".
 
 import { get } from "./api.js";
-import { $, openDialog, wireDialogClose } from "./dom.js";
+import { $ } from "./dom.js";
+import { setBusy } from "./forms.js";
+import { urlOfState } from "./search-state.js";
 import { review } from "./urls.js";
 
 const POLL_MS = 400;
@@ -24,17 +26,33 @@ export function collectionName() {
   return $("#review-data").dataset.collection;
 }
 
+// A random photo of the collection `name`, or null when it has none.
+export async function randomPhoto(name) {
+  const { points } = await get(`${review.random(name)}?limit=1`);
+  return points[0] || null;
+}
+
+// What "Surprise me" shows, from every page: the photos page with `photo` open, among the photos like it.
+export function surpriseView(name, photo) {
+  return { collection: name, q: "", like: photo.id, likeName: photo.filename || "", from: "", open: photo.id,
+    filters: {} };
+}
+
+// The review pages' "Surprise me": the photos page, as its own button shows it.
 export function initSurprise(name) {
-  const dialog = $("#surprise-dialog");
-  wireDialogClose(dialog);
-  const show = async () => {
-    const { points } = await get(`${review.random(name)}?limit=1`);
-    if (!points.length) return;
-    $("#surprise-image").src = review.thumbnail(name, points[0].id, 1280);
-    $("#surprise-image").alt = points[0].caption || points[0].filename || "A random photo";
-    $("#surprise-path").textContent = points[0].path;
-    if (!dialog.open) openDialog(dialog);
-  };
-  $("#surprise").addEventListener("click", show);
-  $("#surprise-again").addEventListener("click", show);
+  const button = $("#surprise");
+  const status = $("#surprise-status");
+  button.addEventListener("click", async () => {
+    setBusy(button, true, "Picking…");
+    status.textContent = "";
+    try {
+      const photo = await randomPhoto(name);
+      if (photo) location.assign(urlOfState(surpriseView(name, photo)));
+      else status.textContent = "This collection has no photos yet.";
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      setBusy(button, false);
+    }
+  });
 }

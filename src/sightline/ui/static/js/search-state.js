@@ -65,6 +65,30 @@ export function apiFilters(filters, from = "") {
   return Object.keys(out).length ? out : null;
 }
 
+// What is wrong with the date filters, said next to them ({where, message}), or null. The address may hold any
+// text ("after=June"), which a date input cannot show: the message names it and the format a date takes.
+export function datesProblem(filters) {
+  for (const key of ["after", "before"]) {
+    const value = filters[key];
+    if (value && !isDate(value)) {
+      return { where: `filters.taken_${key}`,
+        message: `“${value}” is not a date. Enter a date as year-month-day, for example 2023-06-30.` };
+    }
+  }
+  if (filters.after && filters.before && filters.after > filters.before) {
+    return { where: "filters", message: `“Taken on or after” (${filters.after}) is later than “Taken on or before” `
+      + `(${filters.before}), so no photo can match. Change one of the two dates.` };
+  }
+  return null;
+}
+
+// "2023-06-30": a day of the calendar written as year-month-day (not "2023-02-30").
+function isDate(text) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const day = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && day.toISOString().startsWith(text);
+}
+
 // "browse" (no query), "text", "similar" (like a photo) or "image" (a query image, not in the address).
 export function modeOf(state, hasImage) {
   if (hasImage) return "image";

@@ -9,10 +9,11 @@ import { clearErrors, setBusy, showApiError } from "./forms.js";
 import { Viewer } from "./search-detail.js";
 import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./search-query.js";
 import { monthLabel, ResultList } from "./search-results.js";
+import { randomPhoto, surpriseView } from "./review-common.js";
 import { Selection } from "./search-select.js";
-import { apiFilters, chooseCollection, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact }
+import { apiFilters, chooseCollection, datesProblem, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact }
   from "./search-state.js";
-import { api, review } from "./urls.js";
+import { api } from "./urls.js";
 
 const PAGE = { browse: 100, text: 30, similar: 30, image: 30 };
 const NEEDS_A_DATE = ["after", "before"];
@@ -52,9 +53,10 @@ class PhotosPage {
     this.run = 0; // the latest query's number: pages of an older one are dropped
   }
 
-  // One page of the current query, from `this.cursor`.
+  // One page of the current query, from `this.cursor`; a date filter no search can take is refused here.
   request() {
     const s = this.state;
+    if (datesProblem(s.filters)) return Promise.reject(datesProblem(s.filters));
     const from = this.mode === "browse" ? s.from : "";
     const body = { collection: s.collection, limit: PAGE[this.mode], filters: apiFilters(s.filters, from) };
     if (this.cursor) body.cursor = this.cursor;
@@ -231,11 +233,9 @@ class PhotosPage {
   async surprise(button) {
     setBusy(button, true, "Picking…");
     try {
-      const { points } = await get(`${review.random(this.state.collection)}?limit=1`);
-      if (!points.length) return;
-      const [photo] = points;
-      await this.go({ q: "", like: photo.id, likeName: photo.filename || "", from: "", filters: {} },
-        { dropImage: true });
+      const photo = await randomPhoto(this.state.collection);
+      if (!photo) return;
+      await this.go(surpriseView(this.state.collection, photo), { dropImage: true });
       await this.viewer.open(photo.id);
     } catch (err) {
       showApiError(this.form, err);
