@@ -259,6 +259,9 @@ def hostile_batch() -> dict[str, tuple[bytes, str | None]]:
         "strip-past-the-end.dng": (hostile.patch_ifd0(dng, 273, 0x7FFFFFF0), None),
         "sub-ifd-loop.dng": (hostile.patch_ifd0(dng, 330, 8), "DECODE_FAILED"),
         "cut.dng": (dng[:50_000], "DECODE_FAILED"),
+        "ifd-of-65535-entries.dng": (hostile.crafted_headers()["dng, IFD 0 declares 65535 entries"], "DECODE_FAILED"),
+        "exif-ifd-of-65535-entries.tif": (hostile.crafted_headers()["tiff, Exif IFD declares 65535 entries"],
+                                          "DECODE_FAILED"),
     }
 
 

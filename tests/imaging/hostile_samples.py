@@ -1,4 +1,5 @@
-"""Files built to break the preview paths: camera JPEGs whose MPF index lies, HEICs and DNGs whose previews do.
+"""Files built to break the preview paths: camera JPEGs whose MPF index lies, HEICs and DNGs whose previews do;
+and TIFF-structured headers (TIFF, DNG, EXIF blocks) that declare more than a camera writes (`crafted_headers`).
 
 `mpf_file` writes the MPF index itself (Pillow's MPO writer only makes honest ones), so a test can say where
 each entry points and how long it claims to be. Colours and bands as `preview_samples`.
@@ -159,6 +160,134 @@ def dng_preview_larger_than_its_strips(data: bytes, size: tuple[int, int] = (120
     what the heap held (so does a preview whose StripByteCounts is cut: `patch_ifd0(data, 279, 1000)`) until
     `decode._raw_preview` checked it (`formats.tiff_holds_image`); decode it only in a child process."""
     return patch_ifd0(patch_ifd0(data, 256, size[0]), 257, size[1])
+
+
+
+# --- TIFF and DNG headers that declare more than the file holds, patched in place ---------------------------
+# Pillow reads as many IFD entries as an IFD declares (up to 65,535: ~90 ms of CPU each time), and makes a tile
+# of each strip a TIFF declares; LibRaw reads no IFD of more than 512 entries. Little-endian classic TIFF, as
+# Pillow and tifffile (`samples`) write.
+
+def _entries(data: bytes, ifd: int) -> dict[int, int]:
+    """Where each entry of the IFD at ``ifd`` starts, by tag."""
+    (count,) = struct.unpack_from("<H", data, ifd)
+    return {struct.unpack_from("<H", data, ifd + 2 + 12 * index)[0]: ifd + 2 + 12 * index for index in range(count)}
+
+
+def ifd0_offset(data: bytes) -> int:
+    return struct.unpack_from("<I", data, 4)[0]
+
+
+def sub_ifd_offset(data: bytes) -> int:
+    """The first SubIFD of IFD 0 (`samples.dng_with_preview`: the CFA data)."""
+    return struct.unpack_from("<I", data, _entries(data, ifd0_offset(data))[330] + 8)[0]
+
+
+def strip_offset(data: bytes) -> int:
+    """IFD 0's first strip: where its pixels start (more than 64k of bytes follow in the samples)."""
+    return struct.unpack_from("<I", data, _entries(data, ifd0_offset(data))[273] + 8)[0]
+
+
+def declare_entries(data: bytes, ifd: int, count: int) -> bytes:
+    """The IFD at ``ifd`` declares ``count`` entries: what follows its own are read as entries."""
+    out = bytearray(data)
+    struct.pack_into("<H", out, ifd, count)
+    return bytes(out)
+
+
+def with_entry(data: bytes, replaced: int, tag: int, kind: int, count: int, value: int) -> bytes:
+    """IFD 0's entry ``replaced`` rewritten as ``tag`` of ``count`` values of type ``kind`` at ``value``
+    (or holding it, when it fits in 4 bytes)."""
+    out = bytearray(data)
+    struct.pack_into("<HHII", out, _entries(data, ifd0_offset(data))[replaced], tag, kind, count, value)
+    return bytes(out)
+
+
+def with_ifd_at_pixels(data: bytes, replaced: int, tag: int, count: int) -> bytes:
+    """IFD 0's entry ``replaced`` made a pointer ``tag`` (34665: the Exif IFD) to an IFD at IFD 0's pixels
+    that declares ``count`` entries."""
+    at = strip_offset(data)
+    return declare_entries(with_entry(data, replaced, tag, 4, 1, at), at, count)
+
+
+def with_sub_ifds(data: bytes, count: int, entries: int) -> bytes:
+    """IFD 0's SubIFDs tag lists ``count`` IFDs at its pixels, 12 bytes apart, each declaring ``entries``."""
+    at, table = strip_offset(data), len(data)
+    out = bytearray(with_entry(data, 330, 330, 4, count, table)) + struct.pack(f"<{count}I", *(
+        at + 12 * index for index in range(count)))
+    for index in range(count):
+        struct.pack_into("<H", out, at + 12 * index, entries)
+    return bytes(out)
+
+
+def with_ifd_chain(data: bytes, length: int) -> bytes:
+    """IFD 0 followed by a chain of ``length`` one-entry IFDs appended to the file."""
+    ifd0, start = ifd0_offset(data), len(data)
+    chain = b"".join(struct.pack("<HHHIII", 1, 254, 4, 1, 1, start + 18 * (index + 1) if index + 1 < length else 0)
+                     for index in range(length))
+    out = bytearray(data) + chain
+    struct.pack_into("<I", out, ifd0 + 2 + 12 * len(_entries(data, ifd0)), start)
+    return bytes(out)
+
+
+def strips_of(data: bytes, strips: int) -> bytes:
+    """IFD 0's StripOffsets and StripByteCounts both declare ``strips`` values from the file's start."""
+    return with_entry(with_entry(data, 273, 273, 4, strips, 0), 279, 279, 4, strips, 0)
+
+
+def plain_tiff(size: tuple[int, int] = (640, 480)) -> bytes:
+    buffer = io.BytesIO()
+    banded(size, PREVIEW).save(buffer, "TIFF")
+    return buffer.getvalue()
+
+
+
+def big_endian_dng(width: int = 640, height: int = 480, preview_size: tuple[int, int] = (320, 240)) -> bytes:
+    """`samples.dng_with_preview` written big-endian ("MM"), as some cameras write TIFF-based RAWs."""
+    import numpy as np
+    import tifffile
+
+    from tests import samples
+
+    preview = np.asarray(banded(preview_size, PREVIEW))
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer, byteorder=">") as writer:
+        writer.write(preview, photometric="rgb", subfiletype=1, subifds=1, metadata=None,
+                     extratags=samples._dng_tags("Sightline", "RawCam", samples.DEFAULT_TAKEN_AT, 1))
+        writer.write(samples._cfa(width, height), photometric=32803, subfiletype=0, metadata=None,
+                     extratags=samples._CFA_TAGS)
+    return buffer.getvalue()
+
+def with_long_exif(fmt: str, entries: int = 0xFFFF) -> bytes:
+    """A small PNG, WebP or HEIF whose EXIF block's IFD 0 declares ``entries`` over ~790 kB of junk."""
+    exif = b"II*\x00" + struct.pack("<IH", 8, entries) + bytes(range(256)) * 3100
+    buffer = io.BytesIO()
+    banded((64, 48), PREVIEW).save(buffer, fmt, exif=exif)
+    return buffer.getvalue()
+
+
+@functools.cache
+def crafted_headers() -> dict[str, bytes]:
+    """A DNG (`samples.dng_with_preview`, 845 kB) and a plain TIFF (922 kB), honest and with one lie each, and
+    images of other formats whose EXIF block (a TIFF structure) lies."""
+    from tests import samples
+
+    dng, tiff = samples.dng_with_preview(640, 480, (320, 240)), plain_tiff()
+    return {
+        "dng, honest": dng,
+        "dng, IFD 0 declares 65535 entries": declare_entries(dng, ifd0_offset(dng), 0xFFFF),
+        "dng, IFD 0 declares 11000 entries": declare_entries(dng, ifd0_offset(dng), 11000),
+        "dng, its SubIFD declares 65535 entries": declare_entries(dng, sub_ifd_offset(dng), 0xFFFF),
+        "dng, 8 SubIFDs declare 65535 entries": with_sub_ifds(dng, 8, 0xFFFF),
+        "dng, a chain of 20000 IFDs": with_ifd_chain(dng, 20000),
+        "dng, strip tags of 100000 values": strips_of(dng, 100_000),
+        "dng, Exif IFD declares 65535 entries": with_ifd_at_pixels(dng, 36867, 34665, 0xFFFF),
+        "tiff, honest": tiff,
+        "tiff, IFD 0 declares 65535 entries": declare_entries(tiff, ifd0_offset(tiff), 0xFFFF),
+        "tiff, Exif IFD declares 65535 entries": with_ifd_at_pixels(tiff, 284, 34665, 0xFFFF),
+        "tiff, strip tags of 100000 values": strips_of(tiff, 100_000),
+        **{f"{fmt.lower()}, EXIF IFD 0 declares 65535 entries": with_long_exif(fmt) for fmt in ("PNG", "WEBP", "HEIF")},
+    }
 
 
 # --- figures: .venv/bin/python -m tests.imaging.hostile_samples ----------------------------------------------

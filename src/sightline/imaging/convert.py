@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from sightline.imaging.budget import STRIP_PIXELS, reduced_size
+from sightline.imaging.formats import exif_within_bounds
 
 TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -25,7 +26,10 @@ _ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def exif_orientation(im: Image.Image) -> int:
-    """The EXIF orientation of the image ``im`` has open (its frame, for an MPF file), 1 when absent or invalid."""
+    """The EXIF orientation of the image ``im`` has open (its frame, for an MPF file), 1 when absent or invalid
+    (or when its EXIF declares more entries than a camera writes: Pillow would read every one)."""
+    if not exif_within_bounds(im.info.get("exif")):
+        return 1
     value = im.getexif().get(274, 1)
     return int(value) if value in TRANSPOSE else 1
 

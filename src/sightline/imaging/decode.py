@@ -23,7 +23,7 @@ from sightline.imaging import budget as mem
 from sightline.imaging.budget import DecodeBudget, shared_budget
 from sightline.imaging.convert import exif_orientation, finish, orient, shrink, shrink_factor, to_rgb
 from sightline.imaging.errors import ImageDecodeError
-from sightline.imaging.formats import sniff_format, tiff_holds_image
+from sightline.imaging.formats import Tiff, sniff, tiff_holds_image
 from sightline.imaging.previews import heif_thumbnail, mpf_preview
 
 # LibRaw's `flip` to the EXIF orientation it came from (LibRaw maps orientation 1..8 to 0,1,3,2,4,6,7,5).
@@ -55,15 +55,18 @@ def decode_image(
     """
     if not data:
         raise ImageDecodeError(ErrorCode.FILE_EMPTY, "The file is empty (0 bytes).")
-    fmt = sniff_format(data)
+    sniffed = sniff(data)
+    fmt = sniffed.format
     if fmt is None:
         raise ImageDecodeError(ErrorCode.UNSUPPORTED_FORMAT, "Not an image in a supported format.")
+    if sniffed.problem:  # before Pillow or LibRaw read what its IFDs declare
+        raise ImageDecodeError(ErrorCode.DECODE_FAILED, f"Cannot decode the {fmt.upper()} image: {sniffed.problem}.")
     budget = budget or shared_budget()
     try:
         if fmt == "jpeg":
             image, size = _decode_jpeg(data, min_side, max_pixels, budget)
         elif fmt in ("dng", "raw"):
-            image, size = _decode_raw(data, min_side, max_pixels, budget)
+            image, size = _decode_raw(data, sniffed.tiff, min_side, max_pixels, budget)
         elif fmt in ("heif", "avif") and min_side:
             image, size = _decode_heif(data, min_side, max_pixels, budget)
         else:
@@ -224,7 +227,7 @@ def _jpeg_preview(jpeg: bytes, min_side: int, budget: DecodeBudget) -> tuple[Ima
         return shrink(Image.fromarray(array), min_side), own
 
 
-def _raw_preview(raw, data: bytes, min_side: int, orientation: int, sensor_landscape: bool,
+def _raw_preview(raw, tiff: Tiff | None, min_side: int, orientation: int, sensor_landscape: bool,
                  budget: DecodeBudget) -> Image.Image | None:
     """The embedded preview, oriented, if it exists, decodes and has a short side >= min_side (a bitmap only
     when the file's strips fill the shape it declares: LibRaw's array would read past them)."""
@@ -243,7 +246,7 @@ def _raw_preview(raw, data: bytes, min_side: int, orientation: int, sensor_lands
         array = thumb.data
         if array.ndim != 3 or min(array.shape[:2]) < min_side:
             return None
-        if not tiff_holds_image(data, array.shape[1], array.shape[0], array.nbytes):
+        if tiff is None or not tiff_holds_image(tiff, array.shape[1], array.shape[0], array.nbytes):
             return None
         if array.dtype != np.uint8:
             array = (array >> 8).astype(np.uint8)
@@ -259,7 +262,7 @@ def _raw_preview(raw, data: bytes, min_side: int, orientation: int, sensor_lands
 
 
 def _decode_raw(
-    data: bytes, min_side: int | None, max_pixels: int, budget: DecodeBudget
+    data: bytes, tiff: Tiff | None, min_side: int | None, max_pixels: int, budget: DecodeBudget
 ) -> tuple[Image.Image, tuple[int, int]]:
     import rawpy
 
@@ -270,7 +273,7 @@ def _decode_raw(
         orientation = FLIP_TO_ORIENTATION.get(sizes.flip, 1)
         size = _oriented_size(sizes.width, sizes.height, orientation)
         if min_side:
-            preview = _usable(_raw_preview, raw, data, min_side, orientation, sizes.width >= sizes.height, budget)
+            preview = _usable(_raw_preview, raw, tiff, min_side, orientation, sizes.width >= sizes.height, budget)
             if preview is not None:
                 return preview, size
         half = min_side is not None and min_side > 0 and min(sizes.width, sizes.height) // 2 >= min_side

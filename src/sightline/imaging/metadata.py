@@ -12,7 +12,7 @@ from PIL import Image
 from PIL.ExifTags import IFD, Base, GPS
 
 from sightline.imaging.decode import FLIP_TO_ORIENTATION
-from sightline.imaging.formats import sniff_format, tiff_ifd0
+from sightline.imaging.formats import Tiff, exif_within_bounds, sniff, sub_ifd_within_bounds
 
 _DATE = re.compile(r"(\d{4})[:\-](\d\d)[:\-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
 _OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
@@ -46,9 +46,12 @@ def read_metadata(data: bytes) -> ImageMetadata:
     """What can be read of ``data``'s metadata; never raises (garbage gives all None)."""
     meta = ImageMetadata()
     try:
-        meta.format = sniff_format(data)
+        sniffed = sniff(data)
+        meta.format = sniffed.format
+        if sniffed.problem:  # IFDs no reader is handed (see formats.sniff)
+            return meta
         if meta.format in ("dng", "raw"):
-            _read_raw(data, meta)
+            _read_raw(data, sniffed.tiff, meta)
         elif meta.format is not None:
             _read_pillow(data, meta)
     except Exception:  # keep what was read so far
@@ -61,8 +64,7 @@ def read_metadata(data: bytes) -> ImageMetadata:
 def _read_pillow(data: bytes, meta: ImageMetadata) -> None:
     with Image.open(io.BytesIO(data)) as im:  # header only
         meta.width, meta.height = im.size
-        # Pillow's PNG getexif() decodes every pixel to look for a late eXIf chunk: skip it without one
-        exif = Image.Exif() if im.format == "PNG" and "exif" not in im.info else im.getexif()
+        exif = _pillow_exif(im)
         # pillow-heif applies the HEIF transforms itself and resets EXIF orientation to 1
         meta.orientation = _orientation(im.info.get("original_orientation") or exif.get(Base.Orientation))
         if im.format != "HEIF" and meta.orientation in (5, 6, 7, 8):
@@ -70,10 +72,17 @@ def _read_pillow(data: bytes, meta: ImageMetadata) -> None:
         _apply_exif(exif, meta)
 
 
-def _read_raw(data: bytes, meta: ImageMetadata) -> None:
+def _pillow_exif(im: Image.Image) -> Image.Exif:
+    # Pillow's PNG getexif() decodes every pixel to look for a late eXIf chunk: skip it without one
+    if im.format == "PNG" and "exif" not in im.info:
+        return Image.Exif()
+    return im.getexif() if exif_within_bounds(im.info.get("exif")) else Image.Exif()
+
+
+def _read_raw(data: bytes, tiff: Tiff | None, meta: ImageMetadata) -> None:
     import rawpy
 
-    ifd0 = tiff_ifd0(data)
+    ifd0 = tiff.exif() if tiff is not None else None
     if ifd0 is not None:
         _apply_exif(ifd0, meta)
         meta.orientation = _orientation(ifd0.get(Base.Orientation))
@@ -129,7 +138,7 @@ def _apply_exif(exif: Image.Exif, meta: ImageMetadata) -> None:
 
 def _ifd(exif: Image.Exif, tag: int) -> Mapping:
     try:
-        return exif.get_ifd(tag)
+        return exif.get_ifd(tag) if sub_ifd_within_bounds(exif, tag) else {}
     except Exception:
         return {}
 
