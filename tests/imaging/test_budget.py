@@ -127,3 +127,25 @@ def test_normal_rgba_photo_still_decodes_reduced_within_the_budget() -> None:
     Image.fromarray(arr).save(buf, "PNG")
     decoded = decode_image(buf.getvalue(), min_side=200, budget=DecodeBudget(50_000_000))
     assert decoded.image.size == (267, 200) and tuple(np.asarray(decoded.image)[100, 100]) == (200, 0, 0)
+
+
+def _tiff(orientation: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (1000, 800), (90, 120, 150)).save(buf, "TIFF", tiffinfo={274: orientation})
+    return buf.getvalue()
+
+
+def test_a_tiff_that_pillow_turns_reserves_its_turned_copy(monkeypatch) -> None:
+    """Pillow's TIFF plugin turns the full-size image into a copy while it loads: a turned TIFF reserves one
+    more full-size image (RGB: 4 bytes a pixel) than the same TIFF upright."""
+    reserved: list[int] = []
+    original = DecodeBudget.reserve
+
+    def reserve(self: DecodeBudget, nbytes: int, what: str):
+        reserved.append(nbytes)
+        return original(self, nbytes, what)
+
+    monkeypatch.setattr(DecodeBudget, "reserve", reserve)
+    for orientation in (1, 6):
+        decode_image(_tiff(orientation), min_side=100)
+    assert reserved[1] - reserved[0] == 4 * 1000 * 800

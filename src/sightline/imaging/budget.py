@@ -52,10 +52,13 @@ def conversion_bytes(mode: str, width: int, height: int, factor: int, orientatio
     return total
 
 
-def pillow_decode_bytes(fmt: str, mode: str, size: tuple[int, int], factor: int, orientation: int) -> int:
-    """A decode through Pillow of a ``size`` image in ``mode`` (after `draft`), converted to RGB."""
+def pillow_decode_bytes(fmt: str, mode: str, size: tuple[int, int], factor: int, orientation: int,
+                        decoder_turns: bool = False) -> int:
+    """A decode through Pillow of a ``size`` image in ``mode`` (after `draft`), converted to RGB and turned by
+    ``orientation``; ``decoder_turns``: the decoder turns the full-size image itself, into a copy (TIFF)."""
     pixels = size[0] * size[1]
-    stored = (pillow_pixel_bytes(mode) + _DECODER_EXTRA.get(fmt, 0)) * pixels
+    copies = 2 if decoder_turns else 1
+    stored = (copies * pillow_pixel_bytes(mode) + _DECODER_EXTRA.get(fmt, 0)) * pixels
     return _SLACK + stored + conversion_bytes(mode, *size, factor, orientation)
 
 

@@ -6,6 +6,8 @@ each strip is reduced right after, so the only full-size buffer is the decoded i
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image
 
@@ -21,17 +23,56 @@ TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_ORIENTATION = 274  # the EXIF / TIFF Orientation tag
 _NUMERIC = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
 _ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def exif_orientation(im: Image.Image) -> int:
-    """The EXIF orientation of the image ``im`` has open (its frame, for an MPF file), 1 when absent or invalid
-    (or when its EXIF declares more entries than a camera writes: Pillow would read every one)."""
-    if not exif_within_bounds(im.info.get("exif")):
-        return 1
-    value = im.getexif().get(274, 1)
+def _pillow_orients_tiff() -> bool:
+    """Whether Pillow's TIFF plugin applies the Orientation tag itself (from Pillow 13: the size it reports is the
+    turned one from the header on, and `load` turns the pixels): asked of a 2 x 1 TIFF of orientation 6."""
+    buffer = io.BytesIO()
+    Image.new("L", (2, 1)).save(buffer, "TIFF", tiffinfo={_ORIENTATION: 6})
+    with Image.open(buffer) as im:
+        return im.size == (1, 2)
+
+
+# The Pillow decoders that apply an image's orientation themselves: the size they report and the pixels they give
+# are the displayed ones, and applying the orientation again would turn the picture twice. pillow-heif applies
+# HEIF's transforms (irot, imir), which are its orientation (the EXIF one must then be ignored: it resets it to 1),
+# to the image and its thumbnails; Pillow's TIFF plugin applies the Orientation tag from 13 on. Pillow's own AVIF,
+# JPEG, PNG and WebP plugins leave it in the EXIF, for the reader to apply.
+ORIENTED_BY_DECODER: frozenset[str] = frozenset({"HEIF", *(("TIFF",) if _pillow_orients_tiff() else ())})
+
+
+def declared_orientation(im: Image.Image, exif: Image.Exif | None = None) -> int:
+    """The EXIF (a TIFF's IFD 0) orientation of the image ``im`` has open (its frame, for an MPF file), 1 when
+    absent or invalid (or when its EXIF declares more entries than a camera writes: Pillow would read every one).
+    ``exif``: ``im``'s EXIF, when read already."""
+    if exif is None:
+        if not exif_within_bounds(im.info.get("exif")):
+            return 1
+        exif = im.getexif()
+    value = exif.get(_ORIENTATION, 1)
     return int(value) if value in TRANSPOSE else 1
+
+
+def exif_orientation(im: Image.Image, exif: Image.Exif | None = None) -> int:
+    """The orientation left to apply to the pixels of the image ``im`` has open, and to the size it reports: the
+    declared one, or 1 when its decoder applies that itself (ORIENTED_BY_DECODER). Each format's orientation is
+    applied exactly once by following this."""
+    return 1 if im.format in ORIENTED_BY_DECODER else declared_orientation(im, exif)
+
+
+def turned_by_decoder(im: Image.Image) -> bool:
+    """Whether loading ``im`` turns its pixels, into a copy of the decoded image (Pillow's TIFF plugin)."""
+    return im.format in ORIENTED_BY_DECODER and declared_orientation(im) != 1
+
+
+def oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """``size`` as displayed once ``orientation`` is applied."""
+    width, height = size
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def orient(image: Image.Image, orientation: int) -> Image.Image:

@@ -21,7 +21,16 @@ from PIL import Image
 from sightline.errors import ErrorCode
 from sightline.imaging import budget as mem
 from sightline.imaging.budget import DecodeBudget, shared_budget
-from sightline.imaging.convert import exif_orientation, finish, orient, shrink, shrink_factor, to_rgb
+from sightline.imaging.convert import (
+    exif_orientation,
+    finish,
+    orient,
+    oriented_size,
+    shrink,
+    shrink_factor,
+    to_rgb,
+    turned_by_decoder,
+)
 from sightline.imaging.errors import ImageDecodeError
 from sightline.imaging.formats import Tiff, sniff, tiff_holds_image
 from sightline.imaging.previews import heif_thumbnail, mpf_preview
@@ -109,10 +118,6 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def _oriented_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-
 def _what(fmt: str, mode: str, width: int, height: int) -> str:
     return f"this {width}x{height} {mode} {fmt.upper()} image"
 
@@ -141,7 +146,7 @@ def _decode_jpeg(
     height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
     _check_pixels(width, height, max_pixels)
     orientation, progressive, preview = _jpeg_header(data, min_side)
-    size = _oriented_size(width, height, orientation)
+    size = oriented_size((width, height), orientation)
     if preview is not None and min_side:
         found = _usable(_jpeg_preview, preview, min_side, budget)
         if found is not None:  # the preview follows the image's orientation unless it has its own
@@ -164,7 +169,7 @@ def _decode_pillow(
     *, orientation: int | None = None,
 ) -> tuple[Image.Image, tuple[int, int]]:
     im = Image.open(io.BytesIO(data))  # reads the header only; not `with`: that would close our result
-    full = im.size
+    full = im.size  # as the decoder gives it: displayed already when the decoder applies the orientation
     _check_pixels(*full, max_pixels)
     # A PNG's getexif() decodes the pixels when no eXIf chunk came before them: read it after `load`,
     # and reserve for a turned copy meanwhile.
@@ -173,22 +178,23 @@ def _decode_pillow(
     if im.format == "JPEG" and min_side:
         im.draft(im.mode, (min_side, min_side))
     factor = shrink_factor(im.size, min_side)
-    need = mem.pillow_decode_bytes(im.format, im.mode, im.size, factor, orientation or 6)
+    need = mem.pillow_decode_bytes(im.format, im.mode, im.size, factor, orientation or 6, turned_by_decoder(im))
     with (budget or shared_budget()).reserve(need, _what(im.format, im.mode, *im.size)):
         im.load()  # the first frame / page; truncation raises (LOAD_TRUNCATED_IMAGES stays off)
         if orientation is None:
             orientation = exif_orientation(im)
-        size = _oriented_size(*full, orientation)
+        size = oriented_size(full, orientation)
         return finish(im, min_side, orientation), size
 
 
-def _heif_thumbnail(data: bytes, min_side: int, budget: DecodeBudget, orientation: int) -> Image.Image | None:
+def _heif_thumbnail(data: bytes, min_side: int, budget: DecodeBudget) -> Image.Image | None:
+    """A thumbnail as pillow-heif decodes it: turned by the file's transforms already, as the image is."""
     found = heif_thumbnail(data, min_side)
     if found is None:
         return None
     (width, height), load = found
     with budget.reserve(width * height * 8, _what("heif thumbnail", "RGBA", width, height)):
-        return finish(load(), min_side, orientation)
+        return finish(load(), min_side, 1)
 
 
 def _decode_heif(
@@ -196,12 +202,11 @@ def _decode_heif(
 ) -> tuple[Image.Image, tuple[int, int]]:
     """From a thumbnail when one is big enough (oriented as the full image would be), else in full."""
     with Image.open(io.BytesIO(data)) as im:  # the header: size and orientation
-        full = im.size
-        _check_pixels(*full, max_pixels)
-        orientation = exif_orientation(im)
-    thumbnail = _usable(_heif_thumbnail, data, min_side, budget, orientation)
+        _check_pixels(*im.size, max_pixels)
+        size = oriented_size(im.size, exif_orientation(im))
+    thumbnail = _usable(_heif_thumbnail, data, min_side, budget)
     if thumbnail is not None:
-        return thumbnail, _oriented_size(*full, orientation)
+        return thumbnail, size
     return _decode_pillow(data, min_side, max_pixels, budget)
 
 
@@ -271,7 +276,7 @@ def _decode_raw(
         sizes = raw.sizes
         _check_pixels(sizes.width, sizes.height, max_pixels)
         orientation = FLIP_TO_ORIENTATION.get(sizes.flip, 1)
-        size = _oriented_size(sizes.width, sizes.height, orientation)
+        size = oriented_size((sizes.width, sizes.height), orientation)
         if min_side:
             preview = _usable(_raw_preview, raw, tiff, min_side, orientation, sizes.width >= sizes.height, budget)
             if preview is not None:

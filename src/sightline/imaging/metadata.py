@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from PIL import Image
 from PIL.ExifTags import IFD, Base, GPS
 
+from sightline.imaging.convert import exif_orientation, oriented_size
 from sightline.imaging.decode import FLIP_TO_ORIENTATION
 from sightline.imaging.formats import Tiff, exif_within_bounds, sniff, sub_ifd_within_bounds
 
@@ -63,12 +64,11 @@ def read_metadata(data: bytes) -> ImageMetadata:
 
 def _read_pillow(data: bytes, meta: ImageMetadata) -> None:
     with Image.open(io.BytesIO(data)) as im:  # header only
-        meta.width, meta.height = im.size
         exif = _pillow_exif(im)
-        # pillow-heif applies the HEIF transforms itself and resets EXIF orientation to 1
+        # the orientation the file declares (pillow-heif resets the EXIF one, having applied its own transforms)
         meta.orientation = _orientation(im.info.get("original_orientation") or exif.get(Base.Orientation))
-        if im.format != "HEIF" and meta.orientation in (5, 6, 7, 8):
-            meta.width, meta.height = im.height, im.width
+        # displayed: the size the decoder reports, turned by what is left to apply of the orientation, as decode.py
+        meta.width, meta.height = oriented_size(im.size, exif_orientation(im, exif))
         _apply_exif(exif, meta)
 
 
@@ -88,9 +88,8 @@ def _read_raw(data: bytes, tiff: Tiff | None, meta: ImageMetadata) -> None:
         meta.orientation = _orientation(ifd0.get(Base.Orientation))
     with rawpy.RawPy() as raw:
         raw.open_buffer(io.BytesIO(data))
-        sizes = raw.sizes
-        swap = bool(sizes.flip & 4)
-        meta.width, meta.height = (sizes.height, sizes.width) if swap else (sizes.width, sizes.height)
+        sizes = raw.sizes  # LibRaw applies `flip` when it makes the image (decode.py): displayed once flipped
+        meta.width, meta.height = oriented_size((sizes.width, sizes.height), FLIP_TO_ORIENTATION.get(sizes.flip, 1))
         if meta.orientation is None:
             meta.orientation = FLIP_TO_ORIENTATION.get(sizes.flip)
         if meta.camera_make is None and meta.taken_at is None:
