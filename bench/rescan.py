@@ -145,6 +145,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--changed", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--store", choices=["process", "inline"], default="process",
+                        help="the embedded store in a process of its own (the service's default) or in this one; "
+                             "the CPU figures are this process's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         measure(Path(tmp), args)
@@ -156,7 +159,8 @@ def measure(tmp: Path, args: argparse.Namespace) -> None:
     paths = make_tree(library, args.files)
     settings = IngestSettings(data_dir=tmp / "data", ingest_roots=str(library), ml_url="http://ml",
                               source_settle_seconds=0.001)  # the rewritten files are read at once
-    vectors, jobdb, fake = open_store(tmp / "data"), JobStore(tmp / "data" / "sightline.db"), FakeML()
+    vectors = open_store(tmp / "data", own_process=args.store == "process")
+    jobdb, fake = JobStore(tmp / "data" / "sightline.db"), FakeML()
     ml = MLClient(["http://ml"], None, retries=0, backoff=0.0, transport=httpx.MockTransport(fake.handle))
     fill_store(vectors, "photos", paths)
     source = SourceStore(jobdb).add("photos", str(library), watch=False, exclude=[], rescan_minutes=0)
@@ -175,7 +179,8 @@ def measure(tmp: Path, args: argparse.Namespace) -> None:
     fake.embed_requests = 0
     changed_s, _, changed = timed(lambda: job("sync"))
     rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
-    print(f"files: {args.files} (+ {listed - args.files} folders), repeat {args.repeat}, median seconds; "
+    print(f"files: {args.files} (+ {listed - args.files} folders), store {args.store}, repeat {args.repeat}, "
+          "median seconds; "
           f"load average {' '.join(f'{load:.2f}' for load in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"floor (os.scandir + stat):  {floor_s:.3f}s   cpu {floor_cpu:.3f}s")
     print(figure("sync job, unchanged:", sync_s, sync_cpu, floor_s, floor_cpu) + f"  (skipped "

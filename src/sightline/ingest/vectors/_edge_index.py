@@ -16,7 +16,7 @@ on a copy of the shard, and the serving process switches to the copy when it is 
    new folder), swaps the shard in and closes the old one, whose folder is then removed.
 
 Loading and closing a shard hold the GIL (qdrant-edge-py does not release it there), so they are the pause
-the service sees, and the build makes the load read little: what the child writes is memory-mapped and read
+the process serving the store sees (the service runs it in a process of its own: `edge_process`), and the build makes the load read little: what the child writes is memory-mapped and read
 on first use (`edge_config`: HNSW graph, int8 vectors, id tracker, payloads and their indexes, and the
 original vectors of a quantized or on_disk collection); the WAL it leaves holds nothing to decode again (a
 flushed WAL keeps up to two 32 MiB segments of operations already applied, which every load decodes); and

@@ -3,7 +3,8 @@
 
 Shards are opened lazily on first use and kept open until `close()`. The shard's methods take
 ``&self`` on the Rust side and searches release the GIL (``load``, ``close`` and ``flush`` hold it, the
-flush while it waits for the disk: docs/scaling.md), and concurrent reads and writes were checked to work,
+flush while it waits for the disk: docs/scaling.md, which is why the service runs this store in a process of
+its own, `edge_process`), and concurrent reads and writes were checked to work,
 so ordinary operations share a collection (writes go one at a time, in the order an index build
 replays them); only closing or deleting it waits for them (a small readers-writer lock per collection).
 
