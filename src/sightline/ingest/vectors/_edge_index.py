@@ -15,15 +15,16 @@ on a copy of the shard, and the serving process switches to the copy when it is 
    at the new folder (the switch; a crash before it keeps the old shard, and the next opening removes the
    new folder), swaps the shard in and closes the old one, whose folder is then removed.
 
-Loading and closing a shard hold the GIL (qdrant-edge-py does not release it there), so they are the pause
-the process serving the store sees (the service runs it in a process of its own: `edge_process`), and the build makes the load read little: what the child writes is memory-mapped and read
-on first use (`edge_config`: HNSW graph, int8 vectors, id tracker, payloads and their indexes, and the
-original vectors of a quantized or on_disk collection); the WAL it leaves holds nothing to decode again (a
-flushed WAL keeps up to two 32 MiB segments of operations already applied, which every load decodes); and
-the files the load reads are in the page cache (the engine drops them from it when it closes a shard). The
-switch-over's load then costs 63-70 ms of CPU at 100k x 128-d (179 ms before) and 68-97 ms at 1M x 384-d
-(1.4-1.9 s before); the old shard's close 30 ms, but 0.5 s at 1M when that shard was never built: the engine
-drops its files from the page cache (71 % of it) and frees its in-RAM id tracker and indexes (docs/scaling.md).
+Loading and closing a shard hold the GIL (qdrant-edge-py does not release it there), so they are the pause the
+process serving the store sees (the service runs it in a process of its own: `edge_process`), and the build
+makes the load read little: what the child writes is memory-mapped and read on first use (`edge_config`: HNSW
+graph, int8 vectors, id tracker, payloads and their indexes, and the original vectors of a quantized or on_disk
+collection); the WAL it leaves holds nothing to decode again (a flushed WAL keeps up to two 32 MiB segments of
+operations already applied, which every load decodes); and the files the load reads are in the page cache (the
+engine drops them from it when it closes a shard). The switch-over's load then costs 63-70 ms of CPU at 100k x
+128-d (179 ms before) and 68-97 ms at 1M x 384-d (1.4-1.9 s before); the old shard's close 30 ms, but 0.5 s at
+1M when that shard was never built: the engine drops its files from the page cache (71 % of it) and frees its
+in-RAM id tracker and indexes (docs/scaling.md).
 """
 
 from __future__ import annotations
