@@ -72,7 +72,8 @@ def up(
 
 def _run(children: list[Child], env: dict[str, str], out: Console, models: str, timeout: float,
          ready: Callable[[], None]) -> int:
-    """Start the children, wait for them, call `ready()`, watch them until Ctrl-C / SIGTERM; stop them."""
+    """Start the children, wait for them, call `ready()`, watch them (restarting one that exits) until Ctrl-C /
+    SIGTERM; stop them."""
     stop = StopRequest()
     previous = {sig: signal.signal(sig, stop.request) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
@@ -82,7 +83,7 @@ def _run(children: list[Child], env: dict[str, str], out: Console, models: str, 
         code = wait_ready(children, stop, out, models, timeout)
         if code == 0 and not stop.requested:
             ready()
-            code = watch(children, stop, out)
+            code = watch(children, stop, out, env)
     finally:
         out.print("Stopping…")
         stop_all(children)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -21,8 +22,11 @@ __all__ = ["Child", "StopRequest", "stop_all", "wait_ready", "watch"]
 STOP_TIMEOUT = 10.0
 STOP_POLL_SECONDS = 0.1
 LOG_TAIL_LINES = 25
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # before each restart in a row; then `up` gives up
+RESTART_RESET_S = 300.0  # a child up this long has its restarts counted from 0 again
 LOG_ROTATE_BYTES = 10 * 1024 * 1024
 STARTED = "--- started "  # the line each start appends to a child's log
+_ACCESS_LINE = re.compile(r' - "[A-Z]+ \S* HTTP/[\d.]+" \d{3}')  # uvicorn's: 127.0.0.1:5 - "GET / HTTP/1.1" 200 OK
 
 
 class StopRequest:
@@ -73,14 +77,15 @@ class Child:
         return str(self.process.pid) if self.process else "-"
 
     def tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
-        """The last lines of its log since its last start, less the supervisor's own /health polls."""
+        """The last lines of its log since its last start, less its access log (the supervisor's /health polls
+        among them): what it said itself."""
         tail: deque[str] = deque(maxlen=lines)
         try:
             with self.log_path.open("r", errors="replace") as handle:
                 for line in handle:
                     if line.startswith(STARTED):
                         tail.clear()  # an earlier run's lines
-                    elif '"GET /health ' not in line:
+                    elif not _ACCESS_LINE.search(line):
                         tail.append(line)
         except OSError:
             return []
@@ -160,15 +165,56 @@ def _check_health(child: Child, http: httpx.Client, out: Console) -> str:
     return "failed"
 
 
-def watch(children: list[Child], stop: StopRequest, out: Console) -> int:
-    """Until a stop is requested (0) or a child exits (1)."""
-    while not stop.wait(0.5):
-        if (failed := _dead(children, out)) is not None:
-            return failed
+def watch(children: list[Child], stop: StopRequest, out: Console, env: dict[str, str]) -> int:
+    """Until a stop is requested (0). A child that exits is started again after a delay that grows with each
+    restart in a row (`RESTART_DELAYS`; one that stayed up `RESTART_RESET_S` starts the count again), so a
+    crashed ML service comes back while the UI stays up and jobs wait for it; 1 once restarts are used up."""
+    restarts = {child.name: Restarts() for child in children}
+    with httpx.Client(timeout=2) as http:
+        while not stop.wait(0.5):
+            for child in children:
+                code = child.exit_code()
+                if code is not None and not _restart(child, code, restarts[child.name], stop, out, env):
+                    return 1
+                if code is None and not child.ready and _check_health(child, http, out) == "failed":
+                    child.ready = True  # said once; its /health goes on saying so
     return 0
 
 
+@dataclass
+class Restarts:
+    """A child's restarts in a row, and when it last started."""
+
+    count: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+def _restart(child: Child, code: int, restarts: Restarts, stop: StopRequest, out: Console,
+             env: dict[str, str]) -> bool:
+    """Start an exited child again after its delay; False when its restarts are used up (or a stop came)."""
+    if time.monotonic() - restarts.started_at >= RESTART_RESET_S:
+        restarts.count = 0
+    if restarts.count >= len(RESTART_DELAYS):
+        out.print(f"[red]The {child.name} exited (status {code}) again after {restarts.count} restarts; "
+                  "giving up.[/red]")
+        child.print_tail(out)
+        return False
+    delay = RESTART_DELAYS[restarts.count]
+    out.print(f"[yellow]The {child.name} exited (status {code}); starting it again in {delay:g} s "
+              f"(log: {child.log_path}).[/yellow]")
+    if stop.wait(delay):
+        return True  # the loop sees the stop
+    if child.log_file:
+        child.log_file.close()
+    child.ready = False
+    child.start(env)
+    restarts.count += 1
+    restarts.started_at = time.monotonic()
+    return True
+
+
 def _dead(children: list[Child], out: Console) -> int | None:
+    """1 when a child exited (said, with its last words), else None."""
     for child in children:
         code = child.exit_code()
         if code is not None:
