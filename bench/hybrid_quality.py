@@ -51,7 +51,11 @@ PROBES = [("guitar.jpg", ["guitar"]), ("IMG_4411.JPG", ["present"]), ("DSC_0100"
           ("IMG_0022", []), ("DSC_9999", []), ("xyzzy qwerty", []), ("2019", ["china", "coffee", "brick"]),
           # added with the second walk-through: another camera's file of the same number (`scan_0001.jpg` holds
           # `0001`), and a raw extension typed as a word (`cr2` held the number 2 of `scan_0002.png`)
-          ("DSC_0001", ["camera"]), ("cr2", [])]
+          ("DSC_0001", ["camera"]), ("cr2", []),
+          # the third walk-through's `dogs at home`: a word naming a folder made the folder's photos strong, a
+          # daisy first, above what the rest of the query is about; a folder word alone finds its folder
+          ("a dog in the garden", ["puppy"]), ("fish trips", ["fighter_fish", "gold_fish"]),
+          ("a cat in the aquarium", ["black_cat", "chelsea"]), ("camping", ["sunrise", "tent"])]
 
 
 def save_library(root: Path, layout: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sightline.ingest.hybrid import POOL, Candidates, rank, search_text, word_match
+from sightline.ingest.hybrid import POOL, Candidates, rank, search_text, strong_by, word_match
 from sightline.ingest.services import Services
 from sightline.ingest.words import date_tokens, distinctive, token_groups
 from tests.ingest.api.helpers import create, ingested, running, settings_for
@@ -50,7 +50,11 @@ async def search(services: Services, text: str, **options):
 
 
 def names(results) -> list[str]:
-    return [Path(hit.payload["path"]).name for hit in results.hits]
+    return names_of(results.hits)
+
+
+def names_of(hits) -> list[str]:
+    return [Path(hit.payload["path"]).name for hit in hits]
 
 
 async def test_a_folder_name_is_found_where_the_model_sees_nothing(services):
@@ -59,6 +63,20 @@ async def test_a_folder_name_is_found_where_the_model_sees_nothing(services):
     top = results.hits[0]
     assert top.matched == ["folder"] and top.similarity is not None
     assert results.understood == []
+
+
+async def test_a_folder_word_says_where_the_photos_are_not_what_they_look_like(services):
+    """`a red bicycle in kyoto` is embedded as `a red bicycle` (`kyoto` names a folder): the same similarities; the
+    Kyoto photos say they matched by their folder, which alone makes none of them strong; `kyoto trip` names them
+    whole."""
+    near, plain = await search(services, "a red bicycle in kyoto"), await search(services, "a red bicycle")
+    assert {hit.id: hit.similarity for hit in near.hits} == {hit.id: hit.similarity for hit in plain.hits}
+    in_kyoto = [hit for hit in near.hits if "Kyoto" in hit.payload["folder"]]
+    assert [(hit.matched, strong_by(hit)) for hit in in_kyoto] == [(["folder"], [])] * 2
+    assert near.meaning == "a red bicycle in kyoto"  # what the UI names (the query without its facts)
+    named = (await search(services, "kyoto trip")).hits[:2]
+    assert sorted(names_of(named)) == ["IMG_0001.jpg", "IMG_0002.jpg"] and all(strong_by(hit) == ["folder"]
+                                                                                for hit in named)
 
 
 async def test_the_photo_matching_every_word_ranks_first(services):

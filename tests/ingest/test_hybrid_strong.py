@@ -1,15 +1,17 @@
 """How many hits a text search calls strong, on the walk-through's library (78 photos, default `lite` models) and
 queries, with the similarities it saw: ranked by `hybrid.rank` and marked by the rule the search API applies
-(`listing.strong_cut` for `lite`, `listing.weak_flags`)."""
+(`listing.strong_cut` for `lite`, `listing.weak_flags` of `hybrid.strong_by`)."""
 
 from __future__ import annotations
 
 import pytest
 
+from sightline.ingest.api.search import scored_page
 from sightline.ingest.fact_listing import TextHit
-from sightline.ingest.hybrid import Candidates, rank
+from sightline.ingest.hybrid import Candidates, rank, strong_by
 from sightline.ingest.listing import strong_cut, weak_flags
 from sightline.ingest.understand import understand
+from sightline.ingest.vectors import CollectionInfo, CollectionParams
 from sightline.ingest.words import asked_file, date_tokens, photo_words, query_groups, tokens
 
 ROOTS = ["/walk"]
@@ -47,10 +49,10 @@ def search(text: str, similarity: dict[str, float]) -> list[tuple[TextHit, bool]
                        similarity=similarity, best=max(similarity.values()),
                        words=[path for path, payload in photos.items() if query & set(payload["words"].split())])
     rest = understanding.rest
-    hits = [hit for hit in rank(found, query_groups(rest), ROOTS, dates=date_tokens(rest), asked=asked_file(rest))
-            if understanding.holds(hit.payload)]
     cut = strong_cut("lite", found.best)
-    weak = weak_flags([(hit.similarity, hit.matched) for hit in hits], cut, False)
+    hits = [hit for hit in rank(found, query_groups(rest), ROOTS, dates=date_tokens(rest), asked=asked_file(rest),
+                                strong_from=cut) if understanding.holds(hit.payload)]
+    weak = weak_flags([(hit.similarity, strong_by(hit)) for hit in hits], cut, False)
     return [(hit, not flag) for hit, flag in zip(hits, weak)]
 
 
@@ -123,3 +125,63 @@ def test_a_query_the_model_understands_keeps_its_strong_matches() -> None:
     """`dog` (no photo's words hold it): the photos the model finds well above the rest stay strong."""
     similarity = noise(list(library())) | {"pets/dog.jpg": 0.55, "pets/cat.jpg": 0.48}
     assert strong(search("dog", similarity)) == ["dog.jpg", "cat.jpg"]
+
+
+# The walk-through's `dogs at home` (78 photos, lite): a daisy (0.12) and a cat (0.22) in `Home` were the strong
+# matches, ranked above the five golden retrievers (0.34-0.36), which fell under "Weaker matches": the folder's
+# `home` gave them half the query's words. Here the retrievers look like the query well (0.55-0.59: as `dogs`,
+# the query without its folder word, embeds) or no better than the walk-through saw (0.34-0.36: weak for lite).
+RETRIEVERS = [f"pets/retriever_{n}.jpg" for n in range(5)]
+IN_HOME = {"home/flower.webp": 0.12, "home/cat.gif": 0.22}
+
+
+@pytest.mark.parametrize("low", [0.55, 0.34], ids=["retrievers-strong", "retrievers-weak"])
+def test_a_photo_that_only_its_folder_names_does_not_outrank_the_photos_that_look_like_the_query(low: float) -> None:
+    retrievers = {path: low + 0.01 * n for n, path in enumerate(RETRIEVERS)}
+    results = search("dogs at home", noise(list(library())) | retrievers | IN_HOME)
+    order = [hit.id for hit, _ in results]
+    assert max(order.index(path) for path in retrievers) < min(order.index(path) for path in IN_HOME), order
+    flags = {hit.id: (hit.matched, is_strong) for hit, is_strong in results}
+    assert flags["home/flower.webp"] == flags["home/cat.gif"] == (["folder"], False)  # still says why it is there
+    # `pets/dog.jpg` is named for what it shows: its own name makes it strong, first (half the query's words)
+    assert strong(results) == ["dog.jpg", *([f"retriever_{n}.jpg" for n in reversed(range(5))] if low > 0.4 else [])]
+
+
+def test_a_folder_word_puts_the_photos_that_look_like_the_rest_of_the_query_first() -> None:
+    """A retriever in `Home` comes before the closer retrievers elsewhere: `home` orders what looks like `dogs`."""
+    retrievers = {path: 0.55 + 0.01 * n for n, path in enumerate(RETRIEVERS)}
+    results = search("dogs at home", noise(list(library())) | retrievers | IN_HOME | {"home/retriever.jpg": 0.55})
+    assert strong(results)[:3] == ["retriever.jpg", "dog.jpg", "retriever_4.jpg"]
+
+
+def test_a_query_of_a_folder_name_alone_finds_that_folders_photos_whatever_they_look_like() -> None:
+    """`holiday`: every photo of `2023 Summer Holiday` is a strong match by its folder, first, however far from
+    the query the model puts it; `day trips` finds its subfolder the same way."""
+    holiday = {"2023 Summer Holiday/tent.jpg": 0.12, "2023 Summer Holiday/Day trips/palace.jpg": 0.2}
+    similarity = noise(list(library())) | holiday | {"pets/retriever_0.jpg": 0.39}
+    results = search("holiday", similarity)
+    assert sorted(strong(results)) == ["palace.jpg", "tent.jpg"]
+    assert [hit.id for hit, _ in results[:2]] == list(reversed(holiday))
+    assert strong(search("day trips", similarity)) == ["palace.jpg"]
+
+
+def test_a_photo_its_own_name_matches_in_part_stays_a_strong_match() -> None:
+    """`a collection of ancient coins` finds `coin collection.png` by its file name (two words of three): a
+    photo's own words say what it shows, which its folder's do not."""
+    similarity = noise(list(library())) | {"scans/coin collection.png": 0.3}
+    assert strong(search("a collection of ancient coins", similarity)) == ["coin collection.png"]
+
+
+def test_the_search_api_marks_a_photo_its_folder_names_in_part_by_its_similarity_alone() -> None:
+    """`scored_page`, what the search API answers: the cat in `Home` (0.22) is a weaker match for "dogs at home",
+    named by its folder; a photo the folder names whole (`home`) is strong whatever its similarity."""
+    info = CollectionInfo("walk", CollectionParams(vector_size=384, metadata={"backend": "lite"}), 78, "ok",
+                          "embedded")
+    similarity = noise(list(library())) | {"pets/retriever_0.jpg": 0.55} | IN_HOME
+    hits = [hit for hit, _ in search("dogs at home", similarity)]
+    page = scored_page(info, "text", hits, len(hits), None, whole_best=0.55)
+    marks = {hit["id"]: (hit["matched"], hit["weak"]) for hit in page["results"]}
+    assert marks["pets/retriever_0.jpg"] == ([], False) and marks["home/cat.gif"] == (["folder"], True)
+    named = [hit for hit, _ in search("home", similarity)]
+    whole = scored_page(info, "text", named, len(named), None, whole_best=0.55)["results"]
+    assert [(hit["id"], hit["weak"]) for hit in whole[:2]] == [("home/cat.gif", False), ("home/flower.webp", False)]

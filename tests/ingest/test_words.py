@@ -6,7 +6,7 @@ import pytest
 
 from sightline.ingest.words import (
     asked_file, date_tokens, distinctive, field_words, names_file, photo_words, relative_folder, token_groups, tokens,
-    without_extensions,
+    without_extensions, without_words,
 )
 
 
@@ -90,3 +90,17 @@ def test_a_query_of_one_file_name_asks_for_that_file(text: str, expected: tuple[
 ])
 def test_a_file_is_named_as_asked_when_its_name_holds_the_whole_name_asked_for(filename: str, expected: bool) -> None:
     assert names_file(("img", "0022"), filename) is expected
+
+
+@pytest.mark.parametrize(("text", "held", "expected"), [
+    ("dogs at home", {"home"}, "dogs"),  # the stop words before a word left out go with it
+    ("a present at grandma's birthday", {"grandma", "birthday"}, "a present"),
+    ("sunrise while camping", {"camping"}, "sunrise while"),
+    ("fish trips", {"day", "trips", "trip"}, "fish"),  # `trips` by its singular too
+    ("people on holiday", {"people", "holiday"}, "people on holiday"),  # nothing else left: all of it
+    ("holiday", {"holiday"}, "holiday"),
+    ("a dog", {"home"}, "a dog"),
+])
+def test_words_held_elsewhere_are_left_out_when_something_else_is_left(text: str, held: set[str],
+                                                                       expected: str) -> None:
+    assert without_words(text, held) == expected

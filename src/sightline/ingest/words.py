@@ -66,6 +66,23 @@ def without_extensions(text: str) -> str:
     return _EXTENSION.sub(" ", text)
 
 
+def without_words(text: str, held: set[str]) -> str:
+    """`text` without its words whose every token group meets `held` (and the stop words just before them:
+    `dogs at home` → `dogs` for `home`); `text` itself when no other word would be left."""
+    kept: list[str] = []
+    pending: list[str] = []  # stop words (or ids) waiting for the word after them
+    for word in text.split():
+        groups = token_groups(word)
+        if not groups:
+            pending.append(word)
+        elif all(held.intersection(group) for group in groups):
+            pending = []
+        else:
+            kept += [*pending, word]
+            pending = []
+    return " ".join(kept + pending) if token_groups(" ".join(kept)) else text
+
+
 def query_groups(text: str) -> tuple[tuple[str, ...], ...]:
     """The word groups of a query that rank a photo by its words: a file name's extension and a camera's
     file-name prefix aside (`IMG_0022.jpg` → `(0022, 22)`)."""

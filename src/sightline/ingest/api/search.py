@@ -56,7 +56,7 @@ def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], lim
                 cursor: Cursor | None, *, whole_best: float | None = None) -> dict:
     """`hits` from the cursor's offset on (one more than `limit` when there are more): the page, each hit
     marked strong or weak against the query's best similarity: in the whole collection (`whole_best`, for a
-    search narrowed by filters or facts) or else on its first page."""
+    search narrowed by filters or facts) or else on its first page; or strong by its words (`hybrid.strong_by`)."""
     offset = cursor.offset if cursor else 0
     if cursor:
         best = cursor.best
@@ -65,7 +65,7 @@ def scored_page(info: CollectionInfo, mode: str, hits: list[hybrid.TextHit], lim
         best = max([*known, whole_best] if whole_best is not None else known, default=None)
     cut = strong_cut(info.params.metadata.get("backend"), best, mode)  # an image's rule for "image", "similar"
     page = hits[:limit]
-    weak = weak_flags([(hit.similarity, hit.matched) for hit in page], cut, bool(cursor and cursor.weak))
+    weak = weak_flags([(hit.similarity, hybrid.strong_by(hit)) for hit in page], cut, bool(cursor and cursor.weak))
     results = [result(info.name, hit.id, hit.payload, score=hit.score, similarity=hit.similarity,
                       matched=hit.matched, weak=flag) for hit, flag in zip(page, weak)]
     more = len(hits) > limit and offset + limit < MAX_SEARCH_DEPTH
@@ -154,7 +154,8 @@ async def search(body: SearchRequest, services: ServicesDep) -> dict:
     """`text` searches by meaning (and words); `point_id` finds more like that point; neither lists the
     collection (`order`: newest or oldest first). `filters` apply to all three; pass the answer's `next_cursor`
     as `cursor` for the next page. Results below the strong matches carry `weak: true` (strong by the
-    collection's standard even when filters or facts narrow the search). A text made only of facts ("2019",
+    collection's standard even when filters or facts narrow the search; a photo that a folder word of the query
+    names, `home` of "dogs at home", only by its similarity: `hybrid.strong_by`). A text made only of facts ("2019",
     "canon raw") answers `only_facts: true`: the photos that meet them, newest first, none weak, every one of
     them page after page, with `total` on the first page (null when it cannot be known)."""
     if body.text is not None and body.point_id is not None:
