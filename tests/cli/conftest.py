@@ -79,14 +79,15 @@ def quick_polls(monkeypatch) -> None:
     monkeypatch.setattr(follow, "POLL_SECONDS", 0.05)
 
 
-def invoke(transport: httpx.BaseTransport, *args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(app, [*args, "--url", URL], env=ENV, input=input, obj=transport)
+def invoke(transport: httpx.BaseTransport, *args: str, input: str | None = None, columns: int = 250) -> Result:
+    return CliRunner().invoke(app, [*args, "--url", URL], env={**ENV, "COLUMNS": str(columns)}, input=input,
+                              obj=transport)
 
 
 @pytest.fixture()
 def sightline(service) -> Sightline:
-    """`sightline(*args)` runs the command against the package's service."""
-    return lambda *args, input=None: invoke(service.transport, *args, input=input)
+    """`sightline(*args)` runs the command against the package's service (`columns=` the terminal's width)."""
+    return lambda *args, input=None, columns=250: invoke(service.transport, *args, input=input, columns=columns)
 
 
 def job_id_in(output: str) -> str:

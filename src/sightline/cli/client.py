@@ -75,6 +75,16 @@ class IngestClient:
     def delete_collection(self, name: str) -> None:
         self._call("DELETE", f"/api/v1/collections/{name}")
 
+    def index_status(self, name: str) -> Json:
+        """The embedded store's vector index of a collection: `{"state": "building"|"idle", "last_build",
+        "automatic_from_points"}`."""
+        return self._call("GET", f"/api/v1/collections/{name}/index")
+
+    def build_index(self, name: str, *, threshold_kb: int | None = None) -> Json:
+        """Start building the index now (CONFLICT if a build runs or the store builds its own)."""
+        params = {"threshold_kb": threshold_kb} if threshold_kb is not None else {}
+        return self._call("POST", f"/api/v1/collections/{name}/index", params=params)
+
     # --- images ---
 
     def delete_images(self, collection: str, point_ids: list[str]) -> Json:
@@ -82,6 +92,19 @@ class IngestClient:
         return self._call("POST", "/api/v1/images/delete", json={"collection": collection, "point_ids": point_ids})
 
     # --- ingestion and jobs ---
+
+    def upload(self, collection: str, files: list[Path], *, caption: bool = True) -> Json:
+        """Start a job ingesting a copy of `files` (from this machine), kept under the service's data folder:
+        `{"job_id", "files", ...}`."""
+        handles = [path.open("rb") for path in files]
+        try:
+            parts = [("files", (path.name, handle, mimetypes.guess_type(path.name)[0] or "application/octet-stream"))
+                     for path, handle in zip(files, handles)]
+            form = {"collection": collection, "caption": "true" if caption else "false"}
+            return self._call("POST", "/api/v1/ingest/upload", data=form, files=parts)
+        finally:
+            for handle in handles:
+                handle.close()
 
     def scan(self, collection: str, directory: str, *, recursive: bool = True, caption: bool = True) -> Json:
         """Start a job ingesting `directory` (a folder on the service's machine): `{"job_id", ...}`."""

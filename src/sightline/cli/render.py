@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from sightline.cli.layout import SlashWrapped, at_least, when, whole
 from sightline.humanize import duration, plural
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 
 METADATA_LABELS = {"backend": "model backend", "embedding_model": "model", "dimension": "model dimension",
                    "caption_kind": "captions"}
+EMBEDDED = "embedded"  # the built-in store's backend name: it builds a collection's vector index itself
 STATE_COLORS = {"completed": "green", "completed_with_errors": "yellow"}  # every other end state: red
 
 
@@ -41,25 +43,31 @@ COUNT_WORDS = {"total": "total", "done": "embedded", "cached": "reused", "skippe
 
 class Output:
     """Where one command writes: a console made for it (so COLUMNS and the current stdout apply), stderr for
-    failures, and the API's JSON instead of tables when `as_json` (the `--json` flag)."""
+    failures, and the API's JSON instead of tables when `as_json` (the `--json` flag).
+
+    Nothing is cropped at the terminal's width, and rich never wraps a line given as a string (nor a `whole` one
+    in a group): the ids, cursors and commands to run in it, like those in a table drawn `at_least` as wide as
+    its ids, run past the edge and the terminal wraps them, which copies as one line (see `layout`)."""
 
     def __init__(self, as_json: bool = False):
         self.as_json = as_json
         self.console = Console(width=160 if _wide(sys.stdout) else None, highlight=False)
 
     def print(self, *renderables: RenderableType) -> None:
-        self.console.print(*renderables)
+        for each in renderables:  # a Text among others would be joined to them, and lose its no_wrap
+            self.console.print(each, soft_wrap=isinstance(each, str), crop=False)
 
     def show(self, answer: Any, render: Callable[[Any], RenderableType]) -> None:
         """The answer as JSON with `--json`, else `render(answer)`."""
         if self.as_json:
             typer.echo(json.dumps(answer, indent=2, ensure_ascii=False))
         else:
-            self.console.print(render(answer))
+            self.print(render(answer))
 
     def error(self, message: str) -> None:
+        """One line in red, wrapped by the terminal only: the commands and ids it names are copied whole."""
         Console(stderr=True, highlight=False, width=160 if not sys.stderr.isatty() else None).print(
-            f"[red]{escape(message)}[/red]")
+            f"[red]{escape(message)}[/red]", soft_wrap=True)
 
 
 def _wide(stream: Any) -> bool:
@@ -93,7 +101,9 @@ def collections_table(answer: dict) -> RenderableType:
     return table
 
 
-def collection_table(info: dict) -> Table:
+def collection_table(info: dict, index_from: int | None = None) -> RenderableType:
+    """A collection's parameters; for the embedded store, whether its vector index is built, and when it will be
+    (`index_from`: the points from which a job's end builds it, as `GET .../index` says)."""
     params = info["params"]
     metadata = params.get("metadata") or {}
     rows = [
@@ -103,9 +113,19 @@ def collection_table(info: dict) -> Table:
         ("quantization", params["quantization"] or "none"),
         *((METADATA_LABELS.get(key, key.replace("_", " ")), value) for key, value in metadata.items()),
     ]
-    if info.get("ignored_params"):
-        rows.append(("ignored here", ", ".join(info["ignored_params"]) + " (accepted, not applied by this backend)"))
-    return _key_value_table(info["name"], rows)
+    ignored = [name.replace("hnsw_", "hnsw ") for name in info.get("ignored_params") or []]
+    if info["backend"] != EMBEDDED:
+        if ignored:
+            rows.append(("ignored here", ", ".join(ignored) + " (accepted, not applied by this store)"))
+        return _key_value_table(info["name"], rows)
+    listed = " and ".join([", ".join(ignored[:-1]), ignored[-1]] if len(ignored) > 1 else ignored)
+    rows.append(("vector index", f"not built yet: search is exact; {listed} apply once it is" if ignored else "built"))
+    table = _key_value_table(info["name"], rows)
+    if not ignored:
+        return table
+    points = f"{index_from:,} points" if index_from else "SIGHTLINE_INDEX_MIN_POINTS points"
+    return Group(table, whole(f"Its index is built after a job once it holds {points}, or now with "
+                              f"`sightline collections index {escape(info['name'])}`."))
 
 
 # --- jobs ---
@@ -119,12 +139,13 @@ def jobs_table(answer: dict) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, show_edge=False, expand=True)
     for column in ("id", "collection", "state", "done/total", "failed", "source", "created"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", ratio=FLEXIBLE_COLUMNS.get(column),
-                         justify="right" if column in ("done/total", "failed") else "left")
+                         justify="right" if column in ("done/total", "failed") else "left",
+                         min_width=SHORT_ID if column == "id" else None)  # the id, to copy, whole at any width
     for job in answer["jobs"]:
         counts = job["counts"]
         table.add_row(job["job_id"][:SHORT_ID], escape(job["collection"]), state_words(job["state"]),
                       f"{job['processed']}/{counts['total']}", str(counts["failed"]), escape(job["source"]),
-                      (job.get("created_at") or "")[:10])
+                      when(job.get("created_at"))[:10])
     return table
 
 
@@ -135,7 +156,7 @@ def job_table(job: dict) -> Table:
         ("state", state_words(job["state"])), ("collection", job["collection"]), ("source", job["source"]),
         *((word, counts[name]) for name, word in COUNT_WORDS.items()),
         ("files/s", f"{rate:.1f}" if rate else "-"), ("ETA", duration(job.get("eta_seconds"))),
-        ("created", job.get("created_at")), ("started", job.get("started_at")), ("finished", job.get("finished_at")),
+        *((moment, when(job.get(f"{moment}_at"))) for moment in ("created", "started", "finished")),
     ]
     if job.get("error"):
         rows.append(("error", f"{job['error'].get('code')}: {job['error'].get('message')}"))
@@ -215,10 +236,10 @@ def results_view(answer: dict) -> RenderableType:
         table = results_table(answer["results"], answer.get("strong_from"))
     if answer.get("total") is not None:
         table.caption = "; ".join(filter(None, [f"{plural(answer['total'], 'image')} in all", table.caption]))
-    lines.append(table)
+    lines.append(at_least(table))
     if answer.get("next_cursor"):
         # never wrapped: the cursor is copied as one piece
-        lines.append(Text(f"More: add --cursor {answer['next_cursor']}", no_wrap=True, overflow="ignore"))
+        lines.append(whole(f"More: add --cursor {answer['next_cursor']}"))
     return Group(*lines)
 
 
@@ -242,35 +263,42 @@ def match_cell(hit: dict, strong_from: float | None) -> str:
     return escape(named[0][0])
 
 
+def photo_cell(hit: dict) -> RenderableType:
+    """A hit's path, broken after a "/" where it must, its caption (dim) under it."""
+    payload = hit.get("payload") or {}
+    path = SlashWrapped(str(payload.get("path", hit["id"])))
+    return Group(path, Text(str(payload["caption"]), style="dim")) if payload.get("caption") else path
+
+
 def results_table(results: list[dict], strong_from: float | None = None) -> Table:
-    """Search hits, the strong matches first, then a line before the weaker ones (`strong_from`: the answer's)."""
+    """Search hits, the strong matches first, then a line before the weaker ones (`strong_from`: the answer's);
+    each with its id whole (`images show` and `images delete` take it)."""
     table = Table()
     table.add_column("match", justify="right", no_wrap=True)
-    table.add_column("path", overflow="fold", ratio=3)
-    table.add_column("caption", overflow="fold", ratio=2)
+    table.add_column("id", no_wrap=True)
+    table.add_column("path · caption", overflow="fold")
     shown_weak = False
     for hit in results:
         if hit.get("weak") and not shown_weak:
             table.add_section()
-            table.add_row("", "[dim]weaker matches:[/dim]", "")
+            table.add_row("", "", "[dim]weaker matches:[/dim]")
             shown_weak = True
-        payload = hit.get("payload") or {}
-        table.add_row(match_cell(hit, strong_from), escape(str(payload.get("path", hit["id"]))),
-                      escape(str(payload.get("caption") or "")))
+        table.add_row(match_cell(hit, strong_from), hit["id"], photo_cell(hit))
     return table
 
 
 def listing_table(results: list[dict]) -> Table:
-    """The collection newest first: the date (a file date marked `~`), the path."""
+    """The collection newest first: the date (a file date marked `~`), the id whole, the path."""
     table = Table()
     table.add_column("date", no_wrap=True)
+    table.add_column("id", no_wrap=True)
     table.add_column("path", overflow="fold")
     for hit in results:
         payload = hit.get("payload") or {}
         stamp = payload.get("sort_ts")
         day = datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%d") if stamp is not None else "-"
         marked = f"~{day}" if payload.get("date_source") == "file" else f" {day}"
-        table.add_row(marked, escape(str(payload.get("path", hit["id"]))))
+        table.add_row(marked, hit["id"], SlashWrapped(str(payload.get("path", hit["id"]))))
     if any((hit.get("payload") or {}).get("date_source") == "file" for hit in results):
         table.caption = "~ the file's date: the photo has none"
     return table

@@ -96,3 +96,24 @@ def test_a_bad_name_is_refused_with_the_rule_in_words(sightline):
     assert refused.exit_code == 2
     assert refused.stderr == ("VALIDATION_ERROR: name: a collection name has letters, digits, '-' and '_', starting "
                               "with a letter or digit, at most 64 characters\n")
+
+
+def test_the_hnsw_settings_are_said_to_wait_for_the_index_not_to_be_ignored(albums, sightline):
+    """`collections create` said "ignored here: hnsw_m, hnsw_ef_construct" of a store that builds an HNSW index."""
+    info = sightline("collections", "info", albums)
+    assert "ignored" not in info.output, info.output
+    said = " ".join(info.output.split())
+    assert "│ vector index │ not built yet: search is exact; hnsw m, hnsw ef_construct and quantization apply" in said, said
+    assert ("Its index is built after a job once it holds 20,000 points, or now with "
+            f"`sightline collections index {albums}`.\n") in info.output
+
+
+def test_index_builds_it_now_and_info_then_says_so(service, sightline):
+    assert sightline("ingest", str(service.clean), "-c", "indexed", "--create").exit_code == 0
+    try:
+        built = sightline("collections", "index", "indexed")
+        assert (built.exit_code, built.output) == (0, "Built the index of indexed: 4 vectors indexed.\n")
+        info = sightline("collections", "info", "indexed")
+        assert re.search(r"vector index\s*│\s*built\s", info.output) and "Its index" not in info.output, info.output
+    finally:
+        service.http.delete("/api/v1/collections/indexed")

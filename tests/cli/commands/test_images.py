@@ -45,9 +45,24 @@ def test_missing_ids_are_named_and_exit_1(service, pruned, sightline):
     assert json.loads(answer.stdout) == {"deleted": 1, "missing": [unknown]}
 
 
-def test_a_bad_id_is_the_services_error(pruned, sightline):
-    bad = sightline("images", "delete", "nope", "-c", pruned, "--yes")
-    assert bad.exit_code == 2 and "VALIDATION_ERROR" in bad.output
+def test_a_bad_id_is_refused_before_anything_is_asked(service, pruned, sightline):
+    kept = point_id_for(pruned, str(service.clean / "img0.jpg"))
+    bad = sightline("images", "delete", kept, "nope", "-c", pruned, input="y\n")
+    assert bad.exit_code == 2 and "Remove" not in bad.stdout, bad.output
+    assert bad.stderr.startswith("Not a point id: nope. Point ids look like "), bad.stderr
+    assert len(paths(service, pruned)) == 4
+
+
+@pytest.mark.parametrize("command", ["show", "delete"])
+def test_a_path_is_told_apart_with_the_search_that_finds_its_id(service, pruned, sightline, command):
+    """`images show photos/Pets/IMG_0001.jpg` answered "NOT_FOUND: Not Found"."""
+    given = str(service.clean / "img0.jpg")
+    told = sightline("images", command, given, "-c", pruned, input="y\n")
+    assert told.exit_code == 2, told.output
+    assert told.stderr == (f"{given} is a path; this takes a point id (the id column of `sightline search`): "
+                           f"`sightline search img0.jpg -c {pruned}` shows that photo's.\n")
+    found = sightline("search", "img0.jpg", "-c", pruned)
+    assert point_id_for(pruned, given) in next(line for line in found.output.splitlines() if given in line)
 
 
 def test_show_prints_the_details_in_words(service, pruned, sightline):

@@ -90,3 +90,26 @@ def test_a_folder_outside_the_roots_is_refused(sightline):
 def test_an_unknown_collection_suggests_create(service, sightline):
     unknown = sightline("ingest", str(service.clean), "-c", "never-made")
     assert unknown.stderr.endswith(" (add --create to create it)\n")
+
+
+def test_one_file_is_uploaded_and_ingested(service, sightline):
+    """`sightline ingest photos/Pets/IMG_0001.jpg` said "No folder …IMG_0001.jpg" although the file exists."""
+    photo = service.clean / "img1.jpg"
+    result = sightline("ingest", str(photo), "-c", "one-file", "--create")
+    assert result.exit_code == 0, result.output
+    assert "uploading img1.jpg (the service keeps a copy; a folder's photos stay where they are)" in result.output
+    assert re.search(r"completed in \d+ s: 1 file — 1 embedded", result.output), result.output
+    [hit] = service.http.post("/api/v1/search", json={"collection": "one-file"}).json()["results"]
+    assert hit["payload"]["filename"] == "img1.jpg" and hit["payload"]["sha256"], hit
+
+
+def test_one_file_into_an_unknown_collection_suggests_create(service, sightline):
+    unknown = sightline("ingest", str(service.clean / "img1.jpg"), "-c", "never-made")
+    assert unknown.exit_code == 2 and unknown.stderr.endswith(" (add --create to create it)\n"), unknown.stderr
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_the_command_to_follow_is_printed_whole_at_any_width(service, sightline, columns):
+    result = sightline("ingest", str(service.clean), "-c", "nofollow", "--create", "--no-follow", columns=columns)
+    job_id = job_id_in(result.output)
+    assert result.output.endswith(f"\nFollow it with `sightline jobs show {job_id} --follow`.\n"), result.output

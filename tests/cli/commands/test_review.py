@@ -49,3 +49,24 @@ def test_merge_and_random(known, sightline, service):
     assert all(line.startswith("/photos/") for line in picked.output.split())
     missing = sightline("merge", "nope", "dupes-copy")
     assert missing.exit_code == 2 and "NOT_FOUND" in missing.output
+
+
+def test_each_member_says_which_file_it_has_the_same_bytes_as(known, sightline):
+    """The table said "same bytes" without naming which file."""
+    table = sightline("duplicates", "dupes", "--kind", "exact").output
+    best = next(line for line in table.splitlines() if "/photos/c1.jpeg" in line)
+    copy = next(line for line in table.splitlines() if "/photos/c0.jpeg" in line)
+    assert "best: keep" in best and "same bytes as the best" in copy, table
+
+
+def test_a_copy_of_another_member_than_the_best_is_named_as_on_the_page():
+    from sightline.cli.commands.review import kinship
+
+    group = {"kind": "near", "point_ids": ["p1", "p2", "p3", "p4"],
+             "points": [{"id": "p1", "filename": "IMG_1.jpg"}, {"id": "p2", "filename": "IMG_1 (copy).png"},
+                        {"id": "p3", "exact_of": "p2", "filename": "IMG_1 (copy 2).png"},
+                        {"id": "p4", "exact_of": "p1", "filename": "IMG_1 (3).jpg", "hash_bits": 0}]}
+    said = [kinship(group, {"hash_bits": 3, **point}, index) for index, point in enumerate(group["points"])]
+    assert said == ["best: keep", "picture matches the best (3 of 64 hash bits differ)",
+                    "same bytes as IMG_1 (copy).png", "same bytes as the best"]
+    assert kinship(group, {"id": "p2", "hash_bits": None}, 1) == "picture not compared (unreadable)"

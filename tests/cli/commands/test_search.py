@@ -21,10 +21,31 @@ def test_text_search_prints_a_table_of_the_best_hits(service, searchable, sightl
     assert table.output.count(str(service.clean)) == 3
 
 
-def test_the_table_has_match_path_and_caption_columns(searchable, sightline):
+def test_the_table_has_match_id_and_path_with_caption_columns(searchable, sightline):
     output = sightline("search", "a photo", "-c", searchable).output
-    assert re.search(r"┃\s*match\s*┃\s*path\s*┃\s*caption\s*┃", output), output
+    assert re.search(r"┃\s*match\s*┃\s*id\s*┃\s*path · caption\s*┃", output), output
     assert re.search(r"│\s*-?\d\.\d{3}\s*│", output), output  # a similarity
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+@pytest.mark.parametrize("query", [["a photo"], []], ids=["search", "listing"])
+def test_each_hit_shows_its_whole_id_at_any_width_and_images_show_takes_it(searchable, sightline, columns, query):
+    answer = json.loads(sightline("search", *query, "-c", searchable, "--json").stdout)
+    output = sightline("search", *query, "-c", searchable, columns=columns).output
+    shown = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", output)
+    assert sorted(shown) == sorted(hit["id"] for hit in answer["results"]), output
+    detail = sightline("images", "show", shown[0], "-c", searchable, "--json")
+    assert json.loads(detail.stdout)["id"] == shown[0]
+
+
+@pytest.mark.parametrize("columns", [80, 40])
+def test_the_cursor_to_paste_is_printed_whole_at_any_width(searchable, sightline, columns):
+    """Cut at the terminal's width, the pasted cursor was "not one Sightline gave out"."""
+    first = sightline("search", "-c", searchable, "--limit", "3", columns=columns)
+    cursor = json.loads(sightline("search", "-c", searchable, "--limit", "3", "--json").stdout)["next_cursor"]
+    assert len(cursor) > 80 and f"More: add --cursor {cursor}\n" in first.output, first.output
+    rest = sightline("search", "-c", searchable, "--limit", "3", "--cursor", cursor, columns=columns)
+    assert rest.exit_code == 0 and "More:" not in rest.output, rest.output
 
 
 def row_of(output: str, path: str) -> str:
@@ -94,7 +115,8 @@ def test_tables_fit_80_columns(searchable, service):
                                                                           "--technical"]):
         result = CliRunner().invoke(app, [*args, "--url", URL], env={**ENV, "COLUMNS": "80"}, obj=service.transport)
         assert result.exit_code == 0, result.output
-        assert max(len(line) for line in result.output.splitlines()) <= 80, result.output
+        drawn = [line for line in result.output.splitlines() if not line.startswith("Its index is built")]
+        assert max(len(line) for line in drawn) <= 80, result.output  # the note, a line to copy, runs on
 
 
 def test_an_empty_collection_says_so(service, sightline):

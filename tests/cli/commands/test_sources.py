@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -33,14 +34,29 @@ def test_list_shows_state_images_and_last_sync(followed: dict, sightline: Sightl
     listed = sightline("sources", "list", "-c", "followed")
     assert listed.exit_code == 0
     row = next(line for line in listed.output.splitlines() if followed["source_id"] in line)
-    assert "idle" in row and " 4 " in row and "4 embedded" in row and "never" in row
+    assert "idle" in row and " 4 " in row and "4 embedded" in row and "re-scan" not in listed.output
 
 
-def test_list_shows_the_sync_time_to_the_second(followed: dict, sightline: Sightline) -> None:
-    row = next(line for line in sightline("sources", "list", "-c", "followed").output.splitlines()
-               if followed["source_id"] in line)
-    at = followed["last_sync_at"]
-    assert re.search(rf"\b{at[:19]} ", row) and at[19:] and at[19:] not in row, row
+def test_list_shows_the_sync_time_to_the_second_as_the_rest_of_the_cli(followed: dict, sightline: Sightline) -> None:
+    """It printed the raw ISO time, "2026-11-27T10:30:12"."""
+    listed = sightline("sources", "list", "-c", "followed").output
+    local = datetime.fromisoformat(followed["last_sync_at"]).astimezone()
+    assert cells(listed, 5)[:2] == ["completed: 4 embedded", f"{local:%Y-%m-%d %H:%M:%S}"], listed
+
+
+def cells(output: str, column: int) -> list[str]:
+    """The text of one column of a boxed table, a line each."""
+    return [line.split("│")[column].strip() for line in output.splitlines() if line.startswith("│")]
+
+
+@pytest.mark.parametrize("columns", [120, 80, 60])
+def test_list_breaks_the_folder_only_after_a_slash_and_keeps_the_id_whole(
+        followed: dict, sightline: Sightline, columns: int) -> None:
+    """At 120 columns the folder broke inside a name."""
+    listed = sightline("sources", "list", "-c", "followed", columns=columns)
+    assert followed["source_id"] in cells(listed.output, 1), listed.output
+    pieces = [piece for piece in cells(listed.output, 2) if piece]
+    assert "".join(pieces) == followed["path"] and all(piece.endswith("/") for piece in pieces[:-1]), listed.output
 
 
 def test_list_json_is_the_api_answer(followed: dict, sightline: Sightline) -> None:
@@ -93,3 +109,11 @@ def test_a_folder_no_source_follows_is_named(followed: dict, service: Service, s
     failed = sightline("sources", "sync", other, "-c", "followed")
     assert failed.exit_code == 2
     assert f"No source '{other}' in followed; `sightline sources list -c followed` lists them." in failed.output
+
+
+def test_the_state_says_the_re_scan_period_when_there_is_one() -> None:
+    from sightline.cli.commands.sources import state_text
+
+    source = {"state": "offline", "offline_reason": "folder missing", "rescan_minutes": 60}
+    assert state_text(source) == "offline (folder missing)\nre-scan every 60 min"
+    assert state_text({**source, "state": "idle", "offline_reason": None, "rescan_minutes": 0}) == "idle"

@@ -1,5 +1,5 @@
-"""`sightline ingest`: ingest a folder through a running Sightline server (`sightline serve ingest` is that
-server) and follow the job."""
+"""`sightline ingest`: ingest a folder (or upload one file) through a running Sightline server (`sightline serve
+ingest` is that server) and follow the job."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from sightline.cli.render import Output
 
 __all__ = ["ingest", "show_job_json"]
 
-FolderArgument = Annotated[Path, typer.Argument(help="Folder on the server's machine, inside its ingest roots.")]
+FolderArgument = Annotated[Path, typer.Argument(help="Folder on the server's machine, inside its ingest roots; or "
+                                                     "one image file, uploaded (the service keeps a copy).")]
 
 
 @api_command(json_flag=True)
@@ -31,12 +32,18 @@ def ingest(
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the job to its end.")] = True,
     recursive: Annotated[bool, typer.Option("--recursive/--no-recursive", help="Include sub-folders.")] = True,
 ) -> None:
-    """Ingest a folder through a running Sightline server and follow the job with a progress bar."""
-    folder = str(path.expanduser().absolute())
+    """Ingest a folder through a running Sightline server and follow the job with a progress bar. An image file
+    is uploaded instead: the service ingests a copy it keeps (the folder's photos are indexed where they are)."""
+    given = path.expanduser().absolute()
     if create:
         ensure_collection(api, collection, out)
     try:
-        job_id = api.scan(collection, folder, recursive=recursive, caption=caption)["job_id"]
+        if given.is_file():
+            job_id = api.upload(collection, [given], caption=caption)["job_id"]
+            doing = f"uploading {escape(given.name)} (the service keeps a copy; a folder's photos stay where they are)"
+        else:
+            job_id = api.scan(collection, str(given), recursive=recursive, caption=caption)["job_id"]
+            doing = f"ingesting {escape(str(given))}"
     except ApiError as exc:
         if exc.code == "NOT_FOUND" and exc.where == "collection":
             raise ApiError(f"{exc} (add --create to create it)") from None
@@ -44,7 +51,7 @@ def ingest(
     if out.as_json:
         show_job_json(api, job_id, out, follow=follow)
         return
-    out.print(f"Job [bold]{job_id}[/bold]: ingesting {escape(folder)} into [bold]{escape(collection)}[/bold]")
+    out.print(f"Job [bold]{job_id}[/bold]: {doing} into [bold]{escape(collection)}[/bold]")
     if follow:
         following.finish_following(api, job_id, out)
     else:

@@ -15,12 +15,14 @@ from rich.table import Table
 from sightline.cli import follow
 from sightline.cli.client import IngestClient, Json
 from sightline.cli.command import api_command
+from sightline.cli.layout import SlashWrapped
 from sightline.cli.render import Output
 from sightline.humanize import plural
 
 __all__ = ["duplicates", "merge", "random_images"]
 
 NameArgument = Annotated[str, typer.Argument(help="Collection name.")]
+SHORT_COLUMNS = frozenset({"group", "similarity", "size", "format"})  # a number or a word each: never broken
 
 
 class Kind(str, Enum):
@@ -65,16 +67,31 @@ def groups_view(answer: Json) -> RenderableType:
         return "No duplicates."
     table = Table(box=box.SIMPLE_HEAD, title=plural(answer['total_groups'], "group"), title_justify="left")
     for column in ("group", "kind", "similarity", "", "size", "format", "path"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in SHORT_COLUMNS, overflow="fold")
     for number, group in enumerate(groups, 1):
         for index, point in enumerate(group["points"]):
             first = index == 0
             table.add_row(str(number) if first else "", _kind(group) if first else "",
                           f"{group['score']:.3f}" if first and group.get("score") is not None else "",
-                          "keep" if first else ("same bytes" if point.get("exact_of") else ""), _size(point),
-                          point.get("format") or "-",
-                          escape(str(point.get("path"))), end_section=index == len(group["points"]) - 1)
+                          kinship(group, point, index), _size(point), point.get("format") or "-",
+                          SlashWrapped(str(point.get("path"))), end_section=index == len(group["points"]) - 1)
     return table
+
+
+def kinship(group: Json, point: Json, index: int) -> str:
+    """What a member is to the group's best (listed first, the one to keep), as the Duplicates page says it: the
+    same bytes as the best or as another file named, or how alike the pictures are."""
+    if index == 0:
+        return "best: keep"
+    same = point.get("exact_of")
+    if same and same != group["point_ids"][0]:
+        other: Json = next((member for member in group["points"] if member["id"] == same), {})
+        return f"same bytes as {escape(str(other.get('filename') or 'another photo here'))}"
+    if same or group["kind"] == "exact":
+        return "same bytes as the best"
+    if point.get("hash_bits") is None:
+        return "picture not compared (unreadable)"
+    return f"picture matches the best ({point['hash_bits']} of 64 hash bits differ)"
 
 
 def _kind(group: Json) -> str:

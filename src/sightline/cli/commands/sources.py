@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 
 from sightline.cli import follow as following
 from sightline.cli.client import ApiError, IngestClient
 from sightline.cli.command import CollectionOption, api_command
+from sightline.cli.layout import SlashWrapped, at_least, when, whole
 from sightline.cli.render import Output, state_words
 from sightline.humanize import plural
 
@@ -29,7 +31,9 @@ ExcludeOption = Annotated[list[str] | None, typer.Option(
 RescanOption = Annotated[int | None, typer.Option("--rescan-minutes", min=0, max=7 * 24 * 60,
                                                   help="Full re-scan every this many minutes (0: never).")]
 FollowOption = Annotated[bool, typer.Option("--follow", "-f", help="Follow the sync job to its end.")]
-UNREADABLE_NAMED = 2  # the unreadable files a row names (then "and N more")
+FOLDER_MIN_WIDTH = 20  # a folder's column is never narrower than its widest name, up to this
+WORDS_MIN_WIDTH = 8  # nor the other columns than this: the table keeps within 80 columns
+UNREADABLE_NAMED = 2  # the unreadable files a note names (then "and N more")
 COUNT_WORDS = {"done": "embedded", "cached": "reused", "skipped": "unchanged", "moved": "moved",
                "removed": "removed", "failed": "failed"}
 
@@ -44,20 +48,28 @@ def sync_summary(source: dict[str, Any]) -> str:
 
 
 def images_text(source: dict[str, Any]) -> str:
-    """Its images; the files a person removed from the index (kept out of its syncs while unchanged), as the
-    Sources page says; the files it cannot read (left out too), with the job that names them."""
-    notes = []
+    """Its images, with a count of those a person removed from the index and of the files it cannot read."""
+    counts = [f"{source['removed_by_user']} removed by you" if source.get("removed_by_user") else "",
+              f"{source['unreadable']} unreadable" if source.get("unreadable") else ""]
+    notes = ", ".join(filter(None, counts))
+    return f"{source['images']} ({notes})" if notes else str(source["images"])
+
+
+def source_notes(source: dict[str, Any]) -> list[str]:
+    """Under the table, with the commands whole: the files a person removed from the index (kept out of its syncs
+    while unchanged), as the Sources page says; the files it cannot read (left out too), with the job naming them."""
+    notes, name = [], f"Source {source['source_id']}"
     if source.get("removed_by_user"):
-        notes.append(f"{source['removed_by_user']} removed by you, kept out while unchanged; "
+        notes.append(f"{name}: {source['removed_by_user']} removed by you, kept out while unchanged; "
                      f"`sightline sources forget-removed {source['source_id']} -c {source['collection']}` "
-                     "brings them back")
+                     "brings them back.")
     count, files = source.get("unreadable") or 0, source.get("unreadable_files") or []
     if count and files:
         names = ", ".join(file["name"] for file in files[:UNREADABLE_NAMED])
         more = f" and {count - UNREADABLE_NAMED} more" if count > UNREADABLE_NAMED else ""
-        notes.append(f"{plural(count, 'file')} cannot be read: {names}{more}; "
-                     f"see `sightline jobs errors {files[0]['job_id'][:8]}`")
-    return f"{source['images']} ({'; '.join(notes)})" if notes else str(source["images"])
+        notes.append(f"{name}: {plural(count, 'file')} cannot be read: {names}{more}; "
+                     f"see `sightline jobs errors {files[0]['job_id'][:8]}`.")
+    return notes
 
 
 def folder_forms(given: str) -> set[str]:
@@ -84,18 +96,29 @@ def source_id_of(api: IngestClient, collection: str, given: str) -> str:
                    "NOT_FOUND", "source_id")
 
 
-def sources_table(answer: dict[str, Any]) -> Table | str:
+def sources_table(answer: dict[str, Any]) -> RenderableType:
+    """One row a source: its id whole, its folder broken after a "/" (its widest name, up to FOLDER_MIN_WIDTH, on
+    one line), words wrapped between words; then the notes that name commands to run."""
     if not answer["sources"]:
         return "No sources: add one with `sightline sources add FOLDER -c COLLECTION`."
+    folders = [SlashWrapped(source["path"]) for source in answer["sources"]]
     table = Table()
-    for column in ("id", "folder", "state", "images", "re-scan", "last sync", "at"):
-        table.add_column(column, overflow="fold")
-    for source in answer["sources"]:
-        state = source["state"] + (f" ({source['offline_reason']})" if source["offline_reason"] else "")
-        rescan = f"{source['rescan_minutes']} min" if source["rescan_minutes"] else "never"
-        table.add_row(source["source_id"], escape(source["path"]), escape(state), escape(images_text(source)), rescan,
-                      escape(sync_summary(source)), (source["last_sync_at"] or "-")[:19])  # as log lines
-    return table
+    table.add_column("id", no_wrap=True)
+    table.add_column("folder", min_width=min(FOLDER_MIN_WIDTH, max(folder.longest_word() for folder in folders)))
+    for column in ("state", "images", "last sync"):
+        table.add_column(column, overflow="fold", min_width=WORDS_MIN_WIDTH)
+    for source, folder in zip(answer["sources"], folders):
+        synced = f"\n{when(source['last_sync_at'])}" if source["last_sync_at"] else ""
+        table.add_row(source["source_id"], folder, escape(state_text(source)), escape(images_text(source)),
+                      escape(sync_summary(source)) + synced)
+    notes = [whole(escape(note)) for source in answer["sources"] for note in source_notes(source)]
+    return Group(at_least(table), *notes)
+
+
+def state_text(source: dict[str, Any]) -> str:
+    """`watching`, `offline (why)`; the re-scan period under it, if any."""
+    state = source["state"] + (f" ({source['offline_reason']})" if source["offline_reason"] else "")
+    return state + (f"\nre-scan every {source['rescan_minutes']} min" if source["rescan_minutes"] else "")
 
 
 def source_line(source: dict[str, Any]) -> str:
