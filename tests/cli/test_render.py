@@ -112,3 +112,8 @@ def test_a_hit_no_name_found_shows_its_similarity_or_a_dash():
 
 def test_a_listing_has_no_strong_from_so_a_name_shows_the_field():
     assert match_cell({"similarity": 0.9, "matched": ["filename"]}, None) == "file name"
+
+
+def test_a_weak_hit_its_folder_found_shows_its_similarity_beside_the_field():
+    """`dogs at home`: a daisy in `Home` is weak; its folder only orders it among the weak."""
+    assert match_cell({"similarity": 0.271, "matched": ["folder"], "weak": True}, 0.4) == "0.271 · folder"

@@ -250,15 +250,17 @@ NAMED_BY = {"filename": ("file name", "name"), "folder": ("folder", "folder"), "
 
 def match_cell(hit: dict, strong_from: float | None) -> str:
     """Why a hit is there, as the UI's cards say it. A hit its name, folder, camera, lens or date found shows that
-    field alone only when the words are what made it strong, its similarity being under `strong_from` (that
-    similarity, which ranks it blended with the words, would read as a bug beside weaker hits' higher ones);
-    strong by its similarity alone, it shows that with the field beside it ("0.583 · name")."""
+    field alone only when the words are what made it strong: a strong hit (not `weak`) whose similarity is under
+    `strong_from` (that similarity, which ranks it blended with the words, would read as a bug beside weaker hits'
+    higher ones). Strong by its similarity alone, or weak, it shows that with the field beside it ("0.583 · name",
+    "0.271 · folder")."""
     similarity = hit.get("similarity")
     number = "-" if similarity is None else f"{similarity:.3f}"
     named = [NAMED_BY[field] for field in hit.get("matched") or [] if field in NAMED_BY]
     if not named:
         return number
-    if similarity is not None and strong_from is not None and similarity >= strong_from:
+    strong_alone = similarity is not None and strong_from is not None and similarity >= strong_from
+    if strong_alone or (hit.get("weak") and similarity is not None):
         return f"{number} · {escape(named[0][1])}"
     return escape(named[0][0])
 

@@ -72,9 +72,10 @@ const NAMED_BY = { filename: ["file name", "name"], folder: ["folder", "folder"]
 
 // Why a card is there, shown and in words (its tooltip and its button's description); null when nothing says (a
 // listing's photo). A hit its words found (`matched`: a file name, a folder…) shows them instead of its similarity
-// only when the words are what made it a strong match, its similarity alone being under the answer's `strongFrom`
-// (that similarity, which ranks it blended with the words, read as a bug beside the higher numbers of weaker hits
-// below). Else its similarity, the field beside it ("0.58 · name"): `a dog` finds dog_summer.jpg by its picture.
+// only when the words are what made it a strong match: a strong hit (not `weak`) whose similarity alone is under
+// the answer's `strongFrom` (that similarity, which ranks it blended with the words, read as a bug beside the higher
+// numbers of weaker hits below). Else its similarity, the field beside it ("0.58 · name": `a dog` finds
+// dog_summer.jpg by its picture; "0.27 · folder": a weak hit its folder's name only orders among the weak).
 function scoreWords(hit, strongFrom) {
   const similarity = hit.similarity ?? null;
   const number = similarity === null ? "" : similarity.toFixed(2);
@@ -84,7 +85,7 @@ function scoreWords(hit, strongFrom) {
   }
   const names = fields.map((field) => NAMED_BY[field][0]).join(" and ");
   const strongAlone = similarity !== null && strongFrom !== null && strongFrom !== undefined && similarity >= strongFrom;
-  if (strongAlone) {
+  if (strongAlone || (hit.weak && similarity !== null)) {
     return { text: `${number} · ${NAMED_BY[fields[0]][1]}`, words: `Similarity ${number}; also matched by its ${names}`,
       byWords: true };
   }
