@@ -17,6 +17,8 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from sightline.lifetime import die_with_parent
+
 __all__ = ["Child", "StopRequest", "stop_all", "wait_ready", "watch"]
 
 STOP_TIMEOUT = 10.0
@@ -67,7 +69,7 @@ class Child:
         self.process = subprocess.Popen(
             self.command, env=env, stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches only the supervisor, which stops the children in order
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,  # SIGTERM
         )
 
     def exit_code(self) -> int | None:
@@ -108,16 +110,6 @@ def _open_log(path: Path) -> BinaryIO:
     log.write(f"{STARTED}{datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z} ---\n".encode())
     log.flush()
     return log
-
-
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if the supervisor dies without stopping it (e.g. SIGKILL)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort only
-        pass
 
 
 def wait_ready(children: list[Child], stop: StopRequest, out: Console, models: str, timeout: float) -> int:

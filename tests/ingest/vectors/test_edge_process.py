@@ -127,3 +127,55 @@ def test_an_unknown_operation_is_refused_by_the_process(store):
     with pytest.raises(StoreError, match="no operation 'close_all'"):
         store._call("close_all")
     assert store.list_collections() == []  # the process serves on
+
+
+def test_a_failed_index_build_says_why_as_it_does_inline(store):
+    """The build runs in a child of the store's process, whose exit status must reach it (the launcher ignores
+    SIGCHLD: without its default back, every child's status read 0 and the cause was lost)."""
+    store.create_collection("k", CollectionParams(vector_size=2))
+    store.upsert("k", points(10))
+    with pytest.raises(StoreError, match="building the index of 'k' failed: .*indexing_threshold"):
+        store.build_index("k", indexing_threshold_kb=-1)
+    assert store.count("k") == 10
+
+
+PARENT_DIES_DURING_A_BUILD = """
+import os, sys, threading, time, uuid
+from pathlib import Path
+import numpy as np
+from sightline.ingest.vectors import CollectionParams, Point
+from sightline.ingest.vectors.edge_process import EdgeProcessStore
+store = EdgeProcessStore(sys.argv[1])
+store.create_collection("k", CollectionParams(vector_size=64, hnsw_m=32, hnsw_ef_construct=400))
+vectors = np.random.default_rng(0).standard_normal((40_000, 64)).astype(np.float32)
+for start in range(0, len(vectors), 5000):
+    store.upsert("k", [Point(str(uuid.UUID(int=start + i + 1)), row.tolist(), {})
+                       for i, row in enumerate(vectors[start:start + 5000])])
+threading.Thread(target=store.build_index, args=("k", 1), daemon=True).start()
+tasks = Path(f"/proc/{store.pid}/task")
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    builders = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+    if builders:
+        print(store.pid, builders[0], flush=True)
+        os._exit(0)  # the service gone in the middle of the build
+    time.sleep(0.01)
+os._exit(1)
+"""
+
+
+def test_a_store_process_whose_parent_died_mid_build_ends_and_ends_the_build(tmp_path):
+    root = tmp_path / "collections"
+    out = subprocess.run([sys.executable, "-c", PARENT_DIES_DURING_A_BUILD, str(root)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    store_pid, builder_pid = map(int, out.stdout.split())
+    # the build alone runs ~60 s on 2 cores: the store process ends within its close's bound, the build with it
+    assert wait_gone(store_pid, timeout=_edge_server.CLOSE_WAIT_S + 10) and wait_gone(builder_pid, timeout=5)
+    with (root / _edge_server.LOCK_NAME).open("rb") as lock:  # the next service's store can open the shards
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    store = EdgeProcessStore(root)
+    try:
+        assert store.count("k") == 40_000
+    finally:
+        store.close()

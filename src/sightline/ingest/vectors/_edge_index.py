@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -53,6 +54,7 @@ from sightline.ingest.vectors._edge_collection import (
     write_atomic,
 )
 from sightline.ingest.vectors.base import CollectionNotFound, CollectionParams, StoreError
+from sightline.lifetime import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -249,5 +251,6 @@ def _last_operation(shard_dir: Path) -> int:
 
 
 if __name__ == "__main__":
+    die_with_parent(signal.SIGKILL)  # a store process that ended (its service gone) leaves no build running
     indexed = _build(sys.argv[1], CollectionParams.from_dict(json.loads(sys.argv[2])), json.loads(sys.argv[3]))
     print(json.dumps({"indexed_vectors": indexed}))

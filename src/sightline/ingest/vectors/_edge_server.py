@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 CONNECTIONS = 8
 LOCK_NAME = ".store.lock"
 LOCK_WAIT_S = 120.0
+CLOSE_WAIT_S = 10.0
 CLOSE = "close"
 # What a parent may call: the store's public operations.
 CALLS = frozenset({
@@ -71,6 +72,7 @@ def launch(sock: socket.socket) -> None:
 
 def _run_child(config: dict, fds: list[int]) -> None:
     """A forked store process: serve, then end (its last fd, the sentinel, closes with it)."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own children's exit statuses (an index build's) count
     code = 0
     try:
         _serve(Path(config["root"]), float(config["flush_interval_s"]), [Connection(fd) for fd in fds[:-1]])
@@ -85,6 +87,7 @@ def _serve(root: Path, flush_interval_s: float, connections: list[Connection]) -
     """Open the store, serve each connection in a thread, close the store when done."""
     from sightline.ingest.vectors.edge import EdgeStore
 
+    launcher = os.getppid()
     try:
         store = EdgeStore(root, flush_interval_s=flush_interval_s)  # makes the folder; opens no shard yet
         lock = _hold_lock(root)
@@ -97,18 +100,30 @@ def _serve(root: Path, flush_interval_s: float, connections: list[Connection]) -
                for conn in connections]
     for thread in threads:
         thread.start()
-    _wait_for_end(threads, done)
+    _wait_for_end(threads, done, launcher)
     try:
-        store.close()
+        _close(store)
     finally:
         os.close(lock)
 
 
-def _wait_for_end(threads: list[threading.Thread], done: threading.Event) -> None:
-    """Until the parent asked to close, or every connection ended (the parent is gone)."""
+def _wait_for_end(threads: list[threading.Thread], done: threading.Event, launcher: int) -> None:
+    """Until the parent asked to close, or it is gone: every connection ended, or the launcher did (which ends
+    with the parent), a long call (an index build) still running."""
     while not done.wait(0.5):
-        if not any(thread.is_alive() for thread in threads):
+        if not any(thread.is_alive() for thread in threads) or os.getppid() != launcher:
             return
+
+
+def _close(store: Any) -> None:
+    """Close the store (its shards flushed), waiting `CLOSE_WAIT_S` at most for the calls still running; past
+    that the process ends anyway: the write-ahead log keeps every acknowledged write, and a build in progress
+    ends with it (and its folder is removed at the next opening)."""
+    closing = threading.Thread(target=store.close, daemon=True)
+    closing.start()
+    closing.join(CLOSE_WAIT_S)
+    if closing.is_alive():
+        logger.warning("the vector store's calls did not end in %.0f s; its process ends without them", CLOSE_WAIT_S)
 
 
 def _serve_connection(store: Any, conn: Connection, done: threading.Event) -> None:
