@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import wait_for_job
+from tests.samples import distinct_image
 from tests.ui.conftest import LIBRARY_PER_FOLDER
 from tests.ui.helpers import images_loaded
 
@@ -74,6 +76,31 @@ def test_the_folder_tree_browses_a_folder_and_the_address_keeps_it(page, library
     expect(page.locator("#results .result-name").first).to_have_text(f"p{LIBRARY_PER_FOLDER - 1:03d}.jpg")
     page.get_by_role("button", name="Remove Folder: alps").click()
     expect(page.locator("#results-summary")).to_have_text(f"{TOTAL} photos, newest first")
+
+
+def test_uploaded_photos_are_one_folder_of_the_tree_beside_the_scanned_ones(page, api, photos):
+    """The walk-through's one upload: the tree showed `data › uploads › 2223e25e…` (a job id), the library a
+    level down."""
+    for folder, seeds in (("a", (700, 701)), ("b", (702,))):
+        (photos / "mixed" / folder).mkdir(parents=True)
+        for seed in seeds:
+            (photos / "mixed" / folder / f"m{seed}.jpg").write_bytes(distinct_image(seed))
+    assert api.post("/api/v1/collections", json={"name": "mixed"}).status_code == 201
+    scan = api.post("/api/v1/ingest/scan", json={"collection": "mixed", "directory_path": str(photos / "mixed")})
+    assert wait_for_job(api, scan.json()["job_id"])["state"] == "completed"
+    files = [("files", (f"sent{i}.jpg", distinct_image(710 + i), "image/jpeg")) for i in range(2)]
+    upload = api.post("/api/v1/ingest/upload", data={"collection": "mixed"}, files=files)
+    assert wait_for_job(api, upload.json()["job_id"])["state"] == "completed"
+
+    page.goto("/search?collection=mixed")
+    tree = page.locator("#folders")
+    expect(tree.locator(".folder-name")).to_have_text(["All folders", "a", "b", "Uploaded"])
+    expect(tree.locator(".count")).to_have_text(["5", "2", "1", "2"])
+    tree.get_by_role("button", name=re.compile(r"^Uploaded")).click()
+    expect(page.locator("#results .result-name")).to_have_count(2)
+    assert sorted(page.locator("#results .result-name").all_text_contents()) == ["sent0.jpg", "sent1.jpg"]
+    expect(page.locator("#chips")).to_contain_text("Folder: Uploaded")
+    api.delete("/api/v1/collections/mixed")
 
 
 def test_a_filter_without_a_query_lists_what_it_keeps(page, library):

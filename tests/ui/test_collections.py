@@ -3,6 +3,8 @@ typed confirmation. Each test starts its own service, so the list starts empty."
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import expect
@@ -31,6 +33,9 @@ def test_create_checks_in_the_page_then_in_the_api(serve, open_page, shots):
     expect(page.locator("#hnsw_m")).to_be_hidden()  # ... storage parameters folded under "Advanced"
     page.get_by_text("Advanced: how the vectors are stored").click()
     expect(page.locator("#vector_size")).to_have_attribute("placeholder", "64")
+    # the built-in store uses the HNSW settings once a collection is big enough (SIGHTLINE_INDEX_MIN_POINTS)
+    expect(page.locator("#index-hint")).to_contain_text(re.compile(
+        r"until\s+the collection holds 20,000 photos; then it builds the collection’s HNSW index\s+with these"))
     page.fill("#vector_size", "3")
     page.get_by_role("button", name="Create collection").click()
     expect(page.locator("#vector_size-error")).to_contain_text("does not match")

@@ -32,7 +32,7 @@ def test_folder_browser_starts_a_scan(page, api, photos, shots):
     page.locator(f'#folder-list button[data-path="{photos}"]').click()
     expect(page.locator("#browse-where")).to_have_text(str(photos))
     expect(page.locator("#browse-up")).to_be_enabled()
-    page.get_by_role("button", name="holiday").click()
+    page.get_by_role("button", name="holiday", exact=True).click()  # not "…summerholidays" (sources)
     expect(page.locator("#browse-where")).to_have_text(str(holiday))
     expect(page.locator("#directory_path")).to_have_value(str(holiday))
     expect(page.locator("#browse-count")).to_have_text(f"{IMAGES + 2} image files directly in this folder.")

@@ -126,6 +126,33 @@ def test_while_the_server_is_lost_cancel_waits_for_it(serve, open_page):
     expect(cancel).to_be_hidden()
 
 
+def test_a_running_job_offers_cancel_alone(serve, open_page):
+    """The walk-through's running job showed a disabled "Go on with 32 not reached" beside "Cancel job"."""
+    ingest = serve()
+    job = ingest.server.config.app.state.services.jobdb.create_job("waiting", "scan", "/photos/2024", {})
+    page = open_page(ingest.url)
+    answer = {"state": "running"}
+
+    def running(route) -> None:  # the server's answer as a job with 32 files still to reach
+        body = route.fetch().json()
+        if answer["state"] == "running":
+            body.update(state="running", is_terminal=False, percent=40)
+        else:
+            body.update(state="cancelled", is_terminal=True)
+        body["counts"].update(pending=32)
+        route.fulfill(json=body)
+
+    page.route(f"**/api/v1/jobs/{job.job_id}", running)
+    page.route("**/events*", lambda route: route.fulfill(status=502))  # no live updates: the page polls
+    page.goto(f"/jobs/{job.job_id}")
+    expect(page.locator("#job-state")).to_have_text("running")
+    expect(page.get_by_role("button", name="Cancel job")).to_be_visible()
+    expect(page.locator("#job-retry")).to_be_hidden()
+    answer["state"] = "cancelled"  # once it has ended, it goes on with the files it never reached
+    expect(page.get_by_role("button", name="Go on with 32 not reached")).to_be_enabled()
+    expect(page.get_by_role("button", name="Cancel job")).to_be_hidden()
+
+
 def test_while_the_server_is_lost_no_eta_is_shown(serve, open_page):
     """The walk-through's "ETA 9 s" on a job whose server was down: nothing is known to move then."""
     ingest = serve()

@@ -65,6 +65,25 @@ def test_the_map_draws_every_photo_and_an_area_becomes_a_collection(trip, open_p
     assert frames and max(frames) < 200, frames
 
 
+def test_zooming_keeps_the_map_point_under_the_mouse_where_it_is(trip, open_page):
+    """The walk-through's map: six wheel notches over the bottom-right cluster slid it up-left out of view."""
+    page = open_page(trip)
+    page.goto("/collections/trip/map")
+    canvas = page.locator("#map-canvas")
+    expect(canvas).to_have_attribute("data-state", "ready", timeout=120_000)
+    box = canvas.bounding_box()
+    at = {"x": box["width"] * 0.85, "y": box["height"] * 0.8}  # canvas pixels, far from its middle
+    under = page.evaluate("([x, y]) => window.sightlineMap.toMap(x, y)", [at["x"], at["y"]])
+    page.mouse.move(box["x"] + at["x"], box["y"] + at["y"])
+    for step in range(1, 7):
+        scale = page.evaluate("window.sightlineMap.scale()")
+        page.mouse.wheel(0, -120)
+        page.wait_for_function("(before) => window.sightlineMap.scale() > before", arg=scale)
+        shown = page.evaluate("([x, y]) => window.sightlineMap.toScreen(x, y)", [under["x"], under["y"]])
+        assert abs(shown["x"] - at["x"]) < 2 and abs(shown["y"] - at["y"]) < 2, (step, shown, at)
+    assert page.evaluate("window.sightlineMap.scale()") > 2
+
+
 def test_the_duplicates_page_keeps_the_best_copy(trip, open_page, shots):
     page = open_page(trip)
     page.goto("/collections/trip/duplicates")

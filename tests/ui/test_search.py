@@ -205,8 +205,15 @@ def test_a_query_image_that_fails_is_named_above_its_error_not_the_one_before(pa
     expect(page.locator("#results-title")).to_have_text("Like query.jpg")
     page.set_input_files("#search-image", files=[
         {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": distinct_image(8)[:300]}])
-    expect(page.locator("#results-title")).to_have_text("Like broken.jpg")
+    # named, but not as a search made (the walk-through's "Like notes.txt" over its error and no results)
+    expect(page.locator("#results-title")).to_have_text("Search by broken.jpg failed")
+    expect(page.locator("#search-image-error")).to_be_visible()
     expect(page.locator("#results li")).to_have_count(0)
+    page.set_input_files("#search-image", files=[
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"shopping: milk, bread"}])
+    expect(page.locator("#results-title")).to_have_text("Search by notes.txt failed")
+    expect(page.locator("#search-image-error")).to_be_visible()
+    expect(page.locator("#results-summary")).to_have_text("")
 
 
 def test_a_query_of_facts_alone_lists_what_they_keep_by_month(page, holiday):
@@ -294,3 +301,43 @@ def test_a_link_to_a_collection_that_does_not_exist_keeps_the_servers_choice(pag
     expect(page.locator("#search-collection-error")).to_be_hidden()
     expect(page.locator("#search-form [data-error-for='_form']")).to_be_hidden()
     page.screenshot(path=shots / "search-unknown-collection.png")
+
+
+def test_back_closes_the_viewer_over_the_same_results_then_goes_to_the_search_before(page, holiday):
+    """The walk-through's `dog`: Back showed "All photos" under a viewer still open, → stepping through them."""
+    page.goto("/search?collection=holiday")
+    expect(page.locator("#results-summary")).to_contain_text("newest first")  # the page's script is on
+    page.fill("#search-text", "dog")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results-title")).to_have_text("“dog”")
+    names = page.locator("#results .result-name")
+    expect(names).to_have_count(30)
+    found = names.all_text_contents()
+    page.locator("#results button.result-button").first.click()
+    dialog = page.locator("#detail")
+    expect(page.locator("#detail-title")).to_have_text(found[0])
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#detail-title")).to_have_text(found[1])
+    expect(page).to_have_url(re.compile(r"q=dog&open="))
+
+    page.go_back()  # the viewer closes over the same results
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"q=dog$"))
+    expect(page.locator("#results-title")).to_have_text("“dog”")
+    expect(page.locator("#search-text")).to_have_value("dog")
+    assert names.all_text_contents() == found
+    page.go_back()  # then the search before
+    expect(page.locator("#results-title")).to_have_text("All photos")
+    expect(page.locator("#search-text")).to_have_value("")
+    page.go_forward()
+    expect(page.locator("#results-title")).to_have_text("“dog”")
+    page.go_forward()  # the viewer again, on the photo it showed last
+    expect(dialog).to_be_visible()
+    expect(page.locator("#detail-title")).to_have_text(found[1])
+
+    page.get_by_role("button", name="Close").click()  # closed on the page: its step of the history goes too
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"q=dog$"))
+    page.go_back()
+    expect(page.locator("#results-title")).to_have_text("All photos")
+    expect(dialog).to_be_hidden()

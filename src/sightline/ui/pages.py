@@ -23,6 +23,7 @@ ERRORS_SHOWN = 1000
 ACTIVE_SHOWN = 50  # running jobs, and as many queued ones, on the dashboard
 FINISHED_SHOWN = 10  # the dashboard's recent jobs ...
 FINISHED_LOOKED_AT = 100  # ... the last to end among this many newest finished ones
+REMEMBERED = "sightline_collection"  # the cookie of the collection last worked in (static/js/remembered.js)
 
 
 @router.get("/")
@@ -60,7 +61,7 @@ async def collections_page(
     collections = await queries.collection_infos(services)
     names = {info["name"] for info in collections}
     return render(request, "collections.html", "collections", ml=ml_summary(status), collections=collections,
-                  store_backend=status["store"]["backend"],
+                  store_backend=status["store"]["backend"], index_min_points=services.settings.index_min_points,
                   created=created if created in names else None,
                   deleted=deleted if is_collection_name(deleted) and deleted not in names else None)
 
@@ -72,9 +73,11 @@ def is_collection_name(text: str | None) -> bool:
 
 @router.get("/ingest")
 async def ingest_page(request: Request, services: ServicesDep, collection: str | None = None) -> HTMLResponse:
+    collections = await queries.collection_infos(services)
     return render(
-        request, "ingest.html", "ingest", collections=await queries.collection_infos(services),
-        selected=collection, roots=[str(root) for root in services.settings.roots],
+        request, "ingest.html", "ingest", collections=collections,
+        selected=chosen_collection(request, collection, [info["name"] for info in collections]),
+        roots=[str(root) for root in services.settings.roots],
         max_upload_bytes=services.settings.max_upload_bytes,
     )
 
@@ -110,19 +113,30 @@ async def job_page(request: Request, services: ServicesDep, job_id: str) -> HTML
 async def search_page(request: Request, services: ServicesDep, collection: str | None = None) -> HTMLResponse:
     collections = await queries.collection_infos(services)
     names = [info["name"] for info in collections]
-    selected = collection if collection in names else (names[0] if names else None)
+    selected = chosen_collection(request, collection, names)
     return render(request, "search.html", "search", collections=collections, selected=selected)
 
 
 @router.get("/sources", response_model=None)
-async def sources_of_a_collection(services: ServicesDep, collection: str | None = None) -> RedirectResponse:
-    """Where photos come from, for the navigation: the sources page of `collection` (else the first one); the
-    collections page while there is none."""
+async def sources_of_a_collection(
+    request: Request, services: ServicesDep, collection: str | None = None
+) -> RedirectResponse:
+    """Where photos come from, for the navigation: the sources page of `collection` (else the one last worked in,
+    else the first one); the collections page while there is none."""
     names = [info["name"] for info in await queries.collection_infos(services)]
     if not names:
         return RedirectResponse("/collections", status_code=303)
-    name = collection if collection in names else names[0]
+    name = chosen_collection(request, collection, names)
     return RedirectResponse(f"/collections/{quote(name, safe='')}/sources", status_code=303)
+
+
+def chosen_collection(request: Request, asked: str | None, names: list[str]) -> str | None:
+    """The collection a page opens on: `asked` when it is one of `names`, else the one last worked in (its cookie),
+    else the first; None while there is none."""
+    for name in (asked, request.cookies.get(REMEMBERED)):
+        if name in names:
+            return name
+    return names[0] if names else None
 
 
 @router.get("/login")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from sightline.errors import SightlineError
+from sightline.ingest import queries
 from sightline.ingest.api.sources import source_view
 from sightline.ingest.paths import is_inside
 from sightline.ingest.review.merge import check_compatible
@@ -33,6 +34,7 @@ async def sources_page(request: Request, services: ServicesDep, name: str) -> HT
     sources = [await source_view(services, source) for source in await services.call(store.list, name)]
     copies = await services.call(followed_copies, services.vectors, store, name)
     return render(request, "sources.html", "sources", collection=info.to_dict(), sources=sources, copies=copies,
+                  collections=await queries.collection_infos(services),
                   roots=[str(root) for root in services.settings.roots[:-1]])
 
 

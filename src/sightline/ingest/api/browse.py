@@ -26,15 +26,18 @@ from sightline.ingest.timeline import ViewCache, months
 router = APIRouter(prefix="/api/v1", tags=["system"])
 MAX_BROWSE_ENTRIES = 2000
 MAX_TREE_FOLDERS = 5000
+UPLOADED = "Uploaded"  # the folder tree's one node for the uploaded photos (kept in a folder per job)
 
 
 @router.get("/collections/{name}/folders", tags=["collections"])
 async def folder_tree(name: CollectionName, services: ServicesDep, request: Request) -> dict:
     """The folders of the collection's photos as a tree, each with the number of photos in it and under it
-    (`count`), from the deepest folder that holds them all (`root`; null for an empty collection)."""
+    (`count`), from the deepest folder that holds them all (`root`; null for an empty collection). Uploaded photos
+    are one folder named "Uploaded" under the root, which is then the deepest that holds all the others."""
     def tree() -> dict:
         counts = services.vectors.facet(name, "folder_prefixes", MAX_TREE_FOLDERS)
-        return {"root": build_tree({path: count for path, count in counts if count > 0})}
+        return {"root": build_tree({path: count for path, count in counts if count > 0},
+                                   services.settings.uploads_dir)}
     return await _cached(request, services, "folders", name, tree)
 
 
@@ -62,10 +65,38 @@ async def _cached(request: Request, services: Services, what: str, name: str,
     return await services.call(answer)
 
 
-def build_tree(counts: dict[str, int]) -> dict | None:
-    """`counts` by folder path (every ancestor included, as `folder_prefixes` has them) → the nested tree."""
+def build_tree(counts: dict[str, int], uploads: Path | None = None) -> dict | None:
+    """`counts` by folder path (every ancestor included, as `folder_prefixes` has them) → the nested tree; the
+    photos under `uploads` are one node, `UPLOADED`, under its root."""
+    uploaded, counts = _without_uploads(counts, uploads)
     if not counts:
-        return None
+        return uploaded
+    root = _tree(counts)
+    if uploaded:
+        root["children"].append(uploaded)
+        root["count"] += uploaded["count"]
+    return root
+
+
+def _without_uploads(counts: dict[str, int], uploads: Path | None) -> tuple[dict | None, dict[str, int]]:
+    """The node of the uploaded photos (None if none), and `counts` without them."""
+    forms = [str(uploads), str(uploads.resolve())] if uploads else []
+    key = next((path for path in forms if counts.get(path)), None)
+    if key is None:
+        return None, counts
+    folder, count = Path(key), counts[key]
+    rest = {}
+    for path, total in counts.items():
+        if Path(path) in folder.parents:
+            total -= count
+        elif path == key or folder in Path(path).parents:
+            continue
+        if total > 0:
+            rest[path] = total
+    return {"path": key, "name": UPLOADED, "count": count, "children": []}, rest
+
+
+def _tree(counts: dict[str, int]) -> dict:
     everything = max(counts.values())
     root = max((path for path, count in counts.items() if count == everything), key=lambda p: len(Path(p).parts))
     nodes: dict[str, dict[str, Any]] = {

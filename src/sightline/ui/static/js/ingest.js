@@ -4,6 +4,7 @@ import { get, post, upload } from "./api.js";
 import { $, dropZone, el, guardWindowDrops } from "./dom.js";
 import { bytes, plural } from "./format.js";
 import { clearErrors, setBusy, showApiError, showError } from "./forms.js";
+import { rememberCollection } from "./remembered.js";
 import { api, pages, review } from "./urls.js";
 
 // --- folder browser -----------------------------------------------------------------------------------------
@@ -151,11 +152,12 @@ function initUpload(collection) {
   });
 }
 
-// The "Sources" link leads to the chosen collection's folders.
+// The "Sources" link leads to the chosen collection's folders; the collection chosen is the one worked in.
 function followCollection(collection) {
   const link = $("#sources-link");
   const point = () => { if (collection.value) link.href = review.sourcesPage(collection.value); };
   collection.addEventListener("change", point);
+  collection.addEventListener("change", () => rememberCollection(collection.value));
   point();
 }
 

@@ -37,7 +37,8 @@ export function renderJob(job, offline = false) {
   const cancel = $("#job-cancel");
   cancel.hidden = job.is_terminal;
   cancel.disabled = job.is_terminal || offline;
-  const retry = $("#job-retry");
+  const retry = $("#job-retry"); // once the job has ended: while it runs there is nothing to retry or go on with
+  retry.hidden = !job.is_terminal;
   retry.disabled = !job.is_terminal || (job.counts.failed === 0 && job.counts.pending === 0);
   retry.textContent = retryLabel(job.counts);
 }

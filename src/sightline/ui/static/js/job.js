@@ -28,10 +28,11 @@ class JobPage {
 
   render() { renderJob(this.job, this.offline); }
 
-  // Whether the server answers; the page says so and offers Cancel only while it does.
+  // Whether the server answers; the page says so (`text`, when there is something to say) and offers Cancel only
+  // while it does.
   connected(yes, text) {
     this.offline = !yes;
-    this.say(text);
+    if (text !== undefined) this.say(text);
     this.render();
   }
 
@@ -114,7 +115,8 @@ class JobPage {
     if (this.source || this.job.is_terminal) return;
     const source = new EventSource(api.jobEvents(this.id));
     this.source = source;
-    source.addEventListener("open", () => this.connected(true, "Live updates on."));
+    // Said only after a loss: on a first open it would replace what the page just said ("1 failed file queued again").
+    source.addEventListener("open", () => this.connected(true, this.offline ? "Live updates on." : undefined));
     source.addEventListener("log", (event) => this.appendLog(JSON.parse(event.data)));
     source.addEventListener("progress", (event) => this.update(JSON.parse(event.data)));
     source.addEventListener("end", () => this.ended());

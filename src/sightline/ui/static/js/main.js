@@ -11,6 +11,7 @@ import { initIngest } from "./ingest.js";
 import { initJob } from "./job.js";
 import { initLogin } from "./login.js";
 import { initSearch } from "./search.js";
+import { rememberShownCollection } from "./remembered.js";
 
 const PAGES = {
   dashboard: initDashboard,
@@ -31,5 +32,6 @@ function initLogout() {
 
 localTimes();
 initLogout();
+rememberShownCollection();
 const init = PAGES[document.body.dataset.page];
 if (init) init();

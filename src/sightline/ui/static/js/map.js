@@ -46,6 +46,19 @@ function transform() {
   return { k, ox: w / 2 - ((x0 + x1) / 2) * k + view.x, oy: h / 2 - ((y0 + y1) / 2) * k + view.y };
 }
 
+// The view at `scale` that keeps the map point under the screen point `at` where it is. On screen a point sits at
+// centre + view.x + (its offset from the layout's middle) × k, and k grows with the scale: the offset of `at` from
+// centre + view.x grows by the same ratio, the rest of view.x follows.
+function zoomedAt(at, scale) {
+  const ratio = scale / view.scale, cx = canvas.clientWidth / 2, cy = canvas.clientHeight / 2;
+  return { scale, x: at.x - cx - (at.x - cx - view.x) * ratio, y: at.y - cy - (at.y - cy - view.y) * ratio };
+}
+
+// Where the map point (mx, my) is on screen, and the map point at the screen point (x, y): for tests.
+stats.toScreen = (mx, my) => { const { k, ox, oy } = transform(); return { x: ox + mx * k, y: oy + my * k }; };
+stats.toMap = (x, y) => { const { k, ox, oy } = transform(); return { x: (x - ox) / k, y: (y - oy) / k }; };
+stats.scale = () => view.scale;
+
 function resize() {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(canvas.clientWidth * dpr);
@@ -191,9 +204,7 @@ function wirePointer() {
   canvas.addEventListener("wheel", (event) => {
     event.preventDefault();
     const at = point(event), factor = Math.exp(-event.deltaY * 0.0015);
-    const scale = Math.min(400, Math.max(0.5, view.scale * factor)), k = scale / view.scale;
-    const { ox, oy } = transform(); // the point under the cursor stays there
-    view = { scale, x: view.x + (at.x - ox) * (1 - k), y: view.y + (at.y - oy) * (1 - k) };
+    view = zoomedAt(at, Math.min(400, Math.max(0.5, view.scale * factor)));
     schedule();
   }, { passive: false });
   $("#map-reset").addEventListener("click", () => { view = { scale: 1, x: 0, y: 0 }; schedule(); });

@@ -15,7 +15,8 @@ function factNodes(facts) {
 
 export class Viewer {
   // list: the ResultList; host: {collection(), loadMore() → Promise<bool>, hasMore() → bool, moreLikeThis(id, name),
-  // removed(id, name), shown(id or "")}: `shown` keeps the address in step with the photo on screen.
+  // removed(id, name), shown(id), closed()}: `shown` and `closed` keep the address in step with the photo on screen
+  // (`closed`: closed on the page, not by `closeQuietly`).
   constructor(dialog, list, host) {
     this.dialog = dialog;
     this.list = list;
@@ -25,6 +26,14 @@ export class Viewer {
     this.zoom = null; // null: fit the screen; else a scale of the full size
     this.stage = $("#viewer-stage");
     this.image = $("#detail-image");
+    this.quiet = false; // the coming "close" event is of closeQuietly
+  }
+
+  // Closed by the page (the address changed already, or will): the host is not told.
+  closeQuietly() {
+    if (!this.dialog.open) return;
+    this.quiet = true;
+    this.dialog.close();
   }
 
   async open(id) {
@@ -153,7 +162,8 @@ export class Viewer {
     wireDialogClose(this.dialog);
     this.dialog.addEventListener("keydown", (event) => this.keydown(event));
     this.dialog.addEventListener("close", () => {
-      this.host.shown("");
+      if (!this.quiet) this.host.closed();
+      this.quiet = false;
       // Back on the card of the photo last shown, not the one that opened the viewer (the dialog's own return).
       const card = this.current && this.list.button(this.current.id);
       if (card) {
@@ -175,7 +185,7 @@ export class Viewer {
     this.image.addEventListener("error", () => this.imageFailed());
     $("#detail-gone-remove").addEventListener("click", () => this.askRemove());
     $("#more-like-this").addEventListener("click", () => {
-      this.dialog.close();
+      this.closeQuietly(); // the search it starts takes the viewer's place in the history
       this.host.moreLikeThis(this.current.id, this.current.name);
     });
     const ask = $("#detail-remove");

@@ -98,11 +98,11 @@ export function modeOf(state, hasImage) {
 
 const FILTER_LABELS = { after: "From", before: "Until", camera: "Camera", folder: "Folder", format: "Format" };
 
-// The chips of the active filters: [{key, label}].
-export function filterChips(filters) {
-  return FILTER_KEYS.filter((key) => filters[key]).map((key) => ({
-    key, label: `${FILTER_LABELS[key]}: ${key === "folder" ? folderName(filters[key]) : filters[key]}`,
-  }));
+// The chips of the active filters: [{key, label}]. `named(path)`: a folder's name where the page knows it
+// ("Uploaded"), else null.
+export function filterChips(filters, named = () => null) {
+  const shown = (key) => (key === "folder" ? named(filters[key]) || folderName(filters[key]) : filters[key]);
+  return FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ key, label: `${FILTER_LABELS[key]}: ${shown(key)}` }));
 }
 
 function folderName(path) {

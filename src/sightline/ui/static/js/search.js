@@ -10,6 +10,7 @@ import { Viewer } from "./search-detail.js";
 import { fetchMonths, loadFacets, loadFolders, QueryImage, showMonths } from "./search-query.js";
 import { monthLabel, ResultList } from "./search-results.js";
 import { randomPhoto, surpriseView } from "./review-common.js";
+import { rememberCollection } from "./remembered.js";
 import { Selection } from "./search-select.js";
 import { apiFilters, chooseCollection, datesProblem, filterChips, modeOf, stateFromUrl, urlOfState, withoutFact }
   from "./search-state.js";
@@ -33,12 +34,11 @@ class PhotosPage {
       collection: () => this.state.collection,
       loadMore: () => this.loadMore(),
       hasMore: () => Boolean(this.cursor),
-      moreLikeThis: (id, name) => this.go({ q: "", like: id, likeName: name }, { dropImage: true }),
+      moreLikeThis: (id, name) => this.go({ q: "", like: id, likeName: name },
+        { dropImage: true, replace: Boolean(history.state?.viewer) }),
       removed: (id, name) => this.removed(id, name),
-      shown: (id) => {
-        this.state.open = id;
-        history.replaceState(null, "", urlOfState(this.state));
-      },
+      shown: (id) => this.viewerShown(id),
+      closed: () => this.viewerClosed(),
     });
     this.selection = new Selection(this.list, {
       collection: () => this.state.collection,
@@ -103,7 +103,7 @@ class PhotosPage {
       answer = await this.request();
     } catch (err) {
       if (run !== this.run) return;
-      this.setTitle(); // what was asked, not what the last answer was for
+      this.setTitle({ failed: true }); // what was asked (not what the last answer was for), and that it failed
       this.summary.textContent = "";
       showApiError(this.form, err, { filters: "filters", cursor: "_form", point_id: "_form" });
       return;
@@ -129,10 +129,15 @@ class PhotosPage {
     return true;
   }
 
-  setTitle() {
+  // The heading: what is shown, or (`failed`) the search that could not be made.
+  setTitle({ failed = false } = {}) {
     const s = this.state;
-    $("#results-title").textContent = { browse: "All photos", text: `“${s.q}”`,
-      similar: `Like ${s.likeName || "this photo"}`, image: `Like ${this.image.file && this.image.file.name}` }[this.mode];
+    const image = this.image.file && this.image.file.name, like = s.likeName || "this photo";
+    const titles = failed
+      ? { browse: "All photos", text: `Search for “${s.q}” failed`, similar: `Search like ${like} failed`,
+        image: `Search by ${image} failed` }
+      : { browse: "All photos", text: `“${s.q}”`, similar: `Like ${like}`, image: `Like ${image}` };
+    $("#results-title").textContent = titles[this.mode];
   }
 
   describe(answer) {
@@ -197,7 +202,7 @@ class PhotosPage {
   }
 
   renderChips(understood) {
-    const chips = filterChips(this.state.filters).map(({ key, label }) => ({ label,
+    const chips = filterChips(this.state.filters, treeName).map(({ key, label }) => ({ label,
       drop: () => { delete this.state.filters[key]; } }));
     if (this.state.from && this.mode === "browse") {
       chips.push({ label: `From ${monthLabel(this.state.from)} back`, drop: () => { this.state.from = ""; } });
@@ -227,6 +232,45 @@ class PhotosPage {
     if (replace || url === location.pathname + location.search) history.replaceState(entry, "", url);
     else history.pushState(entry, "", url);
     return this.start();
+  }
+
+  // The viewer's photo in the address. Opening the viewer is a step of the history (Back closes it, over the
+  // same results); stepping through the photos is not.
+  viewerShown(id) {
+    const opening = !this.state.open;
+    this.state.open = id;
+    const url = urlOfState(this.state);
+    if (opening) history.pushState({ ...history.state, viewer: true }, "", url);
+    else history.replaceState(history.state, "", url);
+  }
+
+  // The viewer closed on the page (Close, Esc, a removal): its step of the history is taken back.
+  viewerClosed() {
+    if (!this.state.open) return;
+    this.state.open = "";
+    if (history.state?.viewer) history.back(); // its popstate finds the same view: nothing more to do
+    else history.replaceState(history.state, "", urlOfState(this.state));
+  }
+
+  // Back or Forward: over the same view the viewer alone opens or closes; another view is shown afresh.
+  async returned() {
+    const next = stateFromUrl(location.search);
+    const image = history.state?.queryImage ? this.image.file || this.image.recall() : null;
+    const view = (state) => urlOfState({ ...state, open: "" });
+    const same = image === this.image.file && view(next) === view(this.state);
+    const collectionChanged = next.collection !== this.state.collection;
+    this.state = next;
+    if (!same) {
+      this.viewer.closeQuietly();
+      this.image.set(image);
+      if (collectionChanged) await this.showCollection();
+      this.syncForm();
+      await this.start();
+    }
+    if (!next.open) this.viewer.closeQuietly();
+    else if (next.open !== this.viewer.current?.id || !this.viewer.dialog.open) {
+      this.viewer.open(next.open).catch((err) => showApiError(this.form, err));
+    }
   }
 
   // "Surprise me": a random photo of the collection, opened, with the photos like it around it.
@@ -269,17 +313,29 @@ class PhotosPage {
       { dropImage: Boolean(q) });
   }
 
+  // Another collection: the query (its text or image) runs there; a photo to look like and the filters, which
+  // name the other collection's photos, folders and cameras, are dropped.
   collectionChanged() {
     $("#unknown-collection").hidden = true;
-    this.state = { collection: this.collection.value, q: "", like: "", likeName: "", from: "", filters: {} };
-    $$("[data-collection-href]").forEach((link) => {
-      link.href = link.dataset.collectionHref.replace("{name}", encodeURIComponent(this.state.collection));
-    });
-    this.image.set(null);
-    this.flagTestModels();
-    loadFacets(this.form, this.state.collection, {});
-    loadFolders($("#folders"), this.state.collection, "");
+    this.state = { collection: this.collection.value, q: this.text.value.trim(), like: "", likeName: "", from: "",
+      open: "", filters: {} };
+    if (this.state.q) this.image.set(null);
+    this.showCollection();
     this.go({});
+  }
+
+  // What follows the state's collection: the menu, its links, the test-models warning, the filters' choices and
+  // the folders (a promise: once the choices are there).
+  showCollection() {
+    const name = this.state.collection;
+    this.collection.value = name;
+    rememberCollection(name);
+    $$("[data-collection-href]").forEach((link) => {
+      link.href = link.dataset.collectionHref.replace("{name}", encodeURIComponent(name));
+    });
+    this.flagTestModels();
+    loadFolders($("#folders"), name, this.state.filters.folder || "");
+    return loadFacets(this.form, name, this.state.filters);
   }
 
   // The "Jump to" menu: every month with photos the filters keep (loaded again when they change).
@@ -336,12 +392,7 @@ class PhotosPage {
         this.loadMore();
       }
     }, { rootMargin: "300px" }).observe($("#results-end"));
-    window.addEventListener("popstate", () => {
-      this.state = stateFromUrl(location.search);
-      this.image.set(history.state?.queryImage ? this.image.file || this.image.recall() : null);
-      this.syncForm();
-      this.start();
-    });
+    window.addEventListener("popstate", () => this.returned());
     this.wireImageInput();
   }
 
@@ -362,20 +413,23 @@ class PhotosPage {
     const names = $$("option", this.collection).map((option) => option.value);
     const { collection, unknown } = chooseCollection(this.state.collection, names, this.collection.value);
     this.state.collection = collection;
-    this.collection.value = collection;
     $("#unknown-collection").hidden = !unknown;
     $("#unknown-collection").textContent = unknown ? `Collection '${unknown}' does not exist.` : "";
     this.wire();
-    this.flagTestModels();
-    await loadFacets(this.form, this.state.collection, this.state.filters);
-    loadFolders($("#folders"), this.state.collection, this.state.filters.folder || "");
+    await this.showCollection();
     this.syncForm();
     if (history.state?.queryImage) this.image.set(this.image.recall()); // a reload of an image search
-    history.replaceState({ queryImage: Boolean(this.image.file) }, "", urlOfState(this.state));
+    history.replaceState({ ...history.state, queryImage: Boolean(this.image.file) }, "", urlOfState(this.state));
     const opened = this.state.open;
     await this.start();
     if (opened) this.viewer.open(opened).catch((err) => showApiError(this.form, err));
   }
+}
+
+// A folder's name as the tree shows it (null while the tree does not).
+function treeName(path) {
+  const button = $$("#folders button[data-folder]").find((node) => node.dataset.folder === path);
+  return button ? $(".folder-name", button).textContent : null;
 }
 
 // The selected folder of the tree, marked.

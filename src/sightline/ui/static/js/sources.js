@@ -4,7 +4,7 @@ import { del, get, post, request } from "./api.js";
 import { $, $$, openDialog, wireDialogClose } from "./dom.js";
 import { clearErrors, integerField, setBusy, showApiError, showError } from "./forms.js";
 import { plural, when } from "./format.js";
-import { api, pages } from "./urls.js";
+import { api, pages, review } from "./urls.js";
 
 const POLL_MS = 2000;
 const WORDS = [["done", "embedded"], ["cached", "reused"], ["skipped", "unchanged"], ["moved", "moved"],
@@ -172,6 +172,8 @@ function init() {
   wireDialogClose($("#remove-dialog"));
   wireDialogClose($("#forget-dialog"));
   $("#add-source").addEventListener("submit", (event) => { event.preventDefault(); add(event.target); });
+  const switcher = $("#sources-collection");
+  switcher.addEventListener("change", () => location.assign(review.sourcesPage(switcher.value)));
   for (const row of $$("tr[data-source]")) {
     $("[data-sync]", row).addEventListener("click", (event) => syncNow(row, event.currentTarget));
     $("[data-edit]", row).addEventListener("click", () => initEdit(row));
