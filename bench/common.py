@@ -504,8 +504,9 @@ class Service:
                 self.process.wait(timeout=10)
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system, all threads) the service process has used so far."""
-        return process_cpu_seconds(self.process.pid)
+        """CPU time (user + system, all threads) the service process and its live descendants (the ingestion
+        service's store process and its launcher) have used so far."""
+        return process_tree_cpu_seconds(self.process.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -542,6 +543,20 @@ def process_cpu_seconds(pid: int | None = None) -> float:
         return times.user + times.system
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its descendants still alive."""
+    total, pids = 0.0, [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            total += process_cpu_seconds(current)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:  # ended meanwhile
+            continue
+    return total
 
 
 def parse_env(pairs: list[str] | None) -> dict[str, str]:
