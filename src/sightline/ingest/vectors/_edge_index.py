@@ -131,7 +131,7 @@ def _abandon(col: EdgeCollection, new_dir: Path) -> None:
 
 def _run_child(col: EdgeCollection, shard_dir: str, indexing_threshold_kb: int | None) -> int:
     args = [sys.executable, "-m", __name__, shard_dir, json.dumps(col.params.to_dict()),
-            json.dumps(indexing_threshold_kb)]
+            json.dumps(indexing_threshold_kb), str(os.getpid())]
     try:
         done = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -252,5 +252,7 @@ def _last_operation(shard_dir: Path) -> int:
 
 if __name__ == "__main__":
     die_with_parent(signal.SIGKILL)  # a store process that ended (its service gone) leaves no build running
+    if os.getppid() != int(sys.argv[4]):  # it ended before the signal was set
+        sys.exit("the process that asked for this build has ended")
     indexed = _build(sys.argv[1], CollectionParams.from_dict(json.loads(sys.argv[2])), json.loads(sys.argv[3]))
     print(json.dumps({"indexed_vectors": indexed}))

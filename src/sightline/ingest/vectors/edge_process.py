@@ -13,23 +13,26 @@ every socket reaches its end: the parent died. The launcher and the children ign
 a terminal or a service manager sends to the whole group: the parent decides.
 
 A child that dies (the engine crashed) fails the calls in flight with STORE_FAILED, and the next call starts
-another, which opens the shards again from their files (the write-ahead log holds every acknowledged write).
+another, which opens the shards again from their files (the write-ahead log holds every acknowledged write);
+a call that may be sent twice (`AGAIN`: reads, and writes of stable ids) is sent to the new child once. A child
+writes a byte on its sentinel pipe every `_edge_server.BEAT_S`; one silent for `HUNG_S` during a call (stopped,
+or the engine holding its GIL) is killed and the call fails, while a long call that beats (a build) waits.
+A process forked from the parent (no exec) closes its copies of the sockets (`_forget_in_fork`).
 A child holds `_edge_server.LOCK_NAME` in the store's folder while its shards may be open, so a child still closing them
 after its parent died and the next one never have a shard open at once.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import pickle
 import queue
 import select
 import signal
-import socket
-import subprocess
-import sys
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection
@@ -38,7 +41,7 @@ from typing import Any
 
 from sightline.errors import SightlineError
 from sightline.ingest.vectors import _edge_server
-from sightline.ingest.vectors._edge_server import CLOSE, CONNECTIONS
+from sightline.ingest.vectors._edge_server import CLOSE
 from sightline.ingest.vectors.base import (
     CollectionInfo,
     CollectionParams,
@@ -53,6 +56,13 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 120.0  # opening the store: its folder, waiting for a previous child's lock
 STOP_TIMEOUT_S = 60.0
+# Sent again (once) to the next process when the one it was sent to ended: the same call twice is one (stable
+# point ids), and a job's upsert cut by a crash does not fail its files.
+AGAIN = frozenset({
+    "list_collections", "collection_info", "upsert", "delete_points", "retrieve", "search", "scroll", "count",
+    "facet", "scroll_ordered", "search_text", "set_payload", "sample", "search_batch",
+})
+HUNG_S = 30.0  # a child that gives no sign of life that long during a call is killed
 
 
 class EdgeProcessStore(VectorStore):
@@ -66,6 +76,7 @@ class EdgeProcessStore(VectorStore):
         self._lock = threading.Lock()  # guards _child and _closed
         self._closed = False
         self._child: _Child | None = None
+        _stores.add(self)
         self._running()  # the store's folder is checked now: a broken one fails the service's start
 
     @property
@@ -89,7 +100,13 @@ class EdgeProcessStore(VectorStore):
             return child
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._running().call(method, args, kwargs)
+        try:
+            return self._running().call(method, args, kwargs)
+        except _Ended:
+            if method not in AGAIN:
+                raise
+            logger.warning("the vector store's process ended during %s; sending it to the next one", method)
+            return self._running().call(method, args, kwargs)
 
     # -- operations --------------------------------------------------------------------------------
 
@@ -194,20 +211,27 @@ class EdgeProcessStore(VectorStore):
             child.close()
 
 
+class _Ended(StoreError):
+    """The store process ended while it had the call."""
+
+
 class _Child:
     """One store process and the parent's ends of its sockets (a pool: one call at a time on each)."""
 
     def __init__(self, pid: int, connections: list[Connection], sentinel: int):
         self.pid = pid
         self._connections = connections
-        self._sentinel = sentinel  # readable (at its end) once the child is gone
+        self._sentinel = sentinel  # the child's beats, then its end once it is gone
+        os.set_blocking(sentinel, False)
+        self._pulse = threading.Lock()  # guards reading and closing the sentinel
+        self._beat_at = time.monotonic()
         self._free: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         for conn in connections:
             self._free.put(conn)
 
     @classmethod
     def start(cls, root: Path, flush_interval_s: float) -> _Child:
-        child = cls(*_launcher().fork({"root": str(root), "flush_interval_s": flush_interval_s}))
+        child = cls(*_edge_server.launcher().fork({"root": str(root), "flush_interval_s": flush_interval_s}))
         first = child._connections[0]
         try:
             if not first.poll(START_TIMEOUT_S):
@@ -221,8 +245,20 @@ class _Child:
             raise
         return child
 
+    def _alive(self) -> bool:
+        """Read the beats waiting on the sentinel pipe (the child writes one each `BEAT_S`); False at its end."""
+        with self._pulse:
+            while self._sentinel >= 0:
+                try:
+                    if not os.read(self._sentinel, 4096):
+                        return False
+                except BlockingIOError:
+                    return True
+                self._beat_at = time.monotonic()
+            return False
+
     def ended(self) -> bool:
-        return bool(select.select([self._sentinel], [], [], 0)[0])
+        return not self._alive()
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
@@ -233,14 +269,56 @@ class _Child:
             self._free.put(conn)  # a broken one too: whoever takes it next learns the child ended at once
 
     def call(self, method: str, args: tuple, kwargs: dict) -> Any:
+        request = pickle.dumps((method, args, kwargs), pickle.HIGHEST_PROTOCOL)  # the caller's errors: none sent
         with self._connection() as conn:
             try:
-                conn.send((method, args, kwargs))
-                reply = conn.recv()
+                conn.send_bytes(request)
+                self._wait_reply(conn, method)
+                reply = conn.recv_bytes()
             except (EOFError, OSError) as e:
-                raise StoreError(f"the vector store's process ended during {method}; the next request starts "
-                                 "it again") from e
-        return _answer(reply)
+                raise _Ended(f"the vector store's process ended during {method}; the next request starts "
+                             "it again") from e
+            except BaseException:
+                # Interrupted (or the child hung): its reply would reach the next call on this connection.
+                self.kill(f"{method} was left waiting on it")
+                raise
+        try:
+            return _answer(pickle.loads(reply))
+        except SightlineError:
+            raise
+        except Exception as e:  # noqa: BLE001 - e.g. an error class this process cannot load
+            raise StoreError(f"the vector store's answer to {method} could not be read: {e}") from e
+
+    def _wait_reply(self, conn: Connection, method: str) -> None:
+        """Until the reply is there or the child ended; a child silent for `HUNG_S` (stopped, or stuck holding
+        its GIL) is killed, the call failing with STORE_FAILED. A long call that lets the child beat (an index
+        build, whose work runs in a child of the child) waits as long as it needs."""
+        while not conn.poll(_edge_server.BEAT_S):
+            if not self._alive():
+                return  # the reply, or the end of the socket
+            silent = time.monotonic() - self._beat_at
+            if silent > HUNG_S:
+                raise StoreError(f"the vector store's process did not answer {method} and gave no sign of life "
+                                 f"for {silent:.0f} s (stopped or hung); it was killed, the next request starts "
+                                 "it again")
+
+    def kill(self, why: str) -> None:
+        """End the child now (its write-ahead log keeps every acknowledged write) and wait for its end."""
+        if self._alive():
+            logger.error("killing the vector store's process %d: %s", self.pid, why)
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._wait_end(STOP_TIMEOUT_S)
+
+    def _wait_end(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._alive():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            with suppress(ValueError, OSError):  # closed meanwhile by `stop`: ended for this caller
+                select.select([self._sentinel], [], [], left)
+        return True
 
     def close(self) -> None:
         """Ask the child to close the store (its errors raised here), then wait for it to end."""
@@ -253,78 +331,38 @@ class _Child:
             self.stop()
 
     def stop(self) -> None:
+        self.forget()
+        if not self._wait_end(STOP_TIMEOUT_S):
+            # Closing took longer than anything should: the write-ahead log keeps its writes.
+            self.kill(f"it did not end in {STOP_TIMEOUT_S:.0f} s")
+        with self._pulse:
+            os.close(self._sentinel)
+            self._sentinel = -1
+
+    def forget(self) -> None:
+        """Close the parent's ends of the sockets (the child ends when it has read them all)."""
         for conn in self._connections:
             conn.close()
-        if not select.select([self._sentinel], [], [], STOP_TIMEOUT_S)[0]:
-            # Closing took longer than anything should: the write-ahead log keeps its writes.
-            logger.error("the vector store's process did not end in %.0f s; killing it", STOP_TIMEOUT_S)
-            with suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-        os.close(self._sentinel)
 
 
-class _Launcher:
-    """The parent's end of the launcher process, started on first use and again if it died."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
-        self._socket: socket.socket | None = None
-
-    def fork(self, config: dict) -> tuple[int, list[Connection], int]:
-        """A new store process for ``config``: its pid, the parent's connections, its sentinel."""
-        pairs = [socket.socketpair() for _ in range(CONNECTIONS)]
-        sentinel, sentinel_child = os.pipe()
-        child_fds = [b.fileno() for _, b in pairs] + [sentinel_child]
-        try:
-            with self._lock:
-                sock = self._running()
-                socket.send_fds(sock, [json.dumps(config).encode()], child_fds)
-                pid = _read_pid(sock)
-            if not pid:
-                raise StoreError("the vector store's launcher process ended")
-        except BaseException:
-            os.close(sentinel)
-            for a, _ in pairs:
-                a.close()
-            raise
-        finally:
-            os.close(sentinel_child)
-            for _, b in pairs:
-                b.close()
-        return pid, [Connection(a.detach()) for a, _ in pairs], sentinel
-
-    def _running(self) -> socket.socket:
-        if self._process is not None and self._process.poll() is None and self._socket is not None:
-            return self._socket
-        if self._socket is not None:
-            self._socket.close()
-        ours, theirs = socket.socketpair()
-        with theirs:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", _edge_server.__name__, str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-            )
-        self._socket = ours
-        return ours
+_stores: weakref.WeakSet[EdgeProcessStore] = weakref.WeakSet()
 
 
-def _read_pid(sock: socket.socket) -> int:
-    """The launcher's answer, a line; 0 when it ended."""
-    line = b""
-    while not line.endswith(b"\n"):
-        chunk = sock.recv(32)
-        if not chunk:
-            return 0
-        line += chunk
-    return int(line)
+def _forget_in_fork() -> None:
+    """In a process forked from this one without exec (subprocess execs, and passes none of these): close the
+    copies of the pools' and the launcher's sockets, which would keep the store processes of a dead parent
+    alive, and the copies of the stores (two processes cannot share a pool)."""
+    for store in list(_stores):
+        store._lock, store._closed = threading.Lock(), True
+        child, store._child = store._child, None
+        if child is not None:
+            child.forget()
+            with suppress(OSError):
+                os.close(child._sentinel)
+    _edge_server.launcher().forget()
 
 
-_the_launcher = _Launcher()
-
-
-def _launcher() -> _Launcher:
-    return _the_launcher
+os.register_at_fork(after_in_child=_forget_in_fork)
 
 
 def _answer(reply: tuple[str, Any]) -> Any:
