@@ -13,6 +13,7 @@ one ML + one ingestion service per variant, variants in rotating order on each r
 | `before` | Starlette's form parser (parts > 1 MB spooled to temp files, decoding after the whole body) | originals |
 | `stream` | the streaming parser (in memory, each image decoded as soon as its bytes are in) | originals |
 | `reduced` | the streaming parser | each image reduced to the model's input (`ml_upload=reduced`) |
+| `inline-store` | the streaming parser | originals; its vector store inside the ingestion process (`store_process=false`; the others run it in a process of its own) |
 
 Each variant runs over each photo set (`--photos`): `plain` (those JPEGs) and `mpf` (the same JPEGs with a
 camera-like 1920x1440 MPF preview, made once and cached). Before the runs, the stages of both services are
@@ -50,10 +51,11 @@ import ingest as ingest_bench  # noqa: E402
 import stages  # noqa: E402
 from common import log, median, ratio  # noqa: E402
 
-VARIANTS = {
-    "before": ({"bench_legacy_multipart": True}, "original"),
-    "stream": ({}, "original"),
-    "reduced": ({}, "reduced"),
+VARIANTS = {  # name: (ML service settings, ingestion service settings)
+    "before": ({"bench_legacy_multipart": True}, {}),
+    "stream": ({}, {}),
+    "reduced": ({}, {"ml_upload": "reduced"}),
+    "inline-store": ({}, {"store_process": False}),
 }
 MIN_SIDE = 256  # the lite model's min_image_side
 
@@ -125,10 +127,10 @@ def end_to_end(args: argparse.Namespace, run_dir: Path, sets: dict[str, list[Pat
     first = next(iter(sets.values()))
     try:
         for name in names:
-            ml_overrides, upload = VARIANTS[name]
+            ml_overrides, ingest_overrides = VARIANTS[name]
             log(f"starting the {name} services")
             ml = common.start_ml(args.models, args.cache_dir / "ml-data", run_dir, **ml_overrides)
-            ingest = common.start_ingest(ml.url, run_dir / f"ingest-{name}", [library], run_dir, ml_upload=upload)
+            ingest = common.start_ingest(ml.url, run_dir / f"ingest-{name}", [library], run_dir, **ingest_overrides)
             services[name] = (ml, ingest)
             ingest_bench.run_pipeline(ingest, common.link_folder(first[:4], library / f"warm-{name}"), 4,
                                       f"warm-{name}")
@@ -150,7 +152,7 @@ def end_to_end(args: argparse.Namespace, run_dir: Path, sets: dict[str, list[Pat
 def compare(runs: dict[str, list[dict[str, Any]]], paths: list[Path]) -> dict[str, Any]:
     figures = {name: summarise(values) for name, values in runs.items()}
     for name, fig in figures.items():
-        fig["ml_bytes_per_image"] = upload_bytes(paths, VARIANTS[name][1])
+        fig["ml_bytes_per_image"] = upload_bytes(paths, VARIANTS[name][1].get("ml_upload", "original"))
     base = figures.get("before")
     for name, fig in figures.items():
         if base and name != "before":
