@@ -109,7 +109,13 @@ def test_a_filter_without_a_query_lists_what_it_keeps(page, library):
     page.select_option("#format", "png")
     expect(page.locator("#results-summary")).to_have_text(f"{LIBRARY_PER_FOLDER} photos, newest first")
     assert "format=png" in page.url
+    expect(page.locator("#format option:checked")).to_have_text(f"PNG ({LIBRARY_PER_FOLDER})")  # as people write it
+    expect(page.locator("#chips")).to_contain_text("Format: PNG")
     expect(page.locator("#results .result-name").first).to_have_text(f"p{TOTAL - 1:03d}.png")
+    # these photos have no date of their own: the date filters say which date they go by
+    expect(page.locator("#results .file-date").first).to_be_visible()
+    expect(page.locator("#filters-hint")).to_contain_text("a photo without a date of its own counts by its file's date")
+    expect(page.locator("#taken_after")).to_have_attribute("title", re.compile(r"file's date"))
     page.fill("#taken_after", "2024-01-01")
     page.fill("#taken_before", "2023-01-01")
     page.locator("#taken_before").dispatch_event("change")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.ui.helpers import IMAGES
 from tests.ui.loading_ml import loading_ml_server
 
 pytestmark = pytest.mark.ui
+
+LITE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def test_lists_collections_and_finished_jobs(page, holiday, shots):
@@ -116,3 +120,23 @@ def test_recent_jobs_are_the_last_finished_first_and_a_long_queue_hides_neither_
     seen = page.evaluate(polled)
     page.wait_for_function(f"() => ({polled})() >= {seen + 4}")
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_the_collections_card_shows_every_link_at_desktop_width(page, holiday):
+    """At 1280 px the card is half the page: its links wrap between links rather than run out of it ("Map"),
+    with the `lite` models' long name in the Model column."""
+    def lite(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace("tiny-random-clip", LITE_MODEL))
+
+    page.route(re.compile(r"/$"), lite)
+    page.goto("/")
+    expect(page.locator('td[data-label="Model"]').first).to_contain_text(LITE_MODEL)
+    card = page.locator("section.card", has=page.locator("#collections-heading"))
+    wrap = card.locator(".table-wrap")
+    expect(wrap).to_be_visible()
+    assert wrap.evaluate("(node) => node.scrollWidth <= node.clientWidth"), "the collections table scrolls sideways"
+    box = card.bounding_box()
+    for link in card.get_by_role("link", name="Map", exact=True).all():
+        shown = link.bounding_box()
+        assert box["x"] <= shown["x"] and shown["x"] + shown["width"] <= box["x"] + box["width"], (shown, box)

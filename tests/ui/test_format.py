@@ -31,3 +31,14 @@ def test_the_retry_button_says_it_goes_on_with_the_files_a_job_never_reached(pag
            {"failed": 0, "pending": 0}])
     assert labels == ["Retry failed", "Go on with 172 not reached", "Retry failed, go on with 172 not reached",
                       "Retry failed"]
+
+
+def test_dates_and_formats_read_one_way_on_every_page(page):
+    page.goto("/login")
+    shown = page.evaluate("""async () => {
+        const f = await import("/static/js/format.js");
+        const local = new Date(2024, 5, 1, 10, 0, 5).toISOString(); // 10:00:05 in the reader's time zone
+        return [f.when(local), f.timeOfDay(local), f.when(null), f.when("not a date"),
+                f.photoDate(Date.UTC(2024, 5, 1, 10, 0, 0) / 1000), f.photoDate(null), f.formatName("jpeg")];
+    }""")
+    assert shown == ["2024-06-01 10:00:05", "10:00:05", "—", "not a date", "2024-06-01 10:00:00", None, "JPEG"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.helpers import wait_for_job
 from tests.samples import distinct_image
@@ -28,11 +30,22 @@ RECORD_PROGRESS = """() => {
 }"""
 
 
-def test_progress_moves_live_to_100(page, api, photos, shots):
+def test_progress_moves_live_to_100(page, api, photos, shots, ingest, monkeypatch):
+    # The job's first ML request waits until the page records: a fast machine finished the job before the page
+    # had loaded, and there was no progress to see.
+    ml, recording = ingest.server.config.app.state.services.ml, threading.Event()
+    embed_files = ml.embed_files
+
+    async def after_recording_starts(*args, **kwargs):
+        await asyncio.to_thread(recording.wait, 60)
+        return await embed_files(*args, **kwargs)
+
+    monkeypatch.setattr(ml, "embed_files", after_recording_starts)
     assert api.post("/api/v1/collections", json={"name": "live"}).status_code == 201
     answer = api.post("/api/v1/ingest/scan", json={"collection": "live", "directory_path": str(photos / "holiday")})
     page.goto(f"/jobs/{answer.json()['job_id']}")
     page.evaluate(RECORD_PROGRESS)
+    recording.set()
 
     expect(page.locator("#job-state")).to_have_text("completed with errors", timeout=90_000)
     seen = [tuple(entry) for entry in page.evaluate("window.__progress")]
@@ -58,6 +71,24 @@ def expect_finished_with_one_error(page: Page) -> None:
     expect(page.locator("#job-progress")).to_have_attribute("value", "100")
     expect(page.locator("#job-cancel")).to_be_hidden()  # a finished job offers no cancel
     expect(page.get_by_role("button", name="Retry failed")).to_be_enabled()
+    # broken.jpg's UNSUPPORTED_FORMAT is no failure a retry mends: retry is offered, not pressed on the user
+    expect(page.locator("#job-retry")).not_to_have_class(re.compile(r"\bprimary\b"))
+    expect(page.get_by_role("button", name="Retry failed")).to_have_accessible_description(
+        re.compile(r"will most likely fail again"))
+    expect(page.locator("#job-retry-hint")).to_be_visible()
+
+
+def test_a_failure_a_retry_may_mend_keeps_retry_the_primary_action(page, holiday):
+    def retriable(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace('"retriable": false', '"retriable": true'))
+
+    page.route(f"**/jobs/{holiday['job_id']}", retriable)
+    page.goto(f"/jobs/{holiday['job_id']}")
+    expect(page.locator("#job-log")).to_contain_text("finished:")  # the page's script has run
+    expect(page.locator("#job-retry")).to_have_class(re.compile(r"\bprimary\b"))
+    expect(page.locator("#job-retry-hint")).to_be_hidden()
+    expect(page.locator("#job-retry")).not_to_have_attribute("aria-describedby", re.compile(r"."))
 
 
 def test_finished_job_comes_back_from_the_server(page, holiday):
@@ -206,3 +237,15 @@ def test_a_syncs_errors_are_those_of_its_run_each_with_its_time_and_the_sources_
     expect(hint.get_by_role("link", name="Sources")).to_have_attribute("href", "/collections/fixedlater/sources")
     api.delete(f"/api/v1/collections/fixedlater/sources/{source_id}")
     api.delete("/api/v1/collections/fixedlater")
+
+
+@pytest.mark.parametrize("width", [1280, 800, 375])
+def test_the_counts_fill_their_rows_and_none_is_left_alone_on_one(open_page, ingest, holiday, width):
+    """The walk-through's ETA card wrapping alone onto a second row at 1280 px."""
+    page = open_page(ingest.url, viewport={"width": width, "height": 800})
+    page.goto(f"/jobs/{holiday['job_id']}")
+    tops = [box["y"] for box in (card.bounding_box() for card in page.locator("#job-counts > div").all())]
+    rows = [tops.count(top) for top in sorted(set(tops))]
+    assert len(set(rows)) == 1 and rows[0] > 1, rows  # rows of the same length
+    if width == 1280:
+        assert rows == [10], rows

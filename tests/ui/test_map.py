@@ -156,3 +156,20 @@ def test_a_collections_pages_link_to_each_other_but_not_to_themselves(two, open_
         if name != label:
             expect(nav.get_by_role("link", name=name, exact=True)).to_have_attribute("href", href)
     expect(nav.get_by_role("link", name=label, exact=True)).to_have_count(0)
+
+
+def test_the_map_says_it_is_being_prepared_until_its_task_has_a_count(two, open_page):
+    """Not "starting: 0 / 0": a task that does not know yet how much there is to do."""
+    page = open_page(two)
+    task = {"task_id": "t-1", "kind": "map", "state": "running", "stage": "starting", "done": 0, "total": 0,
+            "percent": None}
+    counted = {**task, "stage": "projecting", "done": 2, "total": 5, "percent": 40}
+    answers = iter([task, counted])
+    page.route("**/api/v1/collections/home/map", lambda route: route.fulfill(json={"state": "computing", "task": task}))
+    page.route("**/api/v1/review/tasks/t-1", lambda route: route.fulfill(json=next(answers, counted)))
+    page.goto("/collections/home/map")
+    progress = page.locator("#map-progress")
+    expect(progress.locator(".progress-text")).to_have_text("Preparing the map…")
+    expect(progress.locator("progress")).not_to_have_attribute("value", re.compile(r"."))
+    expect(progress.locator(".progress-text")).to_have_text("projecting: 2 / 5")
+    expect(progress.locator("progress")).to_have_attribute("value", "40")

@@ -71,7 +71,9 @@ def test_the_counts_on_the_page_follow_a_removal(page, trimmed):
     name = title.text_content()
     page.get_by_role("button", name="Remove from index").click()
     page.get_by_role("button", name="Remove", exact=True).click()
-    expect(summary).to_have_text(f"2 photos, newest first · Removed {name} from the index.")
+    expect(summary).to_have_text("2 photos, newest first")
+    # on a line of its own, below the heading and its controls, not squeezing them
+    expect(page.locator("#removed-note")).to_have_text(f"Removed {name} from the index.")
     expect(month).to_have_text(re.compile(r" \(2\)$"))
     expect(everything.locator(".count")).to_have_text("2")
     expect(option).to_have_text(f"{trimmed} (2)")

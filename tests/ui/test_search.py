@@ -341,3 +341,99 @@ def test_back_closes_the_viewer_over_the_same_results_then_goes_to_the_search_be
     page.go_back()
     expect(page.locator("#results-title")).to_have_text("All photos")
     expect(dialog).to_be_hidden()
+
+
+def served_as_lite(page) -> None:
+    """The photos page as if its collections had been built with the `lite` models (the tests run `tiny`)."""
+    def lite(route: Route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body=response.text().replace('data-backend="tiny"', 'data-backend="lite"'))
+
+    page.route(re.compile(r"/search\?"), lite)
+
+
+def answers_all(page, *, weak: bool) -> None:
+    """The search API's answers with every hit weak (no strong match) or every hit strong."""
+    def answer(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        route.fulfill(response=response, json={**body, "results": [{**hit, "weak": weak} for hit in body["results"]]})
+
+    page.route("**/api/v1/search", answer)
+
+
+def test_no_strong_match_with_the_lite_models_says_what_they_know(page, holiday, shots):
+    served_as_lite(page)
+    answers_all(page, weak=True)
+    page.goto("/search?collection=holiday&q=person")
+    expect(page.locator("#results-summary")).to_have_text("No strong match; the closest photos follow.")
+    limits = page.locator("#model-limits")
+    expect(limits).to_be_visible()
+    expect(limits).to_contain_text("everyday objects, not people, places or scenes")
+    expect(limits).to_contain_text("SIGHTLINE_MODELS=clip")
+    page.screenshot(path=shots / "lite-limits.png")
+    page.goto("/search?collection=holiday")  # browsing: nothing to explain
+    expect(page.locator("#results-summary")).to_contain_text("newest first")
+    expect(limits).to_be_hidden()
+
+
+def test_strong_matches_or_other_models_say_nothing_of_the_lite_models(page, holiday):
+    served_as_lite(page)
+    answers_all(page, weak=False)
+    page.goto("/search?collection=holiday&q=person")
+    expect(page.locator("#results-summary")).to_contain_text("strong matches")
+    expect(page.locator("#model-limits")).to_be_hidden()
+    page.unroute(re.compile(r"/search\?"))
+    page.unroute("**/api/v1/search")
+    answers_all(page, weak=True)
+    page.goto("/search?collection=holiday&q=person")  # the tiny models: their own warning says enough
+    expect(page.locator("#results-summary")).to_have_text("No strong match; the closest photos follow.")
+    expect(page.locator("#model-limits")).to_be_hidden()
+
+
+def test_a_search_sent_before_the_script_has_loaded_runs_when_the_page_opens(browser, page, holiday, ingest):
+    """Without the script the form is a plain GET: the page it lands on reads the form's fields."""
+    context = browser.new_context(base_url=ingest.url, java_script_enabled=False)
+    try:
+        bare = context.new_page()
+        bare.goto("/search?collection=holiday")
+        bare.fill("#search-text", "a red square")
+        bare.press("#search-text", "Enter")
+        bare.wait_for_url(re.compile(r"text=a\+red\+square"))
+        sent = bare.url
+    finally:
+        context.close()
+    page.goto(sent)
+    expect(page.locator("#search-text")).to_have_value("a red square")
+    expect(page.locator("#results-title")).to_have_text("“a red square”")
+    expect(page.locator("#results-summary")).to_contain_text(re.compile(r"strong match|No strong match"))
+    expect(page).to_have_url(re.compile(r"/search\?collection=holiday&q=a\+red\+square$"))
+
+
+def test_a_long_query_is_cut_short_in_the_heading_with_all_of_it_in_its_title(page, holiday, shots):
+    query = "a dog running on the beach at sunset with a red ball " * 4
+    page.goto("/search?collection=holiday")
+    expect(page.locator("#results-summary")).to_contain_text("newest first")  # the page's script is on
+    page.fill("#search-text", query)
+    page.get_by_role("button", name="Search").click()
+    title = page.locator("#results-title")
+    expect(title).to_have_attribute("title", f"“{query.strip()}”")
+    assert title.evaluate("(node) => node.scrollWidth > node.clientWidth"), "the heading is not cut"
+    assert title.evaluate("(node) => getComputedStyle(node).textOverflow") == "ellipsis"
+    box, bar = title.bounding_box(), page.locator(".results-bar").bounding_box()
+    assert box["x"] + box["width"] <= bar["x"] + bar["width"] + 1
+    page.screenshot(path=shots / "long-query.png")
+
+
+def test_a_query_typed_while_the_script_loads_is_kept_and_searched(page, holiday):
+    held: list[Route] = []
+    page.route(re.compile(r"/static/js/search\.js"), lambda route: held.append(route))  # the page's script
+    page.goto("/search?collection=holiday", wait_until="commit")
+    page.fill("#search-text", "a red square")
+    page.wait_for_function("() => true")  # let the held request reach the handler
+    assert held, "the script was not held back"
+    held[0].continue_()
+    expect(page.locator("#results-summary")).to_contain_text("newest first")  # the script is on now
+    expect(page.locator("#search-text")).to_have_value("a red square")
+    page.press("#search-text", "Enter")
+    expect(page.locator("#results-title")).to_have_text("“a red square”")

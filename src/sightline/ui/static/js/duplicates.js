@@ -4,7 +4,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import { $, el } from "./dom.js";
-import { bytes, plural, when } from "./format.js";
+import { bytes, formatName, photoDate, plural } from "./format.js";
 import { setBusy } from "./forms.js";
 import { collectionFromPoints } from "./from-points.js";
 import { review } from "./urls.js";
@@ -81,11 +81,12 @@ function memberView(group, point, index) {
   keep.addEventListener("click", () => act(review.keep(name), { keep: point.id, remove: others }, group,
     (answer) => removedLine(answer, group)));
   const size = point.width && point.height ? `${point.width}×${point.height}` : null;
-  const date = point.sort_ts ? when(new Date(point.sort_ts * 1000).toISOString()) : null;
+  const date = photoDate(point.sort_ts);
   const relation = kinship(group, point, index);
   return el("article", { class: index === 0 ? "dup-member best" : "dup-member", "data-id": point.id },
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
-    el("dl", {}, ...fact("File", point.filename), ...fact("Dimensions", size), ...fact("Format", point.format),
+    el("dl", {}, ...fact("File", point.filename), ...fact("Dimensions", size),
+      ...fact("Format", formatName(point.format)),
       ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null), ...fact("Date", date),
       ...folderFact(point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,

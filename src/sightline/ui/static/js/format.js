@@ -19,16 +19,41 @@ export function duration(seconds) {
   return `${h} h ${String(m).padStart(2, "0")} min`;
 }
 
-// An ISO timestamp in the reader's locale and time zone; "—" for none, the text itself if it is no date.
+const pad = (n) => String(n).padStart(2, "0");
+
+// A moment as every page writes it, "2024-06-01 10:00:00" (as Python's `when` in ui/templating.py does): in the
+// reader's time zone, or in UTC (`utc`).
+function stamp(date, utc = false) {
+  const parts = utc
+    ? [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(),
+      date.getUTCSeconds()]
+    : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds()];
+  const [year, month, day, hours, minutes, seconds] = parts;
+  return `${year}-${pad(month)}-${pad(day)} ${pad(hours)}:${pad(minutes)}:${pad(seconds)}`;
+}
+
+// An ISO timestamp in the reader's time zone; "—" for none, the text itself if it is no date.
 export function when(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return Number.isNaN(date.getTime()) ? iso : stamp(date);
 }
 
+// "10:00:00", in the reader's time zone.
 export function timeOfDay(iso) {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
+  return Number.isNaN(date.getTime()) ? iso : stamp(date).slice(11);
+}
+
+// A photo's date from its `sort_ts` (unix seconds; null: none) as the viewer shows it: in UTC, since a camera's
+// time without a zone is stored as if it were UTC.
+export function photoDate(sortTs) {
+  return sortTs === null || sortTs === undefined ? null : stamp(new Date(sortTs * 1000), true);
+}
+
+// An image format as people write it: "jpeg" → "JPEG".
+export function formatName(format) {
+  return format ? String(format).toUpperCase() : format;
 }
 
 export function bytes(n) {

@@ -43,6 +43,22 @@ export function renderJob(job, offline = false) {
   retry.textContent = retryLabel(job.counts);
 }
 
+// Whether a retry can hardly help: every failure (all of them listed, not just the first `limit`) is one a retry
+// does not mend (an empty, unreadable or damaged file: no "retriable" badge), and no file is left unreached.
+export function retryHopeless(errors, counts, limit) {
+  return counts.pending === 0 && errors.length > 0 && errors.length < limit && !errors.some((error) => error.retriable);
+}
+
+// The retry button is the page's primary action unless it can hardly help; then its description says so.
+export function renderRetryAdvice(hopeless) {
+  const retry = $("#job-retry");
+  const advise = hopeless && !retry.hidden;
+  retry.classList.toggle("primary", !hopeless);
+  $("#job-retry-hint").hidden = !advise;
+  if (advise) retry.setAttribute("aria-describedby", "job-retry-hint"); // a hidden description would still be read
+  else retry.removeAttribute("aria-describedby");
+}
+
 // What the retry button does, in words: it queues the failed files again and goes on with the files the job never
 // reached (a cancelled or failed job's `pending`).
 export function retryLabel({ failed, pending }) {

@@ -5,15 +5,16 @@ import { get, post } from "./api.js";
 import { $ } from "./dom.js";
 import { plural } from "./format.js";
 import { setBusy } from "./forms.js";
-import { appendLogLine, errorsShown, renderErrors, renderJob } from "./job-view.js";
+import { appendLogLine, errorsShown, renderErrors, renderJob, renderRetryAdvice, retryHopeless } from "./job-view.js";
 import { api } from "./urls.js";
 
 const LOG_PAGE = 5000;
 const POLL_MS = 2000;
 
 class JobPage {
-  constructor(job) {
+  constructor(job, errors) {
     this.job = job;
+    this.errors = errors; // the errors table's, as the server last sent them
     this.id = job.job_id;
     this.log = $("#job-log");
     this.live = $("#live-status");
@@ -26,7 +27,10 @@ class JobPage {
 
   say(text) { this.live.textContent = text; }
 
-  render() { renderJob(this.job, this.offline); }
+  render() {
+    renderJob(this.job, this.offline);
+    renderRetryAdvice(retryHopeless(this.errors, this.job.counts, errorsShown()));
+  }
 
   // Whether the server answers; the page says so (`text`, when there is something to say) and offers Cancel only
   // while it does.
@@ -51,7 +55,9 @@ class JobPage {
   }
 
   async loadErrors() {
-    renderErrors((await get(api.jobErrors(this.id, errorsShown()))).errors, this.job);
+    this.errors = (await get(api.jobErrors(this.id, errorsShown()))).errors;
+    renderErrors(this.errors, this.job);
+    this.render();
   }
 
   update(next) {
@@ -164,5 +170,5 @@ class JobPage {
 }
 
 export function initJob() {
-  new JobPage(JSON.parse($("#job-data").textContent)).start();
+  new JobPage(JSON.parse($("#job-data").textContent), JSON.parse($("#job-errors").textContent)).start();
 }

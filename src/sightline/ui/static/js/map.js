@@ -251,7 +251,7 @@ async function load() {
   try {
     let answer = await get(review.map(name));
     if (answer.state === "computing") {
-      const task = await waitForTask(answer.task, $("#map-progress"));
+      const task = await waitForTask(answer.task, $("#map-progress"), "Preparing the map…");
       if (task.state === "failed") throw new ApiError(500, "MAP_FAILED", task.error.message, null);
       answer = await get(review.map(name));
     }

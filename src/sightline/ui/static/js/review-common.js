@@ -9,12 +9,16 @@ import { review } from "./urls.js";
 const POLL_MS = 400;
 
 // Poll the review task until it ends, showing its progress in `line` (a .progress-line); resolves with it.
-export async function waitForTask(task, line) {
+// `preparing`: what the line says until the task knows how much there is to do (not "starting: 0 / 0").
+export async function waitForTask(task, line, preparing = "Preparing…") {
   line.hidden = false;
   let current = task;
   while (current.state === "running") {
-    $("progress", line).value = current.percent ?? 0;
-    $(".progress-text", line).textContent = `${current.stage}: ${current.done} / ${current.total}`;
+    const bar = $("progress", line);
+    if (current.total) bar.value = current.percent ?? 0;
+    else bar.removeAttribute("value"); // busy, amount unknown
+    $(".progress-text", line).textContent = current.total ? `${current.stage}: ${current.done} / ${current.total}`
+      : preparing;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     current = await get(review.task(current.task_id));
   }

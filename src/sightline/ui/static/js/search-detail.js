@@ -3,14 +3,17 @@
 
 import { del, get } from "./api.js";
 import { $, el, openDialog, wireDialogClose } from "./dom.js";
+import { formatName } from "./format.js";
 import { setBusy } from "./forms.js";
 import { whyGone } from "./search-results.js";
 import { api } from "./urls.js";
 
 const ZOOMS = [1, 1.5, 2, 3, 4];
 
+// The facts as the API words them; an image format as people write it ("JPEG").
 function factNodes(facts) {
-  return facts.flatMap(({ label, value }) => [el("dt", { text: label }), el("dd", { text: value })]);
+  return facts.flatMap(({ label, value }) => [el("dt", { text: label }),
+    el("dd", { text: label === "Format" ? formatName(value) : value })]);
 }
 
 export class Viewer {

@@ -3,6 +3,7 @@
 
 import { get } from "./api.js";
 import { $, $$, el } from "./dom.js";
+import { formatName } from "./format.js";
 import { showError } from "./forms.js";
 import { monthLabel } from "./search-results.js";
 import { api } from "./urls.js";
@@ -14,12 +15,13 @@ export async function loadFacets(form, collection, chosen) {
   try {
     const facets = await get(api.facets(collection));
     selects.forEach((select) => {
+      const shown = select.dataset.facet === "format" ? formatName : (value) => value;
       for (const { value, count } of facets[select.dataset.facet] || []) {
-        select.append(el("option", { value, text: `${value} (${count})` }));
+        select.append(el("option", { value, text: `${shown(value)} (${count})` }));
       }
       const wanted = chosen[select.dataset.facet];
       if (wanted && !$$("option", select).some((option) => option.value === wanted)) {
-        select.append(el("option", { value: wanted, text: wanted }));
+        select.append(el("option", { value: wanted, text: shown(wanted) }));
       }
       select.value = wanted || "";
     });

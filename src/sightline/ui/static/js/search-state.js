@@ -1,12 +1,20 @@
 // What the photos page shows, as one object and as its address: the collection, the query (text or "like"
 // a photo), the filters. The address holds all of it, so a reload or a shared link shows the same view.
 
+import { formatName } from "./format.js";
+
 const FILTER_KEYS = ["after", "before", "camera", "folder", "format"];
+// The search form's own field names, which a plain submit of it (before the page's script has loaded) puts in
+// the address: read as the keys they stand for.
+const FORM_NAMES = { text: "q", taken_after: "after", taken_before: "before" };
 
 // {collection, q, like, likeName, from, open, filters: {after, before, camera, folder, format}} from a query
 // string. `from`: the listing starts at the end of that month ("2023-06") or year ("2023"), newest first.
 export function stateFromUrl(search) {
   const params = new URLSearchParams(search);
+  for (const [field, key] of Object.entries(FORM_NAMES)) {
+    if (params.get(field) && !params.get(key)) params.set(key, params.get(field));
+  }
   const filters = {};
   for (const key of FILTER_KEYS) {
     const value = params.get(key);
@@ -101,7 +109,10 @@ const FILTER_LABELS = { after: "From", before: "Until", camera: "Camera", folder
 // The chips of the active filters: [{key, label}]. `named(path)`: a folder's name where the page knows it
 // ("Uploaded"), else null.
 export function filterChips(filters, named = () => null) {
-  const shown = (key) => (key === "folder" ? named(filters[key]) || folderName(filters[key]) : filters[key]);
+  const shown = (key) => {
+    if (key === "folder") return named(filters[key]) || folderName(filters[key]);
+    return key === "format" ? formatName(filters[key]) : filters[key];
+  };
   return FILTER_KEYS.filter((key) => filters[key]).map((key) => ({ key, label: `${FILTER_LABELS[key]}: ${shown(key)}` }));
 }
 

@@ -84,6 +84,8 @@ class PhotosPage {
     this.loading = null; // a page of the previous view still on its way is dropped when it lands
     this.list.clear(this.mode);
     this.selection.clear();
+    $("#removed-note").textContent = "";
+    $("#model-limits").hidden = true;
     this.renderChips([]);
     this.more.hidden = true;
     this.summary.textContent = this.mode === "browse" ? "Loading…" : "Searching…";
@@ -137,7 +139,9 @@ class PhotosPage {
       ? { browse: "All photos", text: `Search for “${s.q}” failed`, similar: `Search like ${like} failed`,
         image: `Search by ${image} failed` }
       : { browse: "All photos", text: `“${s.q}”`, similar: `Like ${like}`, image: `Like ${image}` };
-    $("#results-title").textContent = titles[this.mode];
+    const title = $("#results-title");
+    title.textContent = titles[this.mode];
+    title.title = titles[this.mode]; // a long query is cut short on screen (app.css .results-title)
   }
 
   describe(answer) {
@@ -164,6 +168,15 @@ class PhotosPage {
         : strong ? `${this.strongText(strong)}${this.list.length > strong ? ", then weaker ones" : ""}`
           : this.noStrongMatch(answer);
     }
+    $("#model-limits").hidden = !this.outOfModelReach(answer);
+  }
+
+  // A text search the `lite` models found no strong match for: maybe a person, place or scene, which they do not
+  // know (ImageNet's everyday objects only).
+  outOfModelReach(answer) {
+    const option = this.collection.selectedOptions[0];
+    return this.mode === "text" && !answer.only_facts && !answer.collection_empty && this.list.strongCount === 0
+      && Boolean(option) && option.dataset.backend === "lite";
   }
 
   // "30 strong matches", or "30+" while every hit loaded is strong and the next page may hold more.
@@ -184,7 +197,7 @@ class PhotosPage {
     this.selection.forget(id);
     if (this.total !== null && this.total !== undefined) this.total = Math.max(0, this.total - 1);
     if (this.answer) this.describe(this.answer);
-    this.summary.append(` · Removed ${name} from the index.`);
+    $("#removed-note").textContent = `Removed ${name} from the index.`; // a live region: said as it is shown
     this.monthsOf = null;
     this.loadMonths();
     loadFolders($("#folders"), this.state.collection, this.state.filters.folder || "");
@@ -416,8 +429,10 @@ class PhotosPage {
     $("#unknown-collection").hidden = !unknown;
     $("#unknown-collection").textContent = unknown ? `Collection '${unknown}' does not exist.` : "";
     this.wire();
+    const typed = this.text.value; // typed while the page loaded: kept, not wiped by the address's empty query
     await this.showCollection();
     this.syncForm();
+    if (!this.state.q && !this.text.value) this.text.value = typed;
     if (history.state?.queryImage) this.image.set(this.image.recall()); // a reload of an image search
     history.replaceState({ ...history.state, queryImage: Boolean(this.image.file) }, "", urlOfState(this.state));
     const opened = this.state.open;
