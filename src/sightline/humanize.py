@@ -1,7 +1,9 @@
 """Numbers as people read them: the one duration formatter, size formatter and plural of the CLI, the UI and
-job messages (`static/js/format.js` mirrors them)."""
+job messages (`static/js/format.js` mirrors them), and the one reader of the API's times."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 def duration(seconds: float | None) -> str:
@@ -33,3 +35,11 @@ def size(count: int | None) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} {units[-1]}"
+
+
+def moment(value: str) -> datetime | None:
+    """An ISO 8601 time as the API writes it ("Z" for UTC too); None when it is no time."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -7,13 +7,13 @@ which copies as one line), and a table holding ids is drawn `at_least` as wide a
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+
+from sightline.humanize import moment
 
 __all__ = ["MIN_FOLDING_WIDTH", "AtLeast", "SlashWrapped", "at_least", "when", "whole"]
 
@@ -87,8 +87,6 @@ def when(value: str | None) -> str:
     reader's); "—" for none, the text itself if it is no time."""
     if not value:
         return "—"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    if (time := moment(value)) is None:
         return value
-    return (moment.astimezone() if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S")
+    return (time.astimezone() if time.tzinfo else time).strftime("%Y-%m-%d %H:%M:%S")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from markupsafe import Markup
 from starlette.types import Scope
 
 from sightline import __version__
-from sightline.humanize import duration
+from sightline.humanize import duration, moment
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -99,12 +98,10 @@ def when(value: str | None) -> str:
     """An ISO 8601 time as "2024-05-01 12:30:00 UTC"."""
     if not value:
         return "—"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    if (time := moment(value)) is None:
         return value
-    suffix = " UTC" if moment.utcoffset() is not None and not moment.utcoffset() else ""
-    return moment.strftime("%Y-%m-%d %H:%M:%S") + suffix
+    suffix = " UTC" if time.utcoffset() is not None and not time.utcoffset() else ""
+    return time.strftime("%Y-%m-%d %H:%M:%S") + suffix
 
 
 def folder_path(value: str) -> Markup:
