@@ -152,7 +152,11 @@ def scan_folder(
 ) -> Iterator[tuple[str, int | None, float | None]]:
     """(real path's text form, size, mtime) of every image file under `folder`, in a stable order (a folder's
     files by name, then its sub-folders by name, depth first); size and mtime are None for a file that cannot
-    be stat'ed. Iterative: a tree of any depth is scanned; linked folders are not entered."""
+    be stat'ed. Iterative: a tree of any depth is scanned; linked folders are not entered. A file is itself.
+    """
+    if folder.is_file():
+        yield from _one_file(folder, roots, report)
+        return
     stack = [str(folder)]
     while stack:
         current = stack.pop()
@@ -177,6 +181,15 @@ def scan_folder(
                     yield found
         if recursive:
             stack.extend(reversed(folders))
+
+
+def _one_file(
+    path: Path, roots: Sequence[Path], report: ScanReport
+) -> Iterator[tuple[str, int | None, float | None]]:
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        report.ignored += 1
+    elif (found := _image_entry(path, roots, report)) is not None:
+        yield found
 
 
 def _image_entry(

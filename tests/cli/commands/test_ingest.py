@@ -92,15 +92,29 @@ def test_an_unknown_collection_suggests_create(service, sightline):
     assert unknown.stderr.endswith(" (add --create to create it)\n")
 
 
-def test_one_file_is_uploaded_and_ingested(service, sightline):
-    """`sightline ingest photos/Pets/IMG_0001.jpg` said "No folder …IMG_0001.jpg" although the file exists."""
+def test_one_file_inside_the_roots_is_ingested_where_it_lies(service, sightline):
+    """`sightline ingest photos/Pets/IMG_0001.jpg` said "No folder …IMG_0001.jpg" although the file exists; then
+    it uploaded a copy, which made a second point of a photo already indexed where it lies."""
     photo = service.clean / "img1.jpg"
-    result = sightline("ingest", str(photo), "-c", "one-file", "--create")
-    assert result.exit_code == 0, result.output
-    assert "uploading img1.jpg (the service keeps a copy; a folder's photos stay where they are)" in result.output
-    assert re.search(r"completed in \d+ s: 1 file — 1 embedded", result.output), result.output
+    for _ in range(2):
+        result = sightline("ingest", str(photo), "-c", "one-file", "--create")
+        assert result.exit_code == 0, result.output
+        assert f"ingesting {photo}" in result.output
+    assert re.search(r"completed in \d+ s: 1 file — 0 embedded, 0 reused \(duplicate content\), 1 unchanged",
+                     result.output), result.output
     [hit] = service.http.post("/api/v1/search", json={"collection": "one-file"}).json()["results"]
-    assert hit["payload"]["filename"] == "img1.jpg" and hit["payload"]["sha256"], hit
+    assert hit["payload"]["path"] == str(photo), hit
+
+
+def test_one_file_outside_the_roots_is_uploaded(service, sightline, tmp_path):
+    photo = tmp_path / "desktop.jpg"
+    photo.write_bytes((service.clean / "img2.jpg").read_bytes())
+    result = sightline("ingest", str(photo), "-c", "one-upload", "--create")
+    assert result.exit_code == 0, result.output
+    assert "uploading desktop.jpg: it lies outside the service's ingest roots, so the service keeps a copy" \
+        in " ".join(result.output.split()), result.output
+    [hit] = service.http.post("/api/v1/search", json={"collection": "one-upload"}).json()["results"]
+    assert hit["payload"]["filename"] == "desktop.jpg" and hit["payload"]["path"] != str(photo), hit
 
 
 def test_one_file_into_an_unknown_collection_suggests_create(service, sightline):

@@ -106,6 +106,17 @@ async def test_non_recursive_scan(api, library):
     assert job["counts"]["total"] == 1
 
 
+async def test_a_scan_of_one_image_file_ingests_it_where_it_lies(api, library, services):
+    (library / "top.jpg").write_bytes(distinct_image(1))
+    (library / "other.jpg").write_bytes(distinct_image(2))
+    (library / "notes.txt").write_text("not a photo")
+    await create(api)
+    job = await ingested(api, library / "top.jpg")
+    assert (job["counts"]["total"], job["counts"]["done"]) == (1, 1)
+    assert [point.payload["path"] for point in all_points(services, "photos")] == [str(library / "top.jpg")]
+    assert (await ingested(api, library / "notes.txt"))["counts"]["total"] == 0
+
+
 async def test_caption_off_stores_empty_captions(api, library, services):
     (library / "a.jpg").write_bytes(distinct_image(1))
     await create(api)
@@ -136,9 +147,10 @@ async def test_symlinks_cannot_escape_the_root(api, library, tmp_path):
     os.symlink(outside, library / "link-dir")
     os.symlink(outside / "private.jpg", library / "link.jpg")
     await create(api)
-    response = await api.post("/api/v1/ingest/scan", json={"collection": "photos",
-                                                           "directory_path": str(library / "link-dir")})
-    assert response.status_code == 403
+    for link in ("link-dir", "link.jpg"):
+        response = await api.post("/api/v1/ingest/scan", json={"collection": "photos",
+                                                               "directory_path": str(library / link)})
+        assert response.status_code == 403, link
     job = await ingested(api, library)
     assert (job["counts"]["total"], job["counts"]["done"]) == (1, 1)
     assert "outside the ingest roots" in await log_text(api, job["job_id"])

@@ -17,8 +17,9 @@ from sightline.cli.render import Output
 
 __all__ = ["ingest", "show_job_json"]
 
-FolderArgument = Annotated[Path, typer.Argument(help="Folder on the server's machine, inside its ingest roots; or "
-                                                     "one image file, uploaded (the service keeps a copy).")]
+FolderArgument = Annotated[Path, typer.Argument(help="Folder or image file on the server's machine, inside its "
+                                                     "ingest roots; a file elsewhere is uploaded (the service keeps "
+                                                     "a copy).")]
 
 
 @api_command(json_flag=True)
@@ -32,18 +33,14 @@ def ingest(
     follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow the job to its end.")] = True,
     recursive: Annotated[bool, typer.Option("--recursive/--no-recursive", help="Include sub-folders.")] = True,
 ) -> None:
-    """Ingest a folder through a running Sightline server and follow the job with a progress bar. An image file
-    is uploaded instead: the service ingests a copy it keeps (the folder's photos are indexed where they are)."""
+    """Ingest a folder, or one image file, through a running Sightline server and follow the job with a progress
+    bar. Photos are indexed where they are; a file outside the server's ingest roots is uploaded instead (the
+    service ingests a copy it keeps)."""
     given = path.expanduser().absolute()
     if create:
         ensure_collection(api, collection, out)
     try:
-        if given.is_file():
-            job_id = api.upload(collection, [given], caption=caption)["job_id"]
-            doing = f"uploading {escape(given.name)} (the service keeps a copy; a folder's photos stay where they are)"
-        else:
-            job_id = api.scan(collection, str(given), recursive=recursive, caption=caption)["job_id"]
-            doing = f"ingesting {escape(str(given))}"
+        job_id, doing = start(api, given, collection, recursive=recursive, caption=caption)
     except ApiError as exc:
         if exc.code == "NOT_FOUND" and exc.where == "collection":
             raise ApiError(f"{exc} (add --create to create it)") from None
@@ -56,6 +53,20 @@ def ingest(
         following.finish_following(api, job_id, out)
     else:
         out.print(f"Follow it with `sightline jobs show {job_id} --follow`.")
+
+
+def start(api: IngestClient, given: Path, collection: str, *, recursive: bool, caption: bool) -> tuple[str, str]:
+    """The job ingesting ``given``, and what it does in words: a scan where it lies; for a file the service cannot
+    reach there (outside its roots, or on another machine), an upload."""
+    try:
+        job_id = api.scan(collection, str(given), recursive=recursive, caption=caption)["job_id"]
+        return job_id, f"ingesting {escape(str(given))}"
+    except ApiError as exc:
+        if not (given.is_file() and exc.where == "directory_path"):
+            raise
+    job_id = api.upload(collection, [given], caption=caption)["job_id"]
+    return job_id, (f"uploading {escape(given.name)}: it lies outside the service's ingest roots, so the service "
+                    "keeps a copy")
 
 
 def show_job_json(api: IngestClient, job_id: str, out: Output, *, follow: bool) -> None:

@@ -29,12 +29,13 @@ MAX_UPLOAD_FILES = 1000
 
 @router.post("/ingest/scan", status_code=202)
 async def ingest_scan(body: ScanRequest, services: ServicesDep) -> dict:
-    """Ingest every image under a server-side folder (inside the ingest roots) in the background."""
+    """Ingest every image under a server-side folder (inside the ingest roots), or one image file there where it
+    lies, in the background."""
     await services.call(services.vectors.collection_info, body.collection)  # 404 for an unknown collection
     folder = confine(body.directory_path, services.settings.roots)
-    if not folder.is_dir():
-        raise SightlineError(ErrorCode.NOT_FOUND, f"No folder {body.directory_path}.", where="directory_path",
-                             status=404)
+    if not (folder.is_dir() or folder.is_file()):
+        raise SightlineError(ErrorCode.NOT_FOUND, f"No folder or file {body.directory_path}.",
+                             where="directory_path", status=404)
     options = {"recursive": body.recursive, "caption": body.caption}
     job = await services.call(services.jobdb.create_job, body.collection, "scan", path_text(folder), options)
     await services.call(services.jobdb.log, job.job_id, f"queued: scan of {path_text(folder)}")
