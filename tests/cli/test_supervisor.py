@@ -63,6 +63,7 @@ def test_a_child_that_exits_is_started_again_and_watched_on(tmp_path, monkeypatc
         stop_all([child])
     assert result == {"code": 0}
     assert "The ML service exited (status 3); starting it again in 0 s" in out.getvalue()
+    assert f"ML service started again: pid {child.pid()}" in out.getvalue()
 
 
 def test_up_gives_up_when_restarts_are_used_up(tmp_path, monkeypatch):

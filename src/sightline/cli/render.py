@@ -239,7 +239,7 @@ def results_view(answer: dict) -> RenderableType:
     lines.append(at_least(table))
     if answer.get("next_cursor"):
         # never wrapped: the cursor is copied as one piece
-        lines.append(whole(f"More: add --cursor {answer['next_cursor']}"))
+        lines.append(whole(f"More: the same command with --cursor {answer['next_cursor']}"))
     return Group(*lines)
 
 

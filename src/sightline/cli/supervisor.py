@@ -200,6 +200,7 @@ def _restart(child: Child, code: int, restarts: Restarts, stop: StopRequest, out
         child.log_file.close()
     child.ready = False
     child.start(env)
+    out.print(f"  {child.name} started again: pid {child.pid()}")  # the ready banner's pids are the first ones
     restarts.count += 1
     restarts.started_at = time.monotonic()
     return True

@@ -43,7 +43,7 @@ def test_the_cursor_to_paste_is_printed_whole_at_any_width(searchable, sightline
     """Cut at the terminal's width, the pasted cursor was "not one Sightline gave out"."""
     first = sightline("search", "-c", searchable, "--limit", "3", columns=columns)
     cursor = json.loads(sightline("search", "-c", searchable, "--limit", "3", "--json").stdout)["next_cursor"]
-    assert len(cursor) > 80 and f"More: add --cursor {cursor}\n" in first.output, first.output
+    assert len(cursor) > 80 and f"More: the same command with --cursor {cursor}\n" in first.output, first.output
     rest = sightline("search", "-c", searchable, "--limit", "3", "--cursor", cursor, columns=columns)
     assert rest.exit_code == 0 and "More:" not in rest.output, rest.output
 
@@ -94,7 +94,7 @@ def test_without_a_query_it_lists_the_collection_a_page_at_a_time(service, searc
     first = sightline("search", "-c", searchable, "--limit", "3")
     assert first.exit_code == 0, first.output
     assert first.output.count(str(service.clean)) == 3 and "4 images in all" in first.output
-    found = re.search(r"More: add --cursor (\S+)", first.output)
+    found = re.search(r"More: the same command with --cursor (\S+)", first.output)
     assert found, first.output
     cursor = found.group(1)
     rest = json.loads(sightline("search", "-c", searchable, "--limit", "3", "--cursor", cursor, "--json").stdout)
