@@ -87,7 +87,8 @@ function memberView(group, point, index) {
     el("img", { src: review.thumbnail(name, point.id, 320), alt: point.filename || "", loading: "lazy" }),
     el("dl", {}, ...fact("File", point.filename), ...fact("Dimensions", size),
       ...fact("Format", formatName(point.format)),
-      ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null), ...fact("Date", date),
+      ...fact("Size on disk", point.bytes != null ? bytes(point.bytes) : null),
+      ...fact(point.date_source === "file" ? "File date" : "Date", date), // no date of its own: as the viewer says
       ...folderFact(point.folder)),
     index === 0 ? el("p", { class: "badge", text: "Best" }) : null,
     relation ? el("p", { class: point.exact_of ? "badge dup-relation exact" : "hint dup-relation", text: relation })
