@@ -1,8 +1,9 @@
-"""A child process that must not outlive its parent."""
+"""A child process that must not outlive its parent, and a process's children."""
 
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
@@ -14,3 +15,9 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
     except Exception:  # noqa: BLE001 - best effort only
         pass
+
+
+def children(pid: int | str = "self") -> list[int]:
+    """Linux: the pids of a process's children, of all its threads (none once it has ended; OSError elsewhere)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]

@@ -35,6 +35,18 @@ def wait_gone(pid: int, timeout: float = 30) -> bool:
         os.close(fd)
 
 
+def count_after_release(root: Path) -> int:
+    """The points of "k" in a store opened afresh, once the lock shows the last store process closed its shards
+    (the next service's store can open them at once)."""
+    with (root / _edge_server.LOCK_NAME).open("rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    store = EdgeProcessStore(root)
+    try:
+        return store.count("k")
+    finally:
+        store.close()
+
+
 @pytest.fixture()
 def store(tmp_path: Path):
     store = EdgeProcessStore(tmp_path / "collections")
@@ -103,13 +115,7 @@ def test_the_process_closes_the_store_and_ends_when_its_parent_dies(tmp_path):
     out = subprocess.run([sys.executable, "-c", PARENT_DIES, str(root)], capture_output=True, text=True,
                          timeout=60, check=True)
     assert wait_gone(int(out.stdout))
-    with (root / _edge_server.LOCK_NAME).open("rb") as lock:  # released: the shards are closed
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    store = EdgeProcessStore(root)
-    try:
-        assert store.count("k") == 20
-    finally:
-        store.close()
+    assert count_after_release(root) == 20
 
 
 def test_a_second_process_waits_for_the_lock_of_the_first(tmp_path, monkeypatch):
@@ -141,10 +147,10 @@ def test_a_failed_index_build_says_why_as_it_does_inline(store):
 
 PARENT_DIES_DURING_A_BUILD = """
 import os, sys, threading, time, uuid
-from pathlib import Path
 import numpy as np
 from sightline.ingest.vectors import CollectionParams, Point
 from sightline.ingest.vectors.edge_process import EdgeProcessStore
+from sightline.lifetime import children
 store = EdgeProcessStore(sys.argv[1])
 store.create_collection("k", CollectionParams(vector_size=64, hnsw_m=32, hnsw_ef_construct=400))
 vectors = np.random.default_rng(0).standard_normal((40_000, 64)).astype(np.float32)
@@ -152,10 +158,9 @@ for start in range(0, len(vectors), 5000):
     store.upsert("k", [Point(str(uuid.UUID(int=start + i + 1)), row.tolist(), {})
                        for i, row in enumerate(vectors[start:start + 5000])])
 threading.Thread(target=store.build_index, args=("k", 1), daemon=True).start()
-tasks = Path(f"/proc/{store.pid}/task")
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
-    builders = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+    builders = children(store.pid)
     if builders:
         print(store.pid, builders[0], flush=True)
         os._exit(0)  # the service gone in the middle of the build
@@ -172,10 +177,4 @@ def test_a_store_process_whose_parent_died_mid_build_ends_and_ends_the_build(tmp
     store_pid, builder_pid = map(int, out.stdout.split())
     # the build alone runs ~60 s on 2 cores: the store process ends within its close's bound, the build with it
     assert wait_gone(store_pid, timeout=_edge_server.CLOSE_WAIT_S + 10) and wait_gone(builder_pid, timeout=5)
-    with (root / _edge_server.LOCK_NAME).open("rb") as lock:  # the next service's store can open the shards
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    store = EdgeProcessStore(root)
-    try:
-        assert store.count("k") == 40_000
-    finally:
-        store.close()
+    assert count_after_release(root) == 40_000

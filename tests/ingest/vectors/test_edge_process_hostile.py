@@ -240,19 +240,18 @@ async def test_a_store_process_killed_during_a_job_s_upsert_loses_and_duplicates
 
 PARENT_DIES_AS_A_BUILD_STARTS = """
 import os, signal, sys, threading, time, uuid
-from pathlib import Path
 from sightline.ingest.vectors import CollectionParams, Point
 from sightline.ingest.vectors.edge_process import EdgeProcessStore
+from sightline.lifetime import children
 store = EdgeProcessStore(sys.argv[1])
 store.create_collection("k", CollectionParams(vector_size=2))
 store.upsert("k", [Point(str(uuid.UUID(int=i + 1)), [1.0, float(i)], {}) for i in range(100)])
 threading.Thread(target=store.build_index, args=("k", 1), daemon=True).start()
-tasks = Path(f"/proc/{store.pid}/task")
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
-    builders = [pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+    builders = children(store.pid)
     if builders:
-        os.kill(int(builders[0]), signal.SIGSTOP)  # still importing: its death signal not set yet
+        os.kill(builders[0], signal.SIGSTOP)  # still importing: its death signal not set yet
         print(store.pid, builders[0], flush=True)
         os._exit(0)
     time.sleep(0.001)
@@ -330,7 +329,7 @@ def test_an_error_that_cannot_be_pickled_comes_back_as_a_store_error():
             raise Unpicklable(ErrorCode.STORE_FAILED, "engine trouble")
 
     request = pickle.dumps(("count", ("k",), {}))
-    reply = pickle.loads(_edge_server._answer(Failing(), request, threading.Event()))
+    reply = pickle.loads(_edge_server._reply(Failing(), request, threading.Event()))
     with pytest.raises(StoreError, match="answer could not be sent: .*Unpicklable") as caught:
         edge_process._answer(reply)
     assert caught.value.code == ErrorCode.STORE_FAILED

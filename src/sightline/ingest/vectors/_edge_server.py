@@ -32,6 +32,7 @@ from typing import Any
 
 from sightline.errors import SightlineError
 from sightline.ingest.vectors.base import StoreError
+from sightline.lifetime import children
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +101,9 @@ def _end_children() -> None:
     """Kill this process's children (an index build), which would outlive it if it ended before they had set
     their own death signal (`die_with_parent`, after their imports): nothing waits for them any more."""
     with suppress(OSError):
-        for task in Path("/proc/self/task").iterdir():
-            for pid in (task / "children").read_text().split():
-                with suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
+        for pid in children():
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _beat(fd: int) -> None:
@@ -169,7 +169,7 @@ def _serve_connection(store: Any, conn: Connection, done: threading.Event) -> No
             request = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        reply = _answer(store, request, done)  # bytes: nothing of the call stays alive while this thread waits
+        reply = _reply(store, request, done)  # bytes: nothing of the call stays alive while this thread waits
         try:
             conn.send_bytes(reply)
         except (EOFError, OSError):
@@ -179,9 +179,12 @@ def _serve_connection(store: Any, conn: Connection, done: threading.Event) -> No
             _trim()
 
 
-def _answer(store: Any, request: bytes, done: threading.Event) -> bytes:
+def _reply(store: Any, request: bytes, done: threading.Event) -> bytes:
     """The pickled reply to a pickled request (an error if the answer cannot be pickled)."""
-    reply = _run(_dispatch, (store, request, done), {})
+    try:
+        reply = ("ok", _dispatch(store, request, done))
+    except BaseException as e:  # noqa: BLE001 - the parent raises it
+        reply = _error_reply(e)
     try:
         return pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # noqa: BLE001 - pickling
@@ -206,13 +209,6 @@ def _trim() -> None:
     anonymous memory against 70 MB trimmed, 115 MB for the whole service with the store inline)."""
     with suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
-
-
-def _run(function: Any, args: tuple, kwargs: dict) -> tuple[str, Any]:
-    try:
-        return ("ok", function(*args, **kwargs))
-    except BaseException as e:  # noqa: BLE001 - the parent raises it
-        return _error_reply(e)
 
 
 def _hold_lock(root: Path) -> int:
