@@ -547,16 +547,23 @@ def process_cpu_seconds(pid: int | None = None) -> float:
 
 def process_tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and of its descendants still alive."""
+    from sightline.lifetime import children
+
     total, pids = 0.0, [pid]
     while pids:
         current = pids.pop()
         try:
             total += process_cpu_seconds(current)
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pids.extend(int(child) for child in (task / "children").read_text().split())
+            pids.extend(children(current))
         except OSError:  # ended meanwhile
             continue
     return total
+
+
+def cpu_with_store_seconds(store: Any) -> float:
+    """This process's CPU seconds, and its vector store's process's when it has one (`EdgeProcessStore.pid`)."""
+    pid = getattr(store, "pid", None)
+    return process_cpu_seconds() + (process_cpu_seconds(pid) if pid else 0.0)
 
 
 def parse_env(pairs: list[str] | None) -> dict[str, str]:

@@ -92,12 +92,6 @@ async def no_upgrade(services: object) -> dict[str, int]:
     return {}
 
 
-def cpu_seconds(store: object) -> float:
-    """This process's CPU (service and client) and the store process's, if any."""
-    pid = getattr(store, "pid", None)
-    return common.process_cpu_seconds() + (common.process_cpu_seconds(pid) if pid else 0.0)
-
-
 def measure(args: argparse.Namespace) -> dict:
     common.log(f"drawing {args.points} x {args.dim} again for the exact neighbours of {args.queries} points")
     picked, truth = queries_and_truth(args)
@@ -121,14 +115,15 @@ def one_round(args: argparse.Namespace, variant: str, round_: int, picked: list[
     try:
         store = app.state.services.vectors
         with httpx.Client(base_url=url, timeout=60) as client:
-            began, cpu = time.perf_counter(), cpu_seconds(store)
+            began, cpu = time.perf_counter(), common.cpu_with_store_seconds(store)
             first = client.post("/api/v1/search", json={"collection": COLLECTION, "point_id": point_id(0), "limit": K})
             assert first.status_code == 200, first.text
             figures[f"first_request_ms_{name}"] = round(1000 * (time.perf_counter() - began), 1)
-            figures[f"first_request_cpu_ms_{name}"] = round(1000 * (cpu_seconds(store) - cpu), 1)
-            cpu = cpu_seconds(store)
+            figures[f"first_request_cpu_ms_{name}"] = round(1000 * (common.cpu_with_store_seconds(store) - cpu), 1)
+            cpu = common.cpu_with_store_seconds(store)
             times, found = timed_round(client, picked)
-            figures[f"cpu_ms_per_request_{name}"] = round(1000 * (cpu_seconds(store) - cpu) / len(picked), 2)
+            spent = common.cpu_with_store_seconds(store) - cpu
+            figures[f"cpu_ms_per_request_{name}"] = round(1000 * spent / len(picked), 2)
         figures[f"http_p50_ms_{name}"] = round(statistics.median(times), 2)
         figures[f"http_p95_ms_{name}"] = round(float(np.percentile(times, 95)), 2)
         figures[f"recall10_{variant}"] = round(index.recall(found, truth), 4)

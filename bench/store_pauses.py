@@ -7,11 +7,11 @@ a writer upserts, the store in a process of its own (``process``, the service's 
 
 qdrant-edge-py's `EdgeShard.flush` holds the GIL while it waits for the disk; the store flushes after every
 write by default here (``--flush-seconds`` 0, the service's ``SIGHTLINE_STORE_FLUSH_SECONDS=0``; the service's
-default is 1), so each upsert is a flush. The searcher times each search from before its call: in the
-``inline`` variant a search that waits for the GIL waits before its clock starts, which only the ticker shows. Per variant: the ticker's longest gap and gaps over 100 ms (it ticks every 5 ms), the searches' worst
-latency, upsert p50 / p95, and CPU (this process and the store's). The variants alternate, ``--rounds``
-times. ``--dir`` must be on a real disk (not tmpfs: its fsync waits for nothing). Prints a table and one
-``BENCH_JSON`` line.
+default is 1), so each upsert is a flush. The searcher times each search from before its call: in the ``inline``
+variant a search that waits for the GIL waits before its clock starts, which only the ticker shows. Per variant:
+the ticker's longest gap and gaps over 100 ms (it ticks every 5 ms), the searches' worst latency, upsert p50 /
+p95, and CPU (this process and the store's). The variants alternate, ``--rounds`` times. ``--dir`` must be on a
+real disk (not tmpfs: its fsync waits for nothing). Prints a table and one ``BENCH_JSON`` line.
 """
 
 from __future__ import annotations
@@ -53,8 +53,7 @@ def one_run(args: argparse.Namespace, folder: Path, kind: str, busy_disk: bool) 
     try:
         store.create_collection("bench", CollectionParams(vector_size=args.dim))
         store.upsert("bench", [Point(str(uuid.UUID(int=1)), vectors[0].tolist(), {})])
-        pid = getattr(store, "pid", None)
-        cpu = common.process_cpu_seconds() + (common.process_cpu_seconds(pid) if pid else 0.0)
+        cpu = common.cpu_with_store_seconds(store)
         with index.Watch(store, vectors[:50]) as watch:
             began = time.perf_counter()
             for b in range(args.batches):
@@ -65,7 +64,7 @@ def one_run(args: argparse.Namespace, folder: Path, kind: str, busy_disk: bool) 
                 store.upsert("bench", points)
                 upsert_ms.append(1000 * (time.perf_counter() - t))
             wall = time.perf_counter() - began
-        cpu = common.process_cpu_seconds() + (common.process_cpu_seconds(pid) if pid else 0.0) - cpu
+        cpu = common.cpu_with_store_seconds(store) - cpu
     finally:
         if hog is not None:
             hog.kill()
