@@ -14,32 +14,14 @@ import time
 import warnings
 from collections.abc import Callable
 
-from PIL import TiffImagePlugin
-
 from sightline.imaging import ImageDecodeError, decode_image, make_thumbnail, read_metadata
-from tests.imaging.hostile_samples import crafted_headers
+from tests.imaging.hostile_samples import crafted_headers, record_pillow_ifd_reads
 
 ENTRY_POINTS: dict[str, Callable[[bytes], object]] = {
     "decode_image(224)": lambda data: decode_image(data, min_side=224),
     "make_thumbnail(320)": lambda data: make_thumbnail(data, 320),
     "read_metadata": read_metadata,
 }
-
-
-def pillow_ifd_reads() -> list[int]:
-    """Entries Pillow reads in each IFD it parses from now on (from how far it moved in the file)."""
-    reads: list[int] = []
-    original = TiffImagePlugin.ImageFileDirectory_v2.load
-
-    def load(self, fp) -> None:
-        start = fp.tell()
-        try:
-            original(self, fp)
-        finally:
-            reads.append(max(0, fp.tell() - start - 6) // 12)
-
-    TiffImagePlugin.ImageFileDirectory_v2.load = load
-    return reads
 
 
 def outcome(call: Callable[[], object]) -> str:
@@ -50,19 +32,19 @@ def outcome(call: Callable[[], object]) -> str:
     return getattr(result, "format", None) or type(result).__name__
 
 
-def measure(call: Callable[[], object], reads: list[int]) -> str:
+def measure(call: Callable[[], object], reads: list[tuple[int, int]]) -> str:
     best = float("inf")
     for _ in range(3):
         reads.clear()
         started = time.process_time()
         result = outcome(call)
         best = min(best, time.process_time() - started)
-    return f"{best * 1000:.1f} ms, {len(reads)} IFDs / {sum(reads)} entries, {result}"
+    return f"{best * 1000:.1f} ms, {len(reads)} IFDs / {sum(entries for _, entries in reads)} entries, {result}"
 
 
 def main() -> None:
     warnings.simplefilter("ignore")  # Pillow warns once per junk entry; the services log warnings
-    reads = pillow_ifd_reads()
+    reads = record_pillow_ifd_reads(setattr)
     files = crafted_headers()
     for call in ENTRY_POINTS.values():
         outcome(lambda: call(files["dng, honest"]))

@@ -340,3 +340,22 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def record_pillow_ifd_reads(patch: Callable[[object, str, object], None]) -> list[tuple[int, int]]:
+    """(offset, entries read) of each IFD Pillow parses from now on (the entries from how far it moved in the
+    file); ``patch`` swaps in the recording loader (``monkeypatch.setattr`` in a test, ``setattr`` for good)."""
+    from PIL import TiffImagePlugin
+
+    reads: list[tuple[int, int]] = []
+    original = TiffImagePlugin.ImageFileDirectory_v2.load
+
+    def load(self, fp) -> None:
+        start = fp.tell()
+        try:
+            original(self, fp)
+        finally:
+            reads.append((start, max(0, fp.tell() - start - 6) // 12))
+
+    patch(TiffImagePlugin.ImageFileDirectory_v2, "load", load)
+    return reads

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from PIL import Image, TiffImagePlugin
+from PIL import Image
 
 from sightline.errors import ErrorCode
 from sightline.imaging import ImageDecodeError, decode_image, formats, make_thumbnail, read_metadata
@@ -28,18 +28,7 @@ CPU_BOUND_S = 0.03  # refusing costs well under 1 ms; reading the lies cost 90 t
 @pytest.fixture()
 def pillow_reads(monkeypatch) -> list[tuple[int, int]]:
     """(offset, entries read) of each IFD Pillow parses during the test."""
-    reads: list[tuple[int, int]] = []
-    original = TiffImagePlugin.ImageFileDirectory_v2.load
-
-    def load(self, fp) -> None:
-        start = fp.tell()
-        try:
-            original(self, fp)
-        finally:
-            reads.append((start, max(0, fp.tell() - start - 6) // 12))
-
-    monkeypatch.setattr(TiffImagePlugin.ImageFileDirectory_v2, "load", load)
-    return reads
+    return hostile.record_pillow_ifd_reads(monkeypatch.setattr)
 
 
 @pytest.fixture()
