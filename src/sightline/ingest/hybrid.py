@@ -3,8 +3,9 @@
 The contract the search API codes against (`api/search.py`):
 `await search_text(services, collection, info, text, filters=..., limit=..., offset=...)` → `TextResults`.
 Each hit carries `score` (the ranking score, higher is better) and `similarity` (the vector similarity of the
-image to the query, less its facts and folder words, or None if only its words matched and it could not be had), `matched` (the fields whose
-words matched). `understood` lists what was read out of the query as facts (`{"kind", "text", "filter"}` chips).
+image to the query, less its facts and folder words, or None if only its words matched and it could not be had),
+`matched` (the fields whose words matched). `understood` lists what was read out of the query as facts
+(`{"kind", "text", "filter"}` chips).
 
 How: the facts are read out of the query (`understand.py`); the whole query's words are searched in the photos'
 `words` (`words.py`, the store's full-text index); what is left of the query, less its words that name a folder
