@@ -344,6 +344,13 @@ class _Child:
         for conn in self._connections:
             conn.close()
 
+    def abandon(self) -> None:
+        """In a process forked from the parent: close its copies of the sockets and of the sentinel."""
+        self.forget()
+        with suppress(OSError):
+            os.close(self._sentinel)
+        self._sentinel = -1
+
 
 _stores: weakref.WeakSet[EdgeProcessStore] = weakref.WeakSet()
 
@@ -356,9 +363,7 @@ def _forget_in_fork() -> None:
         store._lock, store._closed = threading.Lock(), True
         child, store._child = store._child, None
         if child is not None:
-            child.forget()
-            with suppress(OSError):
-                os.close(child._sentinel)
+            child.abandon()
     _edge_server.launcher().forget()
 
 
